@@ -1,0 +1,27 @@
+"""Defaults every DAG shares: owner, retries, pools, tags. Cheap to import (no heavy modules)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+OWNER = "integrations"
+START_DATE = datetime(2026, 1, 1, tzinfo=UTC)
+
+# One pool per external API, so a backfill cannot starve the scheduled runs of API capacity.
+SHOPIFY_POOL = "shopify_api"
+EXACTMAX_POOL = "exactmax_api"
+
+DEFAULT_ARGS = {
+    "owner": OWNER,
+    "retries": 3,
+    "retry_delay": timedelta(minutes=1),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=15),
+    "execution_timeout": timedelta(hours=2),
+}
+
+COMMON_TAGS = ["shopify", "exact-max"]
+
+
+def tags(*flow_tags: str) -> list[str]:
+    return [*COMMON_TAGS, *flow_tags]

@@ -1,0 +1,60 @@
+"""Task bodies that every flow shares: opening the sync store, error-queue and PII housekeeping.
+
+Each function is what one Airflow task does; it returns a small JSON-safe dict for XCom.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+from shopify_max.airflow_glue.sync_store_hook import SyncStoreHook
+from shopify_max.sync_store import SyncStore
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PII_RETENTION_DAYS = 30
+
+
+def open_sync_store(conn_id: str = SyncStoreHook.default_conn_name) -> SyncStore:
+    return SyncStoreHook(conn_id).get_store()
+
+
+def prepare_sync_store(conn_id: str = SyncStoreHook.default_conn_name) -> dict[str, Any]:
+    """Open the sync store and bring its schema up to date; report the revision."""
+    store = open_sync_store(conn_id)
+    try:
+        revision = store.schema_revision()
+        log.info("sync store ready at schema revision %s", revision)
+        return {"schema_revision": revision}
+    finally:
+        store.dispose()
+
+
+def summarise_error_queue(conn_id: str = SyncStoreHook.default_conn_name) -> dict[str, Any]:
+    """Count error-queue items by status, entity and stage: what an on-call engineer looks at first."""
+    store = open_sync_store(conn_id)
+    try:
+        items = store.list_errors()
+    finally:
+        store.dispose()
+    by_status = Counter(item.status for item in items)
+    open_by_stage = Counter(f"{item.entity}/{item.stage}" for item in items if item.status in ("open", "retrying"))
+    for key, count in sorted(open_by_stage.items()):
+        log.info("error queue: %d open item(s) for %s", count, key)
+    return {"by_status": dict(by_status), "open_by_entity_stage": dict(open_by_stage)}
+
+
+def purge_expired_pii(retention_days: int, conn_id: str = SyncStoreHook.default_conn_name) -> dict[str, int]:
+    """Blank payloads holding personal data once they are older than the retention period."""
+    if retention_days < 1:
+        raise ValueError(f"pii_retention_days must be at least 1, got {retention_days}")
+    store = open_sync_store(conn_id)
+    try:
+        purged = store.purge_expired_pii(timedelta(days=retention_days))
+    finally:
+        store.dispose()
+    log.info("purged PII older than %d days: %s", retention_days, purged)
+    return purged

@@ -1,0 +1,568 @@
+"""Everything the integration remembers between runs, behind one small API.
+
+Each method is one transaction. Rules it guarantees (DESIGN.md, correctness rules):
+- an id mapping recorded twice is a no-op; a conflicting one raises :class:`IdMappingConflict`;
+- a webhook delivery is stored once, whatever its retries and duplicates;
+- two workers claiming error-queue items never get the same item;
+- audit entries are redacted before they are written, and PII in them has a retention period.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from shopify_max.clock import utcnow
+from shopify_max.redaction import redact, redact_text
+from shopify_max.sync_store import migrator
+from shopify_max.sync_store.engine import create_sync_store_engine
+from shopify_max.sync_store.tables import (
+    ERROR_STATUSES,
+    ID_MAP_ENTITIES,
+    INBOX_STATUSES,
+    audit_log,
+    error_queue,
+    id_map,
+    inbox,
+    inventory_shadow,
+    watermarks,
+)
+
+log = logging.getLogger(__name__)
+
+PURGED_MARKER = '{"purged": "PII retention period elapsed"}'
+
+
+class IdMappingConflict(Exception):
+    """A Shopify gid or a MAX key is already mapped to something else."""
+
+
+@dataclass(frozen=True)
+class InboxDelivery:
+    """One webhook delivery as received (headers already verified)."""
+
+    webhook_id: str
+    topic: str
+    payload: str
+    event_id: str | None = None
+    shop_domain: str | None = None
+    api_version: str | None = None
+    triggered_at: datetime | None = None
+    resource_gid: str | None = None
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    id: int
+    webhook_id: str
+    event_id: str | None
+    topic: str
+    resource_gid: str | None
+    payload: str | None
+    status: str
+    received_at: datetime
+    triggered_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ErrorItem:
+    id: int
+    entity: str
+    record_key: str
+    stage: str
+    reason: str
+    detail: dict[str, Any]
+    payload: str | None
+    attempts: int
+    status: str
+    first_seen: datetime
+    last_seen: datetime
+
+
+@dataclass
+class AuditEntry:
+    """One payload sent or received. ``request``/``response`` may be text (XML) or JSON-able data."""
+
+    entity: str
+    direction: str  # e.g. shopify_to_max, max_to_shopify, shopify_read, max_read
+    outcome: str  # e.g. exported, skipped, failed, pushed
+    record_key: str | None = None
+    request: Any = None
+    response: Any = None
+    run_id: str | None = None
+    task_id: str | None = None
+    duration_ms: int | None = None
+    contains_pii: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _as_text(value: Any) -> str | None:
+    """Serialise an audit payload after redaction: strings stay strings, the rest becomes JSON."""
+    if value is None:
+        return None
+    if isinstance(value, (bytes, bytearray)):
+        value = value.decode("utf-8", errors="replace")
+    if isinstance(value, str):
+        return redact_text(value)
+    return json.dumps(redact(value), default=str, sort_keys=True)
+
+
+def _insert_for(conn: Connection):  # noqa: ANN202 - dialect-specific insert constructor
+    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+
+
+class SyncStore:
+    """The sync store on one SQLAlchemy engine (SQLite file or PostgreSQL)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def from_url(cls, url: str, *, migrate: bool = True) -> SyncStore:
+        store = cls(create_sync_store_engine(url))
+        if migrate:
+            store.migrate()
+        return store
+
+    # -- schema -------------------------------------------------------------------------------
+    def migrate(self) -> str:
+        """Upgrade the schema to the newest migration when it is behind; returns the revision."""
+        head = migrator.head_revision()
+        if migrator.current_revision(self.engine) != head:
+            migrator.upgrade_to_head(self.engine)
+        return head
+
+    def schema_revision(self) -> str | None:
+        return migrator.current_revision(self.engine)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # -- id map -------------------------------------------------------------------------------
+    def record_id_mapping(self, entity: str, shopify_gid: str, max_key: str, *, run_id: str | None = None) -> bool:
+        """Record ``shopify_gid`` ⇄ ``max_key``. True if new, False if already recorded the same way.
+
+        Raises :class:`IdMappingConflict` when either side is already mapped to something else.
+        """
+        if entity not in ID_MAP_ENTITIES:
+            raise ValueError(f"unknown id_map entity {entity!r}; expected one of {ID_MAP_ENTITIES}")
+        shopify_gid, max_key = str(shopify_gid), str(max_key).strip()
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    id_map.insert().values(
+                        entity=entity, shopify_gid=shopify_gid, max_key=max_key, run_id=run_id, created_at=utcnow()
+                    )
+                )
+            return True
+        except IntegrityError:
+            pass
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                select(id_map.c.shopify_gid, id_map.c.max_key).where(
+                    id_map.c.entity == entity,
+                    or_(id_map.c.shopify_gid == shopify_gid, id_map.c.max_key == max_key),
+                )
+            ).all()
+        if len(rows) == 1 and tuple(rows[0]) == (shopify_gid, max_key):
+            return False
+        existing = ", ".join(f"{gid} ⇄ {key}" for gid, key in rows)
+        raise IdMappingConflict(
+            f"{entity} mapping {shopify_gid} ⇄ {max_key} conflicts with existing mapping(s): {existing}"
+        )
+
+    def max_key_for(self, entity: str, shopify_gid: str) -> str | None:
+        with self.engine.begin() as conn:
+            return conn.execute(
+                select(id_map.c.max_key).where(id_map.c.entity == entity, id_map.c.shopify_gid == str(shopify_gid))
+            ).scalar_one_or_none()
+
+    def max_keys_for(self, entity: str, shopify_gids: Iterable[str]) -> dict[str, str]:
+        """Batch lookup: the MAX keys already recorded for these gids (missing gids are absent)."""
+        gids = [str(gid) for gid in shopify_gids]
+        found: dict[str, str] = {}
+        with self.engine.begin() as conn:
+            for start in range(0, len(gids), 500):
+                chunk = gids[start : start + 500]
+                rows = conn.execute(
+                    select(id_map.c.shopify_gid, id_map.c.max_key).where(
+                        id_map.c.entity == entity, id_map.c.shopify_gid.in_(chunk)
+                    )
+                )
+                found.update({gid: key for gid, key in rows})
+        return found
+
+    def shopify_gid_for(self, entity: str, max_key: str) -> str | None:
+        with self.engine.begin() as conn:
+            return conn.execute(
+                select(id_map.c.shopify_gid).where(id_map.c.entity == entity, id_map.c.max_key == str(max_key).strip())
+            ).scalar_one_or_none()
+
+    # -- inbox --------------------------------------------------------------------------------
+    def add_inbox_delivery(self, delivery: InboxDelivery) -> bool:
+        """Store a webhook delivery. False when it duplicates one already stored (same webhook id,
+        or same topic and event id)."""
+        row = {
+            "webhook_id": delivery.webhook_id,
+            "event_id": delivery.event_id,
+            "topic": delivery.topic,
+            "shop_domain": delivery.shop_domain,
+            "api_version": delivery.api_version,
+            "triggered_at": delivery.triggered_at,
+            "received_at": utcnow(),
+            "resource_gid": delivery.resource_gid,
+            "payload": delivery.payload,
+            "status": "new",
+        }
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(inbox.insert().values(**row))
+            return True
+        except IntegrityError:
+            return False
+
+    def claim_inbox(self, *, topics: Sequence[str] | None = None, limit: int = 500) -> list[InboxRow]:
+        """Move up to ``limit`` new deliveries to ``processing`` and return them, oldest first."""
+        with self.engine.begin() as conn:
+            query = select(inbox.c.id).where(inbox.c.status == "new").order_by(inbox.c.id).limit(limit)
+            if topics:
+                query = query.where(inbox.c.topic.in_(list(topics)))
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            ids = list(conn.execute(query).scalars())
+            if not ids:
+                return []
+            conn.execute(update(inbox).where(inbox.c.id.in_(ids)).values(status="processing"))
+            rows = conn.execute(select(inbox).where(inbox.c.id.in_(ids)).order_by(inbox.c.id)).mappings().all()
+        return [
+            InboxRow(
+                id=r["id"],
+                webhook_id=r["webhook_id"],
+                event_id=r["event_id"],
+                topic=r["topic"],
+                resource_gid=r["resource_gid"],
+                payload=r["payload"],
+                status=r["status"],
+                received_at=r["received_at"],
+                triggered_at=r["triggered_at"],
+            )
+            for r in rows
+        ]
+
+    def mark_inbox(self, ids: Iterable[int], status: str) -> int:
+        if status not in INBOX_STATUSES:
+            raise ValueError(f"unknown inbox status {status!r}; expected one of {INBOX_STATUSES}")
+        id_list = list(ids)
+        if not id_list:
+            return 0
+        with self.engine.begin() as conn:
+            return conn.execute(
+                update(inbox).where(inbox.c.id.in_(id_list)).values(status=status, processed_at=utcnow())
+            ).rowcount
+
+    def requeue_stale_inbox(self, older_than: timedelta) -> int:
+        """Deliveries claimed by a worker that died go back to ``new`` after ``older_than``."""
+        cutoff = utcnow() - older_than
+        with self.engine.begin() as conn:
+            return conn.execute(
+                update(inbox)
+                .where(inbox.c.status == "processing", inbox.c.received_at < cutoff, inbox.c.processed_at.is_(None))
+                .values(status="new")
+            ).rowcount
+
+    def inbox_counts(self) -> dict[str, int]:
+        with self.engine.begin() as conn:
+            return dict(conn.execute(select(inbox.c.status, func.count()).group_by(inbox.c.status)).all())
+
+    # -- error queue --------------------------------------------------------------------------
+    def record_error(
+        self,
+        *,
+        entity: str,
+        record_key: str,
+        stage: str,
+        reason: str,
+        payload: Any = None,
+        detail: dict[str, Any] | None = None,
+    ) -> int:
+        """Put a record on the error queue, or bump the open item for the same record and stage.
+
+        ``reason`` must say what a person can do about it (which record, which field, which rule).
+        Returns the item id.
+        """
+        now = utcnow()
+        payload_text = _as_text(payload)
+        detail_text = json.dumps(redact(detail or {}), default=str, sort_keys=True)
+        reason = redact_text(reason)
+        for _attempt in range(3):
+            with self.engine.begin() as conn:
+                query = select(error_queue.c.id, error_queue.c.status).where(
+                    error_queue.c.entity == entity,
+                    error_queue.c.record_key == str(record_key),
+                    error_queue.c.stage == stage,
+                )
+                if conn.dialect.name == "postgresql":
+                    query = query.with_for_update()
+                existing = conn.execute(query).first()
+                if existing is not None:
+                    item_id, status = existing
+                    conn.execute(
+                        update(error_queue)
+                        .where(error_queue.c.id == item_id)
+                        .values(
+                            reason=reason,
+                            detail=detail_text,
+                            payload=payload_text if payload_text is not None else error_queue.c.payload,
+                            attempts=error_queue.c.attempts + 1,
+                            # An item a person chose to ignore stays ignored; anything else reopens.
+                            status="ignored" if status == "ignored" else "open",
+                            last_seen=now,
+                            claimed_by=None,
+                            claimed_at=None,
+                            resolved_at=None,
+                        )
+                    )
+                    return item_id
+            try:
+                with self.engine.begin() as conn:
+                    return conn.execute(
+                        error_queue.insert()
+                        .values(
+                            entity=entity,
+                            record_key=str(record_key),
+                            stage=stage,
+                            reason=reason,
+                            detail=detail_text,
+                            payload=payload_text,
+                            attempts=1,
+                            status="open",
+                            first_seen=now,
+                            last_seen=now,
+                        )
+                        .returning(error_queue.c.id)
+                    ).scalar_one()
+            except IntegrityError:
+                continue  # another worker inserted it meanwhile: update theirs
+        raise RuntimeError(f"could not record error for {entity} {record_key} at stage {stage}")
+
+    def claim_errors(
+        self,
+        worker: str,
+        *,
+        limit: int = 100,
+        entity: str | None = None,
+        stage: str | None = None,
+        statuses: Sequence[str] = ("open",),
+        reason_contains: str | None = None,
+        record_keys: Sequence[str] | None = None,
+    ) -> list[ErrorItem]:
+        """Claim up to ``limit`` items for ``worker`` (status → ``retrying``). Two workers never get the
+        same item: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite."""
+        for status in statuses:
+            if status not in ERROR_STATUSES:
+                raise ValueError(f"unknown error-queue status {status!r}; expected one of {ERROR_STATUSES}")
+        conditions = [error_queue.c.status.in_(list(statuses))]
+        if entity:
+            conditions.append(error_queue.c.entity == entity)
+        if stage:
+            conditions.append(error_queue.c.stage == stage)
+        if reason_contains:
+            conditions.append(error_queue.c.reason.contains(reason_contains, autoescape=True))
+        if record_keys:
+            conditions.append(error_queue.c.record_key.in_([str(k) for k in record_keys]))
+        with self.engine.begin() as conn:
+            query = select(error_queue.c.id).where(and_(*conditions)).order_by(error_queue.c.id).limit(limit)
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            ids = list(conn.execute(query).scalars())
+            if not ids:
+                return []
+            conn.execute(
+                update(error_queue)
+                .where(error_queue.c.id.in_(ids))
+                .values(status="retrying", claimed_by=worker, claimed_at=utcnow())
+            )
+            rows = conn.execute(select(error_queue).where(error_queue.c.id.in_(ids)).order_by(error_queue.c.id))
+            return [self._error_item(row) for row in rows.mappings()]
+
+    def resolve_error(self, item_id: int) -> None:
+        self._set_error_status(item_id, "resolved", resolved_at=utcnow())
+
+    def ignore_error(self, item_id: int) -> None:
+        self._set_error_status(item_id, "ignored")
+
+    def release_error(self, item_id: int, *, reason: str | None = None) -> None:
+        """A claimed item failed again: back to ``open`` with one more attempt and the new reason."""
+        values: dict[str, Any] = {"attempts": error_queue.c.attempts + 1, "last_seen": utcnow()}
+        if reason:
+            values["reason"] = redact_text(reason)
+        self._set_error_status(item_id, "open", **values)
+
+    def _set_error_status(self, item_id: int, status: str, **values: Any) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(error_queue)
+                .where(error_queue.c.id == item_id)
+                .values(status=status, claimed_by=None, claimed_at=None, **values)
+            )
+
+    def list_errors(
+        self, *, status: str | None = None, entity: str | None = None, stage: str | None = None
+    ) -> list[ErrorItem]:
+        query = select(error_queue).order_by(error_queue.c.id)
+        if status:
+            query = query.where(error_queue.c.status == status)
+        if entity:
+            query = query.where(error_queue.c.entity == entity)
+        if stage:
+            query = query.where(error_queue.c.stage == stage)
+        with self.engine.begin() as conn:
+            return [self._error_item(row) for row in conn.execute(query).mappings()]
+
+    @staticmethod
+    def _error_item(row: Any) -> ErrorItem:
+        return ErrorItem(
+            id=row["id"],
+            entity=row["entity"],
+            record_key=row["record_key"],
+            stage=row["stage"],
+            reason=row["reason"],
+            detail=json.loads(row["detail"]) if row["detail"] else {},
+            payload=row["payload"],
+            attempts=row["attempts"],
+            status=row["status"],
+            first_seen=row["first_seen"],
+            last_seen=row["last_seen"],
+        )
+
+    # -- audit log ----------------------------------------------------------------------------
+    def write_audit(self, entries: Iterable[AuditEntry]) -> int:
+        """Append audit entries, redacted. Returns how many were written."""
+        now = utcnow()
+        rows = [
+            {
+                "run_id": entry.run_id,
+                "task_id": entry.task_id,
+                "entity": entry.entity,
+                "record_key": entry.record_key,
+                "direction": entry.direction,
+                "request": _as_text(entry.request),
+                "response": _as_text(entry.response),
+                "outcome": entry.outcome,
+                "duration_ms": entry.duration_ms,
+                "contains_pii": entry.contains_pii,
+                "created_at": now,
+            }
+            for entry in entries
+        ]
+        if not rows:
+            return 0
+        with self.engine.begin() as conn:
+            conn.execute(audit_log.insert(), rows)
+        return len(rows)
+
+    def audit_entries(self, *, entity: str | None = None, record_key: str | None = None) -> list[dict[str, Any]]:
+        query = select(audit_log).order_by(audit_log.c.id)
+        if entity:
+            query = query.where(audit_log.c.entity == entity)
+        if record_key:
+            query = query.where(audit_log.c.record_key == record_key)
+        with self.engine.begin() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
+
+    # -- watermarks ---------------------------------------------------------------------------
+    def get_watermark(self, flow: str) -> str | None:
+        with self.engine.begin() as conn:
+            return conn.execute(select(watermarks.c.value).where(watermarks.c.flow == flow)).scalar_one_or_none()
+
+    def set_watermark(self, flow: str, value: str, *, run_id: str | None = None) -> None:
+        with self.engine.begin() as conn:
+            insert = _insert_for(conn)(watermarks).values(flow=flow, value=value, updated_at=utcnow(), run_id=run_id)
+            conn.execute(
+                insert.on_conflict_do_update(
+                    index_elements=[watermarks.c.flow],
+                    set_={"value": insert.excluded.value, "updated_at": insert.excluded.updated_at, "run_id": run_id},
+                )
+            )
+
+    # -- inventory shadow ---------------------------------------------------------------------
+    def shadow_quantities(self) -> dict[tuple[str, str], int]:
+        """Last quantity pushed per (inventory item gid, location gid)."""
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                select(inventory_shadow.c.inventory_item_gid, inventory_shadow.c.location_gid, inventory_shadow.c.quantity)
+            )
+            return {(item, location): quantity for item, location, quantity in rows}
+
+    def upsert_shadow(self, quantities: dict[tuple[str, str], int], *, run_id: str | None = None) -> int:
+        if not quantities:
+            return 0
+        now = utcnow()
+        rows = [
+            {"inventory_item_gid": item, "location_gid": location, "quantity": int(qty), "pushed_at": now, "run_id": run_id}
+            for (item, location), qty in quantities.items()
+        ]
+        with self.engine.begin() as conn:
+            insert = _insert_for(conn)(inventory_shadow)
+            statement = insert.on_conflict_do_update(
+                index_elements=[inventory_shadow.c.inventory_item_gid, inventory_shadow.c.location_gid],
+                set_={
+                    "quantity": insert.excluded.quantity,
+                    "pushed_at": insert.excluded.pushed_at,
+                    "run_id": insert.excluded.run_id,
+                },
+            )
+            for start in range(0, len(rows), 1000):
+                conn.execute(statement, rows[start : start + 1000])
+        return len(rows)
+
+    def replace_shadow(self, quantities: dict[tuple[str, str], int], *, run_id: str | None = None) -> int:
+        """A full reconcile rebuilds the shadow: drop what is there and write what Shopify now holds."""
+        with self.engine.begin() as conn:
+            conn.execute(inventory_shadow.delete())
+        return self.upsert_shadow(quantities, run_id=run_id)
+
+    # -- PII retention ------------------------------------------------------------------------
+    def purge_expired_pii(self, retention: timedelta, *, now: datetime | None = None) -> dict[str, int]:
+        """Blank payloads older than ``retention`` that may hold personal data.
+
+        - audit log: request and response of entries flagged ``contains_pii``;
+        - inbox: payloads of deliveries already processed or ignored;
+        - error queue: payloads of items resolved or ignored.
+        Open error items keep their payload: replaying them needs it.
+        """
+        now = now or utcnow()
+        cutoff = now - retention
+        with self.engine.begin() as conn:
+            audit = conn.execute(
+                update(audit_log)
+                .where(audit_log.c.contains_pii.is_(True), audit_log.c.pii_purged_at.is_(None), audit_log.c.created_at < cutoff)
+                .values(request=PURGED_MARKER, response=PURGED_MARKER, pii_purged_at=now)
+            ).rowcount
+            inbox_rows = conn.execute(
+                update(inbox)
+                .where(
+                    inbox.c.status.in_(["processed", "ignored"]),
+                    inbox.c.payload_purged_at.is_(None),
+                    inbox.c.received_at < cutoff,
+                )
+                .values(payload=None, payload_purged_at=now)
+            ).rowcount
+            errors = conn.execute(
+                update(error_queue)
+                .where(
+                    error_queue.c.status.in_(["resolved", "ignored"]),
+                    error_queue.c.payload_purged_at.is_(None),
+                    error_queue.c.last_seen < cutoff,
+                )
+                .values(payload=None, payload_purged_at=now)
+            ).rowcount
+        return {"audit_log": audit, "inbox": inbox_rows, "error_queue": errors}

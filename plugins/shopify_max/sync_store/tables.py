@@ -1,0 +1,142 @@
+"""Table definitions of the sync store (SQLAlchemy Core). Migrations create them; code reads them here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+from shopify_max.clock import as_utc
+
+metadata = MetaData()
+
+
+class UtcDateTime(TypeDecorator):
+    """Stores aware UTC datetimes; SQLite hands them back naive, so re-attach UTC on read."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):  # noqa: ANN001
+        return None if value is None else as_utc(value)
+
+    def process_result_value(self, value: datetime | None, dialect):  # noqa: ANN001
+        return None if value is None else as_utc(value)
+
+
+# Entities whose Shopify gid maps to a MAX key.
+ID_MAP_ENTITIES = ("order", "customer", "fulfillment", "refund", "credit_memo", "ship_to")
+
+id_map = Table(
+    "id_map",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("entity", String(32), nullable=False),
+    Column("shopify_gid", String(255), nullable=False),
+    Column("max_key", String(64), nullable=False),
+    Column("run_id", String(250)),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("entity", "shopify_gid", name="uq_id_map_entity_shopify_gid"),
+    UniqueConstraint("entity", "max_key", name="uq_id_map_entity_max_key"),
+)
+
+INBOX_STATUSES = ("new", "processing", "processed", "ignored", "failed")
+
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("webhook_id", String(255), nullable=False),
+    Column("event_id", String(255)),
+    Column("topic", String(100), nullable=False),
+    Column("shop_domain", String(255)),
+    Column("api_version", String(20)),
+    Column("triggered_at", UtcDateTime),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("resource_gid", String(255)),
+    Column("payload", Text),
+    Column("status", String(16), nullable=False),
+    Column("processed_at", UtcDateTime),
+    Column("payload_purged_at", UtcDateTime),
+    UniqueConstraint("webhook_id", name="uq_inbox_webhook_id"),
+    # Event-Id is shared by every delivery of one merchant action; dedupe per topic so that two
+    # topics fired by one action are both kept.
+    UniqueConstraint("topic", "event_id", name="uq_inbox_topic_event_id"),
+    Index("ix_inbox_status_id", "status", "id"),
+)
+
+ERROR_STATUSES = ("open", "retrying", "resolved", "ignored")
+
+error_queue = Table(
+    "error_queue",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("entity", String(32), nullable=False),
+    Column("record_key", String(255), nullable=False),
+    Column("stage", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("detail", Text),
+    Column("payload", Text),
+    Column("attempts", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("first_seen", UtcDateTime, nullable=False),
+    Column("last_seen", UtcDateTime, nullable=False),
+    Column("claimed_by", String(255)),
+    Column("claimed_at", UtcDateTime),
+    Column("resolved_at", UtcDateTime),
+    Column("payload_purged_at", UtcDateTime),
+    UniqueConstraint("entity", "record_key", "stage", name="uq_error_queue_entity_key_stage"),
+    Index("ix_error_queue_status_id", "status", "id"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("run_id", String(250)),
+    Column("task_id", String(250)),
+    Column("entity", String(32), nullable=False),
+    Column("record_key", String(255)),
+    Column("direction", String(32), nullable=False),
+    Column("request", Text),
+    Column("response", Text),
+    Column("outcome", String(32), nullable=False),
+    Column("duration_ms", Integer),
+    Column("contains_pii", Boolean, nullable=False),
+    Column("pii_purged_at", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_audit_log_entity_key", "entity", "record_key"),
+    Index("ix_audit_log_created_at", "created_at"),
+)
+
+watermarks = Table(
+    "watermarks",
+    metadata,
+    Column("flow", String(100), primary_key=True),
+    Column("value", String(255), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("run_id", String(250)),
+)
+
+inventory_shadow = Table(
+    "inventory_shadow",
+    metadata,
+    Column("inventory_item_gid", String(255), primary_key=True),
+    Column("location_gid", String(255), primary_key=True),
+    Column("quantity", Integer, nullable=False),
+    Column("pushed_at", UtcDateTime, nullable=False),
+    Column("run_id", String(250)),
+)

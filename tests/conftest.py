@@ -1,0 +1,130 @@
+"""Shared fixtures: real databases for the sync store (and anything else that needs one).
+
+``database_url`` is parametrised over SQLite and PostgreSQL, so every test that uses it runs on both.
+PostgreSQL comes from ``SHOPIFY_MAX_TEST_PG_URL`` (default: the local server on 127.0.0.1:5432).
+Each test gets its own fresh schema, dropped afterwards. Without a reachable PostgreSQL the
+PostgreSQL variants skip, except under ``CI=true``, where they fail: CI must prove both backends.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT_ROOT / "plugins"))
+
+# Airflow reads its configuration at import: point it at a throw-away home before anything imports it,
+# so the tests never touch the demo's `.airflow/` and always parse this checkout's dags/ and plugins/.
+AIRFLOW_TEST_HOME = Path(tempfile.mkdtemp(prefix="shopify-max-airflow-test-"))
+os.environ.update(
+    {
+        "AIRFLOW_HOME": str(AIRFLOW_TEST_HOME),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+    }
+)
+
+PG_URL = os.environ.get("SHOPIFY_MAX_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _postgres_reachable() -> str | None:
+    """None when PostgreSQL answers, else the reason it does not."""
+    import sqlalchemy as sa
+
+    try:
+        engine = sa.create_engine(PG_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+        engine.dispose()
+        return None
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        return f"{type(exc).__name__}: {exc}".splitlines()[0]
+
+
+@pytest.fixture(scope="session")
+def postgres_available() -> bool:
+    reason = _postgres_reachable()
+    if reason is None:
+        return True
+    if IN_CI:
+        pytest.fail(f"CI=true but PostgreSQL at {PG_URL} is unreachable ({reason}); CI must not skip it")
+    return False
+
+
+@pytest.fixture
+def make_database_url(tmp_path: Path, postgres_available: bool) -> Iterator[Callable[[str], str]]:
+    """Factory: ``make_database_url("sqlite")`` or ``("postgresql")`` gives a fresh, empty database URL."""
+    import sqlalchemy as sa
+
+    schemas: list[str] = []
+
+    def make(backend: str) -> str:
+        if backend == "sqlite":
+            return f"sqlite:///{tmp_path / f'db_{uuid.uuid4().hex[:8]}.sqlite'}"
+        if backend == "postgresql":
+            if not postgres_available:
+                pytest.skip(f"PostgreSQL at {PG_URL} is not reachable (set CI=true to make this a failure)")
+            schema = f"t_{uuid.uuid4().hex[:12]}"
+            engine = sa.create_engine(PG_URL)
+            with engine.begin() as conn:
+                conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+            engine.dispose()
+            schemas.append(schema)
+            separator = "&" if "?" in PG_URL else "?"
+            return f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
+        raise ValueError(backend)
+
+    yield make
+
+    if schemas:
+        engine = sa.create_engine(PG_URL)
+        with engine.begin() as conn:
+            for schema in schemas:
+                conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, make_database_url: Callable[[str], str]) -> str:
+    """A fresh database URL, once on SQLite and once on PostgreSQL."""
+    return make_database_url(request.param)
+
+
+@pytest.fixture
+def sync_store(database_url: str):
+    from shopify_max.sync_store import SyncStore
+
+    store = SyncStore.from_url(database_url)
+    yield store
+    store.dispose()
+
+
+@pytest.fixture(scope="session")
+def airflow_metadata_db() -> Path:
+    """A migrated Airflow metadata DB (SQLite) in the test home: what ``dag.test()`` needs."""
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "plugins")}
+    result = subprocess.run(
+        [sys.executable, "-m", "airflow", "db", "migrate"], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, f"airflow db migrate failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
+    return AIRFLOW_TEST_HOME
+
+
+@pytest.fixture(scope="session")
+def dag_bag():
+    """One DagBag for every DAG test (parsing is the expensive part)."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(PROJECT_ROOT / "dags"))
