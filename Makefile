@@ -12,6 +12,8 @@ export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__EXECUTOR := LocalExecutor
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS := True
+# Connection passwords are encrypted at rest with a key generated once per Airflow home.
+export AIRFLOW__CORE__FERNET_KEY_CMD := cat $(AIRFLOW_HOME)/fernet.key
 export PYTHONPATH := $(CURDIR)/plugins
 export PATH := $(BIN):$(PATH)
 
@@ -37,6 +39,7 @@ airflow-init: $(AIRFLOW_HOME)/.initialised
 
 $(AIRFLOW_HOME)/.initialised: $(STAMP) airflow_settings.yaml
 	mkdir -p $(AIRFLOW_HOME)
+	test -s $(AIRFLOW_HOME)/fernet.key || $(BIN)/python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())" > $(AIRFLOW_HOME)/fernet.key
 	$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log
 	$(BIN)/python -m shopify_max.airflow_glue.settings_loader airflow_settings.yaml
 	touch $@

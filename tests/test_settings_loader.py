@@ -1,0 +1,64 @@
+"""airflow_settings.yaml is applied to plain Airflow: connections, pools, variables, env overrides."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from shopify_max.airflow_glue.settings_loader import SettingsFileError, expand_env, read_settings
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_project_settings_file_declares_the_connections_pools_and_variables_local_runs_use():
+    settings = read_settings(PROJECT_ROOT / "airflow_settings.yaml", environ={})
+    assert {c["conn_id"] for c in settings.connections} == {"shopify_default", "exactmax_default", "sync_store_default"}
+    assert {p["pool_name"] for p in settings.pools} == {"shopify_api", "exactmax_api"}
+    assert {v["variable_name"] for v in settings.variables} >= {"pii_retention_days"}
+
+
+def test_environment_values_replace_the_defaults():
+    assert expand_env("${SHOP:-127.0.0.1}", {"SHOP": "acme.myshopify.com"}) == "acme.myshopify.com"
+    assert expand_env("${SHOP:-127.0.0.1}", {}) == "127.0.0.1"
+    assert expand_env({"a": ["${X:-}"]}, {}) == {"a": [""]}
+
+
+def test_a_missing_variable_without_default_names_the_file_and_entry(tmp_path):
+    path = tmp_path / "airflow_settings.yaml"
+    path.write_text("airflow:\n  connections:\n    - conn_id: shopify_default\n      conn_type: http\n"
+                    "      conn_password: ${SHOPIFY_TOKEN_NOT_SET}\n")
+    with pytest.raises(SettingsFileError, match=r"airflow_settings.yaml: airflow.connections\[1\].*SHOPIFY_TOKEN_NOT_SET"):
+        read_settings(path, environ={})
+
+
+def test_an_entry_missing_required_keys_is_named(tmp_path):
+    path = tmp_path / "settings.yaml"
+    path.write_text("airflow:\n  pools:\n    - pool_name: shopify_api\n")
+    with pytest.raises(SettingsFileError, match=r"airflow.pools\[1\]: missing pool_slot"):
+        read_settings(path)
+
+
+def test_loading_into_airflow_creates_everything_and_is_safe_to_repeat(airflow_metadata_db):
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "plugins"), "SHOPIFY_ACCESS_TOKEN": "shpat_from_env_123456"}
+    command = [sys.executable, "-m", "shopify_max.airflow_glue.settings_loader", str(PROJECT_ROOT / "airflow_settings.yaml")]
+    for _ in range(2):
+        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert "3 connections, 2 pools, 2 variables" in result.stdout
+        assert "shpat_from_env_123456" not in result.stdout + result.stderr
+
+    from airflow.models import Connection, Pool, Variable
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        shopify = session.query(Connection).filter(Connection.conn_id == "shopify_default").one()
+        assert (shopify.conn_type, shopify.password) == ("http", "shpat_from_env_123456")
+        assert shopify.extra_dejson["api_version"] == "2026-07"
+        assert session.query(Connection).filter(Connection.conn_id == "sync_store_default").one().conn_type == "sqlite"
+        pools = {pool.pool: pool.slots for pool in session.query(Pool).all()}
+        assert pools["shopify_api"] == 4 and pools["exactmax_api"] == 4
+        assert session.query(Variable).filter(Variable.key == "pii_retention_days").one().val == "30"
