@@ -6,8 +6,7 @@ import threading
 
 import sqlalchemy as sa
 
-from shopify_max.sync_store import SyncStore
-from shopify_max.sync_store import migrator
+from shopify_max.sync_store import SyncStore, migrator
 
 EXPECTED_TABLES = {"id_map", "inbox", "error_queue", "audit_log", "watermarks", "inventory_shadow"}
 
