@@ -24,6 +24,8 @@ sys.path.insert(0, str(PROJECT_ROOT / "plugins"))
 # Airflow reads its configuration at import: point it at a throw-away home before anything imports it,
 # so the tests never touch the demo's `.airflow/` and always parse this checkout's dags/ and plugins/.
 AIRFLOW_TEST_HOME = Path(tempfile.mkdtemp(prefix="shopify-max-airflow-test-"))
+for _name in [name for name in os.environ if name.startswith("AIRFLOW__") or name.startswith("AIRFLOW_CONN_")]:
+    del os.environ[_name]  # nothing from `make`'s environment or the demo's home leaks into the tests
 os.environ.update(
     {
         "AIRFLOW_HOME": str(AIRFLOW_TEST_HOME),
@@ -32,6 +34,7 @@ os.environ.update(
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        "AIRFLOW__CORE__FERNET_KEY": "oVG4yLbsUAQr4N5c4Kd7m8qZ3FZ0Gx8W0nq0o8m9y5k=",  # test-only key
     }
 )
 
