@@ -1,0 +1,1 @@
+"""The Shopify webhook receiver: verify, de-duplicate, store in the inbox, answer fast."""
