@@ -22,7 +22,8 @@ AIRFLOW_COMMANDS = {
 
 
 def test_the_stack_has_every_service_the_scaled_deployment_needs():
-    assert set(AIRFLOW_COMMANDS) | {"postgres", "redis", "airflow-init", "shopify-sandbox", "exactmax-gateway"} <= set(SERVICES)
+    assert set(AIRFLOW_COMMANDS) | {"postgres", "redis", "airflow-init", "webhook-receiver",
+                                            "shopify-sandbox", "exactmax-gateway"} <= set(SERVICES)
 
 
 @pytest.mark.parametrize(("service", "command"), sorted(AIRFLOW_COMMANDS.items()))
@@ -77,12 +78,18 @@ def test_the_connections_given_to_airflow_parse_and_reach_the_stack_services():
     assert shopify.extra_dejson["api_version"] == "2026-07"
 
 
-def test_the_sandboxes_run_modules_of_this_project():
-    for service in ("shopify-sandbox", "exactmax-gateway"):
+def test_the_receiver_gets_the_connections_it_reads():
+    env = SERVICES["webhook-receiver"]["environment"]
+    assert "AIRFLOW_CONN_SHOPIFY_DEFAULT" in env and "AIRFLOW_CONN_SYNC_STORE_DEFAULT" in env
+    assert "8703:8703" in SERVICES["webhook-receiver"]["ports"]
+
+
+def test_the_services_run_modules_of_this_project():
+    for service in ("webhook-receiver", "shopify-sandbox", "exactmax-gateway"):
         entrypoint = SERVICES[service]["entrypoint"]
         module = entrypoint[entrypoint.index("-m") + 1]
         module_dir = PROJECT_ROOT / "plugins" / Path(*module.split("."))
-        assert module.startswith("shopify_max.sandboxes."), module
+        assert module.startswith("shopify_max."), module
         if not (module_dir / "__main__.py").exists():
             pytest.skip(f"{module} is not part of this checkout yet")
 

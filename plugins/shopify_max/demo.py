@@ -40,6 +40,8 @@ SANDBOXES = (
             ("--host", "127.0.0.1", "--port", "8702",
              "--database-url", f"sqlite:///{PROJECT_ROOT / '.airflow' / 'max_gateway.sqlite'}"),
             "http://127.0.0.1:8702/_sandbox/health"),
+    Sandbox("Webhook receiver", "shopify_max.webhooks",
+            ("--host", "127.0.0.1", "--port", "8703"), "http://127.0.0.1:8703/health"),
 )
 
 DAG_ORDER = (

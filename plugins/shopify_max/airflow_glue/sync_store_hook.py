@@ -14,6 +14,7 @@ from urllib.parse import quote, quote_plus
 
 from airflow.sdk import BaseHook
 
+from shopify_max.airflow_glue.connections import get_connection
 from shopify_max.paths import resolve_project_path
 from shopify_max.redaction import register_secret
 from shopify_max.sync_store import SyncStore
@@ -56,7 +57,7 @@ class SyncStoreHook(BaseHook):
 
     @cached_property
     def sqlalchemy_url(self) -> str:
-        conn = self.get_connection(self.sync_store_conn_id)
+        conn = get_connection(self.sync_store_conn_id)
         register_secret(conn.password)
         return sqlalchemy_url_for(
             conn.conn_type,

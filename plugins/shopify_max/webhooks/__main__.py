@@ -20,18 +20,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sync-store-conn-id", default="sync_store_default")
     args = parser.parse_args(argv)
 
-    from airflow.sdk import BaseHook
-
+    from shopify_max.airflow_glue.connections import get_connection
     from shopify_max.airflow_glue.sync_store_hook import SyncStoreHook
     from shopify_max.redaction import register_secret
+    from shopify_max.sync_store import SyncStore
     from shopify_max.webhooks.receiver import create_receiver_app
 
-    extra = BaseHook.get_connection(args.shopify_conn_id).extra_dejson
+    extra = get_connection(args.shopify_conn_id).extra_dejson
     secrets = [extra.get("webhook_secret"), extra.get("previous_webhook_secret")]
     for secret in secrets:
         register_secret(secret)
     store_url = SyncStoreHook(args.sync_store_conn_id).sqlalchemy_url
-    from shopify_max.sync_store import SyncStore
 
     app = create_receiver_app(lambda: SyncStore.from_url(store_url), [s for s in secrets if s])
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
