@@ -6,7 +6,8 @@ retention period (Airflow Variable `pii_retention_days`, default 30, or the `ret
 DAG blanks:
 - request and response of audit-log entries flagged as holding PII;
 - payloads of inbox deliveries already processed or ignored;
-- payloads of error-queue items resolved or ignored (open items keep theirs: replay needs it).
+- payloads of error-queue items resolved or ignored (open items keep theirs: replay needs it);
+- staged copies of orders already exported or skipped.
 
 **Schedule:** daily at 04:00 UTC.
 """

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from shopify_max.sync_store import SyncStore
+from shopify_max.sync_store.migrator import head_revision
 
 
 @pytest.fixture
@@ -37,7 +38,7 @@ def _return_value(dag_run, task_id):
 def test_flow_skeleton_runs_and_prepares_the_sync_store(airflow_metadata_db, dag_bag, sync_store_connection, dag_id):
     dag_run = dag_bag.dags[dag_id].test()
     assert dag_run.state == "success"
-    assert _return_value(dag_run, "prepare_sync_store") == {"schema_revision": "0001"}
+    assert _return_value(dag_run, "prepare_sync_store") == {"schema_revision": head_revision()}
 
 
 def test_error_replay_run_reports_what_is_waiting(airflow_metadata_db, dag_bag, sync_store_connection):
@@ -72,6 +73,6 @@ def test_maintenance_run_purges_expired_pii(airflow_metadata_db, dag_bag, sync_s
     dag_run = dag_bag.dags["sync_store_maintenance"].test()
 
     assert dag_run.state == "success"
-    assert _return_value(dag_run, "purge_expired_pii") == {"audit_log": 1, "inbox": 0, "error_queue": 0}
+    assert _return_value(dag_run, "purge_expired_pii") == {"audit_log": 1, "inbox": 0, "error_queue": 0, "order_stage": 0}
     assert "Jane Doe" not in store.audit_entries()[0]["request"]
     store.dispose()

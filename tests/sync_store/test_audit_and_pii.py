@@ -48,7 +48,7 @@ def test_pii_older_than_the_retention_period_is_purged_and_newer_is_kept(sync_st
                    request={"quantities": 250}, contains_pii=False),
     ])
     # Nothing is old enough yet: a 30-day retention purges nothing.
-    assert sync_store.purge_expired_pii(timedelta(days=30)) == {"audit_log": 0, "inbox": 0, "error_queue": 0}
+    assert sync_store.purge_expired_pii(timedelta(days=30)) == {"audit_log": 0, "inbox": 0, "error_queue": 0, "order_stage": 0}
 
     later = utcnow() + timedelta(days=31)
     assert sync_store.purge_expired_pii(timedelta(days=30), now=later)["audit_log"] == 1

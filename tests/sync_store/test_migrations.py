@@ -7,8 +7,9 @@ import threading
 import sqlalchemy as sa
 
 from shopify_max.sync_store import SyncStore, migrator
+from shopify_max.sync_store.engine import create_sync_store_engine
 
-EXPECTED_TABLES = {"id_map", "inbox", "error_queue", "audit_log", "watermarks", "inventory_shadow"}
+EXPECTED_TABLES = {"id_map", "inbox", "error_queue", "audit_log", "watermarks", "inventory_shadow", "order_stage"}
 
 
 def test_a_new_database_is_migrated_to_head_with_every_table(database_url):
@@ -47,3 +48,20 @@ def test_workers_starting_together_migrate_once_without_errors(database_url):
     assert errors == []
     store = SyncStore(sa.create_engine(database_url))
     assert store.schema_revision() == migrator.head_revision()
+
+
+def test_an_older_schema_with_data_is_upgraded_in_place(database_url):
+    engine = create_sync_store_engine(database_url)
+    migrator.upgrade_to(engine, "0001")
+    old = SyncStore(engine)
+    assert old.schema_revision() == "0001"
+    old.record_id_mapping("order", "gid://shopify/Order/9", "00000009")
+    assert "order_stage" not in sa.inspect(engine).get_table_names()
+
+    upgraded = SyncStore.from_url(database_url)
+
+    assert upgraded.schema_revision() == migrator.head_revision() != "0001"
+    assert upgraded.max_key_for("order", "gid://shopify/Order/9") == "00000009"
+    assert "order_stage" in sa.inspect(upgraded.engine).get_table_names()
+    for store in (old, upgraded):
+        store.dispose()

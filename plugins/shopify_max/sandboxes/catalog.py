@@ -70,3 +70,41 @@ def product(index: int) -> CatalogProduct:
 
 def products(product_count: int) -> list[CatalogProduct]:
     return [product(index) for index in range(1, product_count + 1)]
+
+
+def sku_mapping_rows(product_count: int) -> list[tuple[str, str, str, int]]:
+    """Rows of ``include/mappings/sku_to_part.csv`` for the sandbox catalogue: every SKU with a MAX part.
+
+    The mapping converts Shopify units into the part's each (EA) units: a "case of 12" is 12 EA.
+    Unmapped products are left out on purpose, so their orders reach the error queue.
+    """
+    rows = []
+    for item in products(product_count):
+        for variant in item.variants:
+            if variant.part_number is not None:
+                rows.append((variant.sku, variant.part_number, "EA", variant.uom_factor))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import csv
+    import sys
+
+    parser = argparse.ArgumentParser(description="Write include/mappings/sku_to_part.csv for the sandbox catalogue")
+    parser.add_argument("--products", type=int, default=500)
+    parser.add_argument("--output", default="include/mappings/sku_to_part.csv")
+    args = parser.parse_args(argv)
+    with open(args.output, "w", newline="", encoding="utf-8") as handle:
+        handle.write("# Shopify SKU -> MAX part, the MAX sales UOM sent on the order line, and how many of those\n"
+                     "# units one Shopify unit is (a case of 12 = 12 EA). Generated for the sandbox catalogue by\n"
+                     f"# `python -m shopify_max.sandboxes.catalog --products {args.products}`; edit freely for a real shop.\n")
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["sku", "part_number", "sales_uom", "uom_factor"])
+        writer.writerows(sku_mapping_rows(args.products))
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

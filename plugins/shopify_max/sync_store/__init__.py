@@ -12,7 +12,8 @@ from shopify_max.sync_store.store import (
     IdMappingConflict,
     InboxDelivery,
     InboxRow,
+    StagedOrder,
     SyncStore,
 )
 
-__all__ = ["AuditEntry", "ErrorItem", "IdMappingConflict", "InboxDelivery", "InboxRow", "SyncStore"]
+__all__ = ["AuditEntry", "ErrorItem", "IdMappingConflict", "InboxDelivery", "InboxRow", "StagedOrder", "SyncStore"]

@@ -34,11 +34,16 @@ def current_revision(engine: Engine) -> str | None:
 
 def upgrade_to_head(engine: Engine) -> str:
     """Bring the schema to the newest revision; safe when several workers start at once."""
+    upgrade_to(engine, "head")
+    return head_revision()
+
+
+def upgrade_to(engine: Engine, revision: str) -> None:
+    """Upgrade to ``revision`` under a lock (tests use it to start from an older schema)."""
     config = _alembic_config()
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:lock_id)"), {"lock_id": _PG_MIGRATION_LOCK_ID})
         # On SQLite the engine begins every transaction with BEGIN IMMEDIATE (engine.py): same effect.
         config.attributes["connection"] = conn
-        command.upgrade(config, "head")
-    return head_revision()
+        command.upgrade(config, revision)

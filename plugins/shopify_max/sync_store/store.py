@@ -28,11 +28,13 @@ from shopify_max.sync_store.tables import (
     ERROR_STATUSES,
     ID_MAP_ENTITIES,
     INBOX_STATUSES,
+    ORDER_STAGE_STATUSES,
     audit_log,
     error_queue,
     id_map,
     inbox,
     inventory_shadow,
+    order_stage,
     watermarks,
 )
 
@@ -85,6 +87,25 @@ class ErrorItem:
     status: str
     first_seen: datetime
     last_seen: datetime
+
+
+@dataclass(frozen=True)
+class StagedOrder:
+    """An order captured from Shopify, waiting in (or done with) the export pipeline."""
+
+    order_gid: str
+    order_name: str
+    source: str
+    shopify_updated_at: datetime
+    payload_digest: str
+    material_digest: str
+    order_json: str | None
+    status: str
+    mapped_json: str | None = None
+    detail: str | None = None
+    exported_material_digest: str | None = None
+    max_ordnum: str | None = None
+    run_id: str | None = None
 
 
 @dataclass
@@ -530,6 +551,78 @@ class SyncStore:
             conn.execute(inventory_shadow.delete())
         return self.upsert_shadow(quantities, run_id=run_id)
 
+    # -- order stage ----------------------------------------------------------------------------
+    def staged_orders(self, order_gids: Iterable[str]) -> dict[str, StagedOrder]:
+        gids = list(order_gids)
+        found: dict[str, StagedOrder] = {}
+        with self.engine.begin() as conn:
+            for start in range(0, len(gids), 500):
+                rows = conn.execute(select(order_stage).where(order_stage.c.order_gid.in_(gids[start:start + 500])))
+                found.update({row["order_gid"]: self._staged(row) for row in rows.mappings()})
+        return found
+
+    def stage_order(self, order: StagedOrder) -> None:
+        """Insert or replace the staged copy of an order (keeps what was exported: ORDNUM and its digest)."""
+        now = utcnow()
+        values = {
+            "order_gid": order.order_gid, "order_name": order.order_name, "source": order.source,
+            "shopify_updated_at": order.shopify_updated_at, "payload_digest": order.payload_digest,
+            "material_digest": order.material_digest, "order_json": order.order_json, "status": order.status,
+            "mapped_json": order.mapped_json, "detail": order.detail, "run_id": order.run_id,
+            "claimed_at": None, "captured_at": now, "updated_at": now,
+        }
+        with self.engine.begin() as conn:
+            insert = _insert_for(conn)(order_stage).values(**values)
+            conn.execute(insert.on_conflict_do_update(
+                index_elements=[order_stage.c.order_gid],
+                set_={key: insert.excluded[key] for key in values if key not in ("order_gid",)},
+            ))
+
+    def orders_in_stage(self, *, run_id: str, statuses: Sequence[str]) -> list[StagedOrder]:
+        for status in statuses:
+            if status not in ORDER_STAGE_STATUSES:
+                raise ValueError(f"unknown order stage status {status!r}")
+        with self.engine.begin() as conn:
+            rows = conn.execute(select(order_stage).where(order_stage.c.run_id == run_id,
+                                                          order_stage.c.status.in_(list(statuses)))
+                                .order_by(order_stage.c.id))
+            return [self._staged(row) for row in rows.mappings()]
+
+    def adopt_unfinished_orders(self, run_id: str) -> int:
+        """Orders a crashed or killed run left half-way are taken over by ``run_id``."""
+        with self.engine.begin() as conn:
+            return conn.execute(
+                update(order_stage)
+                .where(order_stage.c.status.in_(["captured", "mapped", "validated", "exporting"]),
+                       or_(order_stage.c.run_id.is_(None), order_stage.c.run_id != run_id))
+                .values(run_id=run_id, updated_at=utcnow())
+            ).rowcount
+
+    def set_stage_status(self, order_gid: str, status: str, *, expected: Sequence[str] | None = None,
+                         **values: Any) -> bool:
+        """Move one order to ``status`` (with ``values``); with ``expected``, only from those statuses.
+
+        The conditional form is the per-order lock: two workers cannot both move an order from
+        ``validated`` to ``exporting``. Returns whether this call moved it.
+        """
+        if status not in ORDER_STAGE_STATUSES:
+            raise ValueError(f"unknown order stage status {status!r}")
+        conditions = [order_stage.c.order_gid == order_gid]
+        if expected is not None:
+            conditions.append(order_stage.c.status.in_(list(expected)))
+        with self.engine.begin() as conn:
+            return conn.execute(update(order_stage).where(*conditions)
+                                .values(status=status, updated_at=utcnow(), **values)).rowcount == 1
+
+    def stage_counts(self, run_id: str) -> dict[str, int]:
+        with self.engine.begin() as conn:
+            return dict(conn.execute(select(order_stage.c.status, func.count())
+                                     .where(order_stage.c.run_id == run_id).group_by(order_stage.c.status)).all())
+
+    @staticmethod
+    def _staged(row: Any) -> StagedOrder:
+        return StagedOrder(**{name: row[name] for name in StagedOrder.__dataclass_fields__})
+
     # -- PII retention ------------------------------------------------------------------------
     def purge_expired_pii(self, retention: timedelta, *, now: datetime | None = None) -> dict[str, int]:
         """Blank payloads older than ``retention`` that may hold personal data.
@@ -565,4 +658,10 @@ class SyncStore:
                 )
                 .values(payload=None, payload_purged_at=now)
             ).rowcount
-        return {"audit_log": audit, "inbox": inbox_rows, "error_queue": errors}
+            staged = conn.execute(
+                update(order_stage)
+                .where(order_stage.c.status.in_(["exported", "skipped"]), order_stage.c.order_json.is_not(None),
+                       order_stage.c.updated_at < cutoff)
+                .values(order_json=None, mapped_json=None)
+            ).rowcount
+        return {"audit_log": audit, "inbox": inbox_rows, "error_queue": errors, "order_stage": staged}

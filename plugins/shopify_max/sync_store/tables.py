@@ -140,3 +140,32 @@ inventory_shadow = Table(
     Column("pushed_at", UtcDateTime, nullable=False),
     Column("run_id", String(250)),
 )
+
+
+# Orders on their way to MAX. One row per Shopify order; ``status`` moves captured → mapped → validated →
+# exporting → exported, or ends skipped / failed (with ``detail``). ``run_id`` is the run that last captured it.
+ORDER_STAGE_STATUSES = ("captured", "mapped", "validated", "exporting", "exported", "skipped", "failed")
+
+order_stage = Table(
+    "order_stage",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("order_gid", String(255), nullable=False),
+    Column("order_name", String(100), nullable=False),
+    Column("source", String(32), nullable=False),  # webhook, poll, backfill, replay
+    Column("shopify_updated_at", UtcDateTime, nullable=False),
+    Column("payload_digest", String(64), nullable=False),
+    Column("material_digest", String(64), nullable=False),  # lines, quantities, prices, addresses, total
+    Column("order_json", Text),
+    Column("status", String(16), nullable=False),
+    Column("mapped_json", Text),
+    Column("detail", Text),
+    Column("exported_material_digest", String(64)),
+    Column("max_ordnum", String(16)),
+    Column("run_id", String(250)),
+    Column("claimed_at", UtcDateTime),
+    Column("captured_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("order_gid", name="uq_order_stage_order_gid"),
+    Index("ix_order_stage_run_status", "run_id", "status"),
+)

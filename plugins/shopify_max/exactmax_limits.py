@@ -1,0 +1,38 @@
+"""Exact MAX field lengths from the MAXUpdate record layouts (EXACTMAX.md, "Field lengths").
+
+One table, used by the mapping loader, the order mapping and the validation suite alike.
+"""
+
+FIELD_LENGTHS: dict[str, int] = {
+    "ORDNUM": 8,
+    "CUSTID": 20,
+    "PRTNUM": 30,
+    "LINNUM": 2,
+    "DELNUM": 2,
+    "CUSTPO": 25,
+    "NAME": 30,
+    "ADDR": 30,  # ADDR1..ADDR6
+    "CITY": 30,
+    "STATE": 30,
+    "ZIPCD": 30,
+    "CNTRY": 30,
+    "PHONE": 20,
+    "CNTCT": 20,
+    "SHPCDE": 10,
+    "TERMS": 2,
+    "SHPVIA": 2,
+    "SLSUOM": 2,
+    "TAXCD": 7,
+    "CURR": 3,
+    "FOB": 15,
+    "STK": 8,
+    "COMNT": 30,  # COMNT1..COMNT3
+    "UDFKEY": 15,
+    "UDFREF": 25,
+    "INVCE": 8,
+    "SO_NOTE": 50,
+}
+
+MAX_LINES_PER_ORDER = 99  # LINNUM is 2 digits
+ADDRESS_LINES = 6  # ADDR1..ADDR6
+TAX_CODE_SLOTS = 3  # TAXCD1..TAXCD3 per header and per line
