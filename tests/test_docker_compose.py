@@ -99,3 +99,11 @@ def test_the_postgres_init_script_creates_the_sync_store_database():
     assert "CREATE DATABASE sync_store" in script
     mounts = SERVICES["postgres"]["volumes"]
     assert "./docker/postgres-init:/docker-entrypoint-initdb.d:ro" in mounts
+
+
+def test_the_gateway_sandbox_requires_the_credentials_airflow_is_given():
+    gateway = SERVICES["exactmax-gateway"]["environment"]
+    conn_uri = re.search(r":-(.*)\}$", SERVICES["airflow-scheduler"]["environment"]["AIRFLOW_CONN_EXACTMAX_DEFAULT"]).group(1)
+    credentials = urlsplit(conn_uri)
+    assert (gateway["EXACTMAX_GATEWAY_USER"], gateway["EXACTMAX_GATEWAY_PASSWORD"]) == (
+        credentials.username, credentials.password)

@@ -33,13 +33,16 @@ class Sandbox:
     health_url: str
 
 
+DEMO_PRODUCTS = 200  # catalogue size both sandboxes seed (include/mappings/sku_to_part.csv covers 500)
+
 SANDBOXES = (
     Sandbox("Shopify sandbox", "shopify_max.sandboxes.shopify",
             ("--host", "127.0.0.1", "--port", "8701"), "http://127.0.0.1:8701/_sandbox/health"),
     Sandbox("Exact MAX gateway", "shopify_max.sandboxes.exactmax",
-            ("--host", "127.0.0.1", "--port", "8702",
+            ("--host", "127.0.0.1", "--port", "8702", "--products", str(DEMO_PRODUCTS),
+             "--username", "max-sandbox", "--password", "max-sandbox-password",
              "--database-url", f"sqlite:///{PROJECT_ROOT / '.airflow' / 'max_gateway.sqlite'}"),
-            "http://127.0.0.1:8702/_sandbox/health"),
+            "http://127.0.0.1:8702/health"),
     Sandbox("Webhook receiver", "shopify_max.webhooks",
             ("--host", "127.0.0.1", "--port", "8703"), "http://127.0.0.1:8703/health"),
 )

@@ -1,0 +1,37 @@
+"""Exact MAX, client side: ``ExactMaxHook`` (the gateway contract on HttpHook), the MAX document models,
+the eMAXExact XML builder and the typed errors. The contract is ``sandboxes/exactmax/openapi.yaml``."""
+
+from shopify_max.exactmax.errors import (
+    ExactMaxAmbiguousWriteError,
+    ExactMaxAuthError,
+    ExactMaxConnectionError,
+    ExactMaxError,
+    ExactMaxNotFound,
+    ExactMaxProtocolError,
+    ExactMaxRejected,
+    ExactMaxUnavailableError,
+    FieldRejection,
+)
+from shopify_max.exactmax.models import (
+    Cancellation,
+    CodeTables,
+    CreditMemo,
+    Customer,
+    CustomerRecord,
+    CustomerResult,
+    Invoice,
+    Part,
+    SalesOrder,
+    SalesOrderLine,
+    SalesOrderResult,
+    Shipment,
+    ShipTo,
+    StockLevel,
+)
+
+__all__ = [
+    "Cancellation", "CodeTables", "CreditMemo", "Customer", "CustomerRecord", "CustomerResult",
+    "ExactMaxAmbiguousWriteError", "ExactMaxAuthError", "ExactMaxConnectionError", "ExactMaxError",
+    "ExactMaxNotFound", "ExactMaxProtocolError", "ExactMaxRejected", "ExactMaxUnavailableError", "FieldRejection",
+    "Invoice", "Part", "SalesOrder", "SalesOrderLine", "SalesOrderResult", "ShipTo", "Shipment", "StockLevel",
+]

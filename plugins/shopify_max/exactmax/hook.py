@@ -1,0 +1,395 @@
+"""``ExactMaxHook``: the MAX gateway contract (``sandboxes/exactmax/openapi.yaml``) on top of ``HttpHook``.
+
+Connection ``exactmax_default`` (conn_type ``http``): host and port of the gateway, schema ``http``/``https``;
+login/password for Basic auth, or extra ``{"token": "..."}`` for a bearer token. Optional extras:
+``timeout`` (seconds, default 30) and ``ascii_only`` (transliterate non-ASCII text, recording each change).
+
+Retry policy (one, for every call):
+- reads retry 429, 5xx, connection failures and timeouts, with exponential backoff honouring Retry-After;
+- writes are never re-sent blindly. After an ambiguous failure (timeout, dropped connection, 5xx after the
+  request was sent) ``create_sales_order`` / ``create_credit_memo`` look the order up by ``CUSTPO``: found means
+  it was written (the result is flagged ``recovered``); not found means it is safe to send again.
+- 401/403 raise :class:`ExactMaxAuthError`, 422 :class:`ExactMaxRejected`; neither is retried.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from functools import cached_property
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import requests
+from airflow.providers.http.hooks.http import HttpHook
+from requests import Response, Session
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+
+from shopify_max.exactmax.errors import (
+    ExactMaxAmbiguousWriteError,
+    ExactMaxAuthError,
+    ExactMaxConnectionError,
+    ExactMaxError,
+    ExactMaxNotFound,
+    ExactMaxProtocolError,
+    ExactMaxRejected,
+    ExactMaxUnavailableError,
+    FieldRejection,
+    is_retryable,
+)
+from shopify_max.exactmax.models import (
+    Cancellation,
+    CodeTables,
+    CreditMemo,
+    Customer,
+    CustomerRecord,
+    CustomerResult,
+    Invoice,
+    Part,
+    SalesOrder,
+    SalesOrderResult,
+    Shipment,
+    StockLevel,
+)
+from shopify_max.exactmax.xml_builder import (
+    BuiltDocument,
+    build_cancellation_xml,
+    build_customer_xml,
+    build_sales_order_xml,
+)
+from shopify_max.redaction import redact_text, register_secret
+
+# Connection extras the hook reads itself; HttpHook would otherwise send them as HTTP headers.
+_HOOK_EXTRAS = ("token", "timeout", "ascii_only", "scheme", "read_attempts", "write_attempts")
+XML_CONTENT_TYPE = "application/xml; charset=utf-8"
+T = TypeVar("T")
+
+
+class ExactMaxHook(HttpHook):
+    """Talk to a MAX gateway: eMAXExact XML writes, JSON reads, typed errors, exactly-once-safe order writes."""
+
+    conn_name_attr = "exactmax_conn_id"
+    default_conn_name = "exactmax_default"
+    conn_type = "http"
+    hook_name = "Exact MAX gateway"
+
+    def __init__(self, exactmax_conn_id: str = default_conn_name, timeout: float | None = None,
+                 read_attempts: int | None = None, write_attempts: int | None = None,
+                 max_retry_wait: float = 30.0, backoff_base: float = 0.5) -> None:
+        super().__init__(method="GET", http_conn_id=exactmax_conn_id)
+        self.exactmax_conn_id = exactmax_conn_id
+        self._timeout = timeout
+        self._read_attempts = read_attempts
+        self._write_attempts = write_attempts
+        self.max_retry_wait = max_retry_wait
+        self.backoff_base = backoff_base
+
+    # ---------------------------------------------------------------- connection and session
+
+    @cached_property
+    def connection(self):  # noqa: ANN201 - airflow Connection
+        """The Airflow connection, read and checked once; its secrets are registered for redaction."""
+        conn = self.get_connection(self.exactmax_conn_id)
+        if not conn.host:
+            raise ExactMaxError(f"connection {self.exactmax_conn_id!r} has no host")
+        register_secret(conn.password)
+        register_secret(conn.extra_dejson.get("token"))
+        return conn
+
+    @property
+    def extra(self) -> dict:
+        return self.connection.extra_dejson
+
+    @property
+    def timeout(self) -> float:
+        return float(self._timeout if self._timeout is not None else self.extra.get("timeout", 30))
+
+    @property
+    def read_attempts(self) -> int:
+        return int(self._read_attempts if self._read_attempts is not None else self.extra.get("read_attempts", 5))
+
+    @property
+    def write_attempts(self) -> int:
+        return int(self._write_attempts if self._write_attempts is not None else self.extra.get("write_attempts", 3))
+
+    @property
+    def ascii_only(self) -> bool:
+        return str(self.extra.get("ascii_only", "false")).lower() in ("1", "true", "yes")
+
+    def get_conn(self, headers: dict[Any, Any] | None = None, extra_options: dict[str, Any] | None = None) -> Session:
+        """HttpHook's session (Basic auth from login/password), minus our extras, plus bearer auth from ``token``."""
+        session = super().get_conn(headers, extra_options)
+        for key in _HOOK_EXTRAS:
+            session.headers.pop(key, None)
+        token = self.extra.get("token")
+        if token:
+            session.auth = None
+            session.headers["Authorization"] = f"Bearer {token}"
+        session.headers["Accept"] = "application/json"
+        return session
+
+    @cached_property
+    def session(self) -> Session:
+        return self.get_conn()
+
+    def check_response(self, response: Response) -> None:
+        """Raise the typed error for a non-2xx answer (HttpHook's version hides the status in a bare exception)."""
+        if response.status_code < 300:
+            return
+        status = response.status_code
+        if status in (401, 403):
+            raise ExactMaxAuthError(f"gateway refused the credentials ({status})", status)
+        if status == 404:
+            raise ExactMaxNotFound(f"not found: {response.request.method} {response.url}", status)
+        if status == 422:
+            raise ExactMaxRejected(_field_rejections(response), status)
+        if status == 429 or status >= 500:
+            raise ExactMaxUnavailableError(f"gateway unavailable ({status}): {redact_text(response.text[:200])}",
+                                           status, _retry_after(response))
+        raise ExactMaxProtocolError(f"unexpected {status} from gateway: {redact_text(response.text[:200])}", status)
+
+    # ---------------------------------------------------------------- HTTP plumbing
+
+    def _send(self, method: str, path: str, params: dict | None = None, data: bytes | None = None,
+              json: dict | None = None) -> Any:
+        """One request, no retry: JSON answer or a typed error."""
+        headers = {"Content-Type": XML_CONTENT_TYPE} if data is not None else None
+        session = self.session  # built once; building it also sets base_url
+        url = self.url_from_endpoint(path)
+        try:
+            response = session.request(method, url, params=params, data=data, json=json, headers=headers,
+                                            timeout=self.timeout)
+        except requests.exceptions.RequestException as exc:
+            raise ExactMaxConnectionError(f"{method} {path}: {type(exc).__name__}: {redact_text(str(exc))[:300]}",
+                                          request_sent=not _never_reached_server(exc)) from exc
+        self.check_response(response)
+        return response.json()
+
+    def _retrying(self, attempts: int) -> Retrying:
+        return Retrying(retry=retry_if_exception(is_retryable), stop=stop_after_attempt(attempts),
+                        wait=self._wait, reraise=True)
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        return self._wait_for(exc, state.attempt_number)
+
+    def _read(self, path: str, params: dict | None = None) -> Any:
+        """A read, retried freely on what :func:`is_retryable` names."""
+        for attempt in self._retrying(self.read_attempts):
+            with attempt:
+                return self._send("GET", path, params=params)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _paginate(self, path: str, params: dict | None = None, cursor_param: str = "cursor",
+                  cursor: str | None = None) -> Iterator[dict]:
+        """Every item of a keyset-paginated read, page by page."""
+        params = dict(params or {})
+        while True:
+            if cursor is not None:
+                params[cursor_param] = cursor
+            page = self._read(path, params)
+            yield from page["items"]
+            if not page["has_more"]:
+                return
+            cursor = page["next_cursor"]
+
+    # ---------------------------------------------------------------- writes
+
+    def create_sales_order(self, order: SalesOrder) -> SalesOrderResult:
+        """Create a sales order exactly once; raises :class:`ExactMaxRejected` on field errors."""
+        return self._create_order("/sales-orders", order)
+
+    def create_credit_memo(self, memo: CreditMemo) -> SalesOrderResult:
+        """Create a credit memo (STYPE CR, APPINV = the invoice credited) exactly once, as orders are."""
+        return self._create_order("/credit-memos", memo)
+
+    def _create_order(self, path: str, order: SalesOrder) -> SalesOrderResult:
+        document = build_sales_order_xml(order, ascii_only=self.ascii_only)
+
+        def existing(attempts: int) -> SalesOrderResult | None:
+            matches = [o for o in self.find_sales_orders_by_custpo(order.CUSTPO) if o.STYPE == order.STYPE]
+            return _recovered_result(matches[0], document, attempts) if matches else None
+
+        answer, attempts = self._write_settled_by_lookup(path, document, f"CUSTPO {order.CUSTPO!r}", existing)
+        if isinstance(answer, SalesOrderResult):
+            return answer
+        return _order_result(answer, document, attempts)
+
+    def _wait_for(self, exc: BaseException | None, attempt: int) -> float:
+        """Retry-After when the gateway gives one, else exponential backoff; capped at ``max_retry_wait``."""
+        retry_after = getattr(exc, "retry_after", None)
+        delay = retry_after if retry_after is not None else self.backoff_base * 2 ** (attempt - 1)
+        return min(delay, self.max_retry_wait)
+
+    def create_customer(self, customer: Customer) -> CustomerResult:
+        """Create a customer with ship-tos, exactly once: after an ambiguous failure the hook looks the CUSTID
+        up before sending again (a duplicate would be refused by MAX anyway, rule ``duplicate_key``)."""
+        document = build_customer_xml(customer, ascii_only=self.ascii_only)
+
+        def existing(_attempts: int) -> CustomerResult | None:
+            found = self.get_customer(customer.CUSTID)
+            return None if found is None else CustomerResult(
+                CUSTID=found.CUSTID, ship_tos=[s.SHPCDE for s in found.ship_tos], recovered=True,
+                transliterations=document.transliterations)
+
+        answer, _ = self._write_settled_by_lookup("/customers", document, f"CUSTID {customer.CUSTID!r}", existing)
+        if isinstance(answer, CustomerResult):
+            return answer
+        return CustomerResult(CUSTID=answer["CUSTID"], ship_tos=answer["ship_tos"],
+                              transliterations=document.transliterations)
+
+    def cancel_sales_order(self, ordnum: str, reason: str | None = None) -> dict:
+        """Cancel an open order with nothing shipped (status 3 -> 4). After an ambiguous failure the hook reads
+        the order: already cancelled (status 4, nothing shipped) counts as done."""
+        document = build_cancellation_xml(Cancellation(ORDNUM=ordnum, REASON=reason))
+
+        def existing(_attempts: int) -> dict | None:
+            order = self.get_sales_order(ordnum)
+            shipped = order is not None and any((line.SHPQTY or 0) > 0 for line in order.lines)
+            return {"ORDNUM": ordnum, "STATUS": "4", "recovered": True} if (
+                order is not None and order.STATUS == "4" and not shipped) else None
+
+        return self._write_settled_by_lookup("/cancellations", document, f"ORDNUM {ordnum}", existing)[0]
+
+    def _write_settled_by_lookup(self, path: str, document: BuiltDocument, key: str,
+                                 lookup: Callable[[int], T | None]) -> tuple[dict | T, int]:
+        """POST a write; after an ambiguous failure, wait, ask ``lookup`` whether it took effect, and only if it
+        did not, send again (up to ``write_attempts``). Returns the answer (or what the lookup found) and the
+        number of sends."""
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                return self._send("POST", path, data=document.xml), attempts
+            except (ExactMaxUnavailableError, ExactMaxConnectionError) as exc:
+                sent = getattr(exc, "request_sent", True)
+                self.log.warning("ambiguous write of %s (attempt %d): %s", key, attempts, exc)
+                time.sleep(self._wait_for(exc, attempts))  # let a write still in flight commit before looking
+                if sent:
+                    try:
+                        found = lookup(attempts)
+                    except ExactMaxError as lookup_exc:
+                        raise ExactMaxAmbiguousWriteError(f"{key}: write outcome unknown ({exc}) and the lookup "
+                                                          f"failed ({lookup_exc})") from lookup_exc
+                    if found is not None:
+                        self.log.info("%s was written by an earlier attempt: not sending again", key)
+                        return found, attempts
+                if attempts >= self.write_attempts:
+                    if not sent:
+                        raise  # never reached the gateway: an outage, not an ambiguous write
+                    raise ExactMaxAmbiguousWriteError(
+                        f"{key}: no answer after {attempts} attempts and not found by lookup; a later run looks "
+                        "it up again before sending", getattr(exc, "status", None)) from exc
+
+    # ---------------------------------------------------------------- reads
+
+    def find_sales_orders_by_custpo(self, custpo: str) -> list[SalesOrder]:
+        return [SalesOrder.from_gateway(o) for o in self._read("/sales-orders", {"custpo": custpo})["items"]]
+
+    def find_sales_order_by_custpo(self, custpo: str) -> SalesOrder | None:
+        """The customer order (STYPE CU) whose CUSTPO is ``custpo``, or None. Two matches break exactly-once."""
+        matches = [o for o in self.find_sales_orders_by_custpo(custpo) if o.STYPE == "CU"]
+        if len(matches) > 1:
+            raise ExactMaxProtocolError(f"CUSTPO {custpo!r} matches {len(matches)} orders: "
+                                        f"{', '.join(o.ORDNUM or '' for o in matches)}")
+        return matches[0] if matches else None
+
+    def get_sales_order(self, ordnum: str) -> SalesOrder | None:
+        try:
+            return SalesOrder.from_gateway(self._read(f"/sales-orders/{quote(ordnum, safe='')}"))
+        except ExactMaxNotFound:
+            return None
+
+    def get_customer(self, custid: str) -> CustomerRecord | None:
+        try:
+            return CustomerRecord.from_gateway(self._read(f"/customers/{quote(custid, safe='')}"))
+        except ExactMaxNotFound:
+            return None
+
+    def iter_parts(self, page_size: int = 500) -> Iterator[Part]:
+        for item in self._paginate("/parts", {"limit": page_size}):
+            yield Part.from_gateway(item)
+
+    def iter_stock(self, parts: list[str] | None = None, stockrooms: list[str] | None = None,
+                   page_size: int = 1000) -> Iterator[StockLevel]:
+        params: dict[str, Any] = {"limit": page_size}
+        if parts:
+            params["part"] = parts
+        if stockrooms:
+            params["stockroom"] = stockrooms
+        for item in self._paginate("/stock", params):
+            yield StockLevel.model_validate(item)
+
+    def iter_customers(self, cursor: str | None = None, page_size: int = 500) -> Iterator[CustomerRecord]:
+        """All customers after ``cursor`` (a CUSTID), in CUSTID order. MAX keeps no change timestamp on
+        Customer_Master, so this is a keyset scan, not a ``since`` read."""
+        for item in self._paginate("/customers", {"limit": page_size}, cursor=cursor):
+            yield CustomerRecord.from_gateway(item)
+
+    def iter_shipments(self, since_cursor: str | int = 0, page_size: int = 200) -> Iterator[Shipment]:
+        """Shipments after ``since_cursor``, oldest first; store the last ``shipment_id`` as the watermark."""
+        for item in self._paginate("/shipments", {"limit": page_size}, cursor_param="since", cursor=str(since_cursor)):
+            yield Shipment.model_validate(item)
+
+    def iter_invoices(self, since_cursor: str = "", page_size: int = 200) -> Iterator[Invoice]:
+        """Invoices and credit memos after ``since_cursor`` (an INVCE), oldest first."""
+        for item in self._paginate("/invoices", {"limit": page_size}, cursor_param="since", cursor=since_cursor):
+            yield Invoice.from_gateway(item)
+
+    def code_tables(self) -> CodeTables:
+        return CodeTables.model_validate(self._read("/code-tables"))
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Airflow's connection test: credentials and the gateway's database, one authenticated call."""
+        try:
+            self._send("GET", "/health")
+        except ExactMaxError as exc:
+            return False, f"{type(exc).__name__}: {exc}"
+        except Exception as exc:  # noqa: BLE001 - the UI shows any failure as text
+            return False, redact_text(f"{type(exc).__name__}: {exc}")
+        return True, f"MAX gateway at {self.base_url} answered"
+
+
+def _field_rejections(response: Response) -> list[FieldRejection]:
+    try:
+        errors = response.json().get("errors", [])
+    except ValueError:
+        errors = []
+    return [FieldRejection(element=e.get("element", ""), rule=e.get("rule", ""), message=e.get("message", ""),
+                           line=e.get("line")) for e in errors] or [
+        FieldRejection(element="", rule="rejected", message=redact_text(response.text[:200]))]
+
+
+def _retry_after(response: Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _never_reached_server(exc: requests.exceptions.RequestException) -> bool:
+    """True only for failures before the request was sent: connect refused, DNS, connect timeout."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        text = repr(exc)
+        return "NewConnectionError" in text or "Connection refused" in text or "NameResolutionError" in text
+    return False
+
+
+def _recovered_result(existing: SalesOrder, document: BuiltDocument, attempts: int) -> SalesOrderResult:
+    return SalesOrderResult(
+        ORDNUM=existing.ORDNUM or "", CUSTPO=existing.CUSTPO, STYPE=existing.STYPE, recovered=True, attempts=attempts,
+        transliterations=document.transliterations,
+        lines=[{"LINNUM": line.LINNUM, "DELNUM": line.DELNUM, "PRTNUM": line.PRTNUM, "SLSUOM": line.SLSUOM or "",
+                "STK": line.STK or ""} for line in existing.lines])
+
+
+def _order_result(answer: dict, document: BuiltDocument, attempts: int) -> SalesOrderResult:
+    return SalesOrderResult(ORDNUM=answer["ORDNUM"], CUSTPO=answer.get("CUSTPO", ""), STYPE=answer.get("STYPE", "CU"),
+                            lines=answer.get("lines", []), attempts=attempts,
+                            transliterations=document.transliterations)
+
+
+__all__ = ["ExactMaxHook"]

@@ -1,0 +1,248 @@
+"""The reference MAX gateway: FastAPI routes over the MAX-shaped database.
+
+``openapi.yaml`` beside this module is the contract; the gateway serves it at ``/openapi.yaml`` and a test
+checks that these routes match it exactly.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+
+from shopify_max.sandboxes.exactmax import operations, reads, writes
+from shopify_max.sandboxes.exactmax.faults import FaultMiddleware, FaultSettings
+from shopify_max.sandboxes.exactmax.xml_rules import FieldError, TransactionRejected
+
+OPENAPI_PATH = Path(__file__).with_name("openapi.yaml")
+Limit = Annotated[int, Query(ge=1, le=reads.MAX_LIMIT)]
+MAX_XML_BYTES = 2_000_000  # 99 lines of eMAXExact XML are far below this
+PUBLIC_PATHS = frozenset({"/openapi.yaml"})  # the contract itself needs no credentials
+
+
+@dataclass(frozen=True)
+class GatewayAuth:
+    """Basic (username + password) and/or bearer token; with neither set, the gateway is open (loopback only)."""
+
+    username: str | None = None
+    password: str | None = None
+    token: str | None = None
+
+    def allows(self, header: str | None) -> bool:
+        if not (self.username or self.token):
+            return True
+        if not header:
+            return False
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "bearer" and self.token:
+            return hmac.compare_digest(value.encode(), self.token.encode())
+        if scheme.lower() == "basic" and self.username:
+            try:
+                decoded = base64.b64decode(value, validate=True).decode()
+            except (ValueError, UnicodeDecodeError):
+                return False
+            expected = f"{self.username}:{self.password or ''}"
+            return hmac.compare_digest(decoded.encode(), expected.encode())
+        return False
+
+
+class Unauthorized(Exception):
+    pass
+
+
+class ShipLine(BaseModel):
+    LINNUM: str
+    DELNUM: str = "01"
+    quantity: Decimal = Field(gt=0)
+
+
+class ShipRequest(BaseModel):
+    ORDNUM: str
+    lines: list[ShipLine] | None = None  # None: ship everything still due
+    carrier: str = ""
+    tracking_number: str = ""
+    SHPVIA: str | None = None
+    ship_date: date | None = None
+
+
+class InvoiceRequest(BaseModel):
+    ORDNUM: str
+    invoice_date: date | None = None
+
+
+class StockRequest(BaseModel):
+    PRTNUM: str
+    STK: str
+    quantity: Decimal
+    kind: str = Field(pattern="^[RI]$")  # R receive, I issue
+
+
+class CloseRequest(BaseModel):
+    ORDNUM: str
+
+
+class FaultRequest(BaseModel):
+    latency_ms: int = Field(default=0, ge=0)
+    rules: list[dict] = []
+
+
+def create_app(engine: Engine, auth: GatewayAuth | None = None, faults: FaultSettings | None = None) -> FastAPI:
+    auth = auth or GatewayAuth()
+    faults = faults or FaultSettings()
+
+    def require_auth(request: Request) -> None:
+        if request.url.path in PUBLIC_PATHS:
+            return
+        if not auth.allows(request.headers.get("authorization")):
+            raise Unauthorized()
+
+    app = FastAPI(title="Exact MAX gateway (reference)", openapi_url=None, docs_url=None, redoc_url=None,
+                  dependencies=[Depends(require_auth)])
+    app.state.engine = engine
+    app.state.faults = faults
+    app.add_middleware(FaultMiddleware, settings=faults)
+
+    @app.exception_handler(Unauthorized)
+    async def _unauthorized(_request: Request, _exc: Unauthorized) -> JSONResponse:
+        return JSONResponse({"detail": "authentication required"}, status_code=401,
+                            headers={"WWW-Authenticate": 'Basic realm="max-gateway", Bearer'})
+
+    @app.exception_handler(TransactionRejected)
+    async def _rejected(_request: Request, exc: TransactionRejected) -> JSONResponse:
+        return JSONResponse({"errors": [e.as_dict() for e in exc.errors]}, status_code=422)
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"element": ".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]), "line": None,
+                   "rule": "bad_parameter", "message": e["msg"]} for e in exc.errors()]
+        return JSONResponse({"errors": errors}, status_code=422)
+
+    async def xml_body(request: Request) -> bytes:
+        body = await request.body()
+        if len(body) > MAX_XML_BYTES:
+            raise TransactionRejected([FieldError("eMAXExact", "too_large", f"{len(body)} bytes; at most {MAX_XML_BYTES}")])
+        return body
+
+    async def run_read(function, *args):  # noqa: ANN001, ANN202
+        def read():  # noqa: ANN202
+            with engine.connect() as conn:
+                return function(conn, *args)
+        return await run_in_threadpool(read)
+
+    # ---------------------------------------------------------------- contract and health
+    @app.get("/openapi.yaml")
+    async def openapi_document() -> Response:
+        return Response(OPENAPI_PATH.read_text(encoding="utf-8"), media_type="application/yaml")
+
+    @app.get("/health")
+    async def health() -> dict:
+        await run_read(lambda conn: conn.exec_driver_sql("SELECT 1").scalar_one())
+        return {"status": "ok"}
+
+    # ---------------------------------------------------------------- writes (eMAXExact XML in, JSON out)
+    @app.post("/sales-orders", status_code=201)
+    async def post_sales_order(request: Request) -> dict:
+        return await run_in_threadpool(writes.create_sales_order, engine, await xml_body(request), "CU")
+
+    @app.post("/credit-memos", status_code=201)
+    async def post_credit_memo(request: Request) -> dict:
+        return await run_in_threadpool(writes.create_sales_order, engine, await xml_body(request), "CR")
+
+    @app.post("/customers", status_code=201)
+    async def post_customer(request: Request) -> dict:
+        return await run_in_threadpool(writes.create_customer, engine, await xml_body(request))
+
+    @app.post("/cancellations")
+    async def post_cancellation(request: Request) -> dict:
+        return await run_in_threadpool(writes.cancel_sales_order, engine, await xml_body(request))
+
+    # ---------------------------------------------------------------- reads
+    @app.get("/parts")
+    async def get_parts(cursor: str | None = None, limit: Limit = reads.DEFAULT_LIMIT) -> dict:
+        return await run_read(reads.list_parts, cursor, limit)
+
+    @app.get("/stock")
+    async def get_stock(cursor: str | None = None, limit: Limit = reads.DEFAULT_LIMIT,
+                        part: Annotated[list[str] | None, Query()] = None,
+                        stockroom: Annotated[list[str] | None, Query()] = None) -> dict:
+        return await run_read(reads.list_stock, cursor, limit, part, stockroom)
+
+    @app.get("/customers")
+    async def get_customers(cursor: str | None = None, limit: Limit = reads.DEFAULT_LIMIT) -> dict:
+        return await run_read(reads.list_customers, cursor, limit)
+
+    @app.get("/customers/{custid}")
+    async def get_customer(custid: str) -> Response:
+        customer = await run_read(reads.get_customer, custid)
+        if customer is None:
+            return JSONResponse({"detail": f"customer {custid} not found"}, status_code=404)
+        return JSONResponse(customer)
+
+    @app.get("/sales-orders")
+    async def find_sales_orders(custpo: Annotated[str, Query(min_length=1, max_length=25)]) -> dict:
+        return {"items": await run_read(lambda conn: reads.get_orders(conn, custpo=custpo))}
+
+    @app.get("/sales-orders/{ordnum}")
+    async def get_sales_order(ordnum: str) -> Response:
+        orders = await run_read(lambda conn: reads.get_orders(conn, ordnum=ordnum))
+        if not orders:
+            return JSONResponse({"detail": f"order {ordnum} not found"}, status_code=404)
+        return JSONResponse(orders[0])
+
+    @app.get("/shipments")
+    async def get_shipments(since: Annotated[int, Query(ge=0)] = 0, limit: Limit = reads.DEFAULT_LIMIT) -> dict:
+        return await run_read(reads.list_shipments, since, limit)
+
+    @app.get("/invoices")
+    async def get_invoices(since: str = "", limit: Limit = reads.DEFAULT_LIMIT) -> dict:
+        return await run_read(reads.list_invoices, since, limit)
+
+    @app.get("/code-tables")
+    async def get_code_tables() -> dict:
+        return await run_read(reads.code_tables)
+
+    # ---------------------------------------------------------------- sandbox operations (not in a real MAX)
+    @app.post("/_sandbox/ship")
+    async def sandbox_ship(body: ShipRequest) -> dict:
+        lines = None if body.lines is None else [line.model_dump() for line in body.lines]
+        return await run_in_threadpool(operations.ship_order, engine, body.ORDNUM, lines, body.carrier,
+                                       body.tracking_number, body.SHPVIA, body.ship_date)
+
+    @app.post("/_sandbox/invoice")
+    async def sandbox_invoice(body: InvoiceRequest) -> dict:
+        return await run_in_threadpool(operations.invoice_order, engine, body.ORDNUM, body.invoice_date)
+
+    @app.post("/_sandbox/stock")
+    async def sandbox_stock(body: StockRequest) -> dict:
+        return await run_in_threadpool(operations.move_stock, engine, body.PRTNUM, body.STK, body.quantity, body.kind)
+
+    @app.post("/_sandbox/close")
+    async def sandbox_close(body: CloseRequest) -> dict:
+        return await run_in_threadpool(operations.close_order, engine, body.ORDNUM)
+
+    @app.get("/_sandbox/faults")
+    async def sandbox_get_faults() -> dict:
+        return faults.as_dict()
+
+    @app.put("/_sandbox/faults")
+    async def sandbox_put_faults(body: FaultRequest) -> Response:
+        try:
+            faults.configure(body.latency_ms, body.rules)
+        except (TypeError, ValueError) as exc:
+            return JSONResponse({"errors": [{"element": "rules", "line": None, "rule": "bad_parameter",
+                                             "message": str(exc)}]}, status_code=422)
+        return JSONResponse(faults.as_dict())
+
+    return app
+

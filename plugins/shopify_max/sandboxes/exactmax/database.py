@@ -1,0 +1,69 @@
+"""Engine, schema creation and the gateway's number ranges (counter rows locked inside the writing transaction)."""
+
+from __future__ import annotations
+
+import warnings
+
+from sqlalchemy import Connection, Engine, create_engine, event, exc, select, update
+from sqlalchemy.engine import make_url
+
+from shopify_max.sandboxes.exactmax.schema import metadata, x_gateway_counter
+
+# SQLite keeps Numeric as REAL; values are quantised to the column scale on read, which is enough here.
+warnings.filterwarnings("ignore", category=exc.SAWarning, message=".*Decimal objects natively.*")
+
+
+class NumberRangeExhausted(Exception):
+    """The configured range for a counter (ORDNUM, INVCE, SHIPID) has no numbers left."""
+
+
+def create_gateway_engine(url: str) -> Engine:
+    """SQLite: WAL, busy timeout and BEGIN IMMEDIATE (one writer at a time); PostgreSQL: a plain pool."""
+    if make_url(url).get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):  # noqa: ANN001
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=60000")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):  # noqa: ANN001
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def create_schema(engine: Engine) -> None:
+    metadata.create_all(engine)
+
+
+def ensure_counter(conn: Connection, name: str, first: int, last: int) -> None:
+    """Create the counter row once; an existing row keeps its position."""
+    exists = conn.execute(select(x_gateway_counter.c.COUNTER_X).where(x_gateway_counter.c.COUNTER_X == name)).first()
+    if exists is None:
+        conn.execute(x_gateway_counter.insert().values(COUNTER_X=name, NEXTVAL_X=first, LASTVAL_X=last))
+
+
+def take_next_number(conn: Connection, name: str, width: int = 8) -> str:
+    """Take the next number of a range, zero-padded to ``width``.
+
+    The counter row is updated inside the caller's transaction, so the row lock (PostgreSQL) or the
+    database write lock (SQLite, BEGIN IMMEDIATE) serialises concurrent writers, and a rolled-back
+    transaction gives its number back: numbers are unique and gap-free.
+    """
+    counter = x_gateway_counter
+    row = conn.execute(
+        update(counter)
+        .where(counter.c.COUNTER_X == name)
+        .values(NEXTVAL_X=counter.c.NEXTVAL_X + 1)
+        .returning(counter.c.NEXTVAL_X, counter.c.LASTVAL_X)
+    ).one()
+    taken = row.NEXTVAL_X - 1
+    if taken > row.LASTVAL_X:
+        raise NumberRangeExhausted(f"{name} range is exhausted (last number {row.LASTVAL_X})")
+    return str(taken).zfill(width)

@@ -1,0 +1,164 @@
+"""Sandbox operations: what happens inside MAX after an order is entered, written to the MAX tables the way
+MAX writes them (``Transaction_History``, ``SO_Detail`` shipped/invoiced quantities, statuses, ``Part_Stock``).
+
+These exist for the demo and the tests; a production gateway has no such endpoints.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import Connection, Engine, select, update
+
+from shopify_max.clock import utcnow
+from shopify_max.sandboxes.exactmax import schema as t
+from shopify_max.sandboxes.exactmax.database import take_next_number
+from shopify_max.sandboxes.exactmax.reads import line_factor, uom_factors
+from shopify_max.sandboxes.exactmax.writes import NOT_OPEN, NOT_POSITIVE, UNKNOWN_ORDER, UNKNOWN_PART
+from shopify_max.sandboxes.exactmax.xml_rules import FieldError, TransactionRejected
+
+OVER_SHIPPED = "over_shipped"
+NOTHING_TO_INVOICE = "nothing_to_invoice"
+INSUFFICIENT_STOCK = "insufficient_stock"
+
+
+def _open_order(conn: Connection, ordnum: str):  # noqa: ANN202 - a Row
+    order = conn.execute(select(t.so_master).where(t.so_master.c.ORDNUM_27 == ordnum)).first()
+    if order is None:
+        raise TransactionRejected([FieldError("ORDNUM", UNKNOWN_ORDER, f"order {ordnum!r} is not in SO_Master")])
+    if order.STATUS_27 != "3":
+        raise TransactionRejected([FieldError("ORDNUM", NOT_OPEN, f"order {ordnum} has status {order.STATUS_27}")])
+    return order
+
+
+def _move_stock(conn: Connection, part: str, stk: str, delta: Decimal) -> None:
+    stock = t.part_stock
+    found = conn.execute(update(stock).where(stock.c.PRTNUM_06 == part, stock.c.STK_06 == stk)
+                         .values(QTYOH_06=stock.c.QTYOH_06 + delta)).rowcount
+    if not found:
+        conn.execute(stock.insert().values(PRTNUM_06=part, STK_06=stk, QTYOH_06=delta))
+    conn.execute(update(t.part_master).where(t.part_master.c.PRTNUM_01 == part)
+                 .values(ONHAND_01=t.part_master.c.ONHAND_01 + delta))
+
+
+def ship_order(engine: Engine, ordnum: str, lines: list[dict] | None = None, carrier: str = "",
+               tracking_number: str = "", ship_via: str | None = None, ship_date: date | None = None) -> dict:
+    """Ship the given lines (``{"LINNUM", "DELNUM", "quantity"}`` in sales units), or everything still due.
+
+    Writes one ``S`` transaction per line, lowers ``Part_Stock``, moves ``DUEQTY_28`` into ``SHPQTY_28`` and
+    records carrier and tracking in the ``X_Shipment_Tracking`` extension table.
+    """
+    ship_date = ship_date or utcnow().date()
+    with engine.begin() as conn:
+        order = _open_order(conn, ordnum)
+        sd, ps = t.so_detail, t.part_sales
+        details = {(r.LINNUM_28, r.DELNUM_28): r for r in conn.execute(
+            select(sd, ps.c.SLSUOM_29, ps.c.SLSCNV_29).join(ps, ps.c.PRTNUM_29 == sd.c.PRTNUM_28)
+            .where(sd.c.ORDNUM_28 == ordnum, sd.c.STATUS_28 == "3"))}
+        wanted = lines if lines is not None else [
+            {"LINNUM": k[0], "DELNUM": k[1], "quantity": r.DUEQTY_28} for k, r in details.items() if r.DUEQTY_28 > 0]
+        errors = []
+        for item in wanted:
+            key = (item["LINNUM"], item.get("DELNUM", "01"))
+            qty = Decimal(str(item["quantity"]))
+            if key not in details:
+                errors.append(FieldError("LINNUM", UNKNOWN_ORDER, f"no open line {key[0]}/{key[1]}", key[0]))
+            elif qty <= 0:
+                errors.append(FieldError("quantity", NOT_POSITIVE, "ship a positive quantity", key[0]))
+            elif qty > Decimal(details[key].DUEQTY_28):
+                errors.append(FieldError("quantity", OVER_SHIPPED, f"{qty} exceeds the {details[key].DUEQTY_28} due",
+                                         key[0]))
+        if not wanted:
+            errors.append(FieldError("lines", NOT_POSITIVE, "nothing is left to ship"))
+        if errors:
+            raise TransactionRejected(errors)
+        shipment_id = int(take_next_number(conn, "SHIPID", width=1))
+        factors = uom_factors(conn)
+        shipped = []
+        for item in wanted:
+            line = details[(item["LINNUM"], item.get("DELNUM", "01"))]
+            qty = Decimal(str(item["quantity"]))
+            stock_qty = qty * line_factor(line.SLSUOM_28, line.SLSUOM_29, line.SLSCNV_29, factors)
+            seq = conn.execute(t.transaction_history.insert().values(
+                TNXCDE_15="S", TNXDTE_15=ship_date, PRTNUM_15=line.PRTNUM_28, STK_15=line.STK_28, TNXQTY_15=stock_qty,
+                ORDNUM_15=ordnum, LINNUM_15=line.LINNUM_28, DELNUM_15=line.DELNUM_28)).inserted_primary_key[0]
+            conn.execute(t.x_shipment_tracking.insert().values(
+                TNXSEQ_X=seq, SHIPID_X=shipment_id, SHPVIA_X=ship_via or order.SHPVIA_27, CARRIER_X=carrier[:30],
+                TRACKNO_X=tracking_number[:60]))
+            _move_stock(conn, line.PRTNUM_28, line.STK_28, -stock_qty)
+            conn.execute(update(sd).where(sd.c.ORDNUM_28 == ordnum, sd.c.LINNUM_28 == line.LINNUM_28,
+                                          sd.c.DELNUM_28 == line.DELNUM_28)
+                         .values(SHPQTY_28=sd.c.SHPQTY_28 + qty, DUEQTY_28=sd.c.DUEQTY_28 - qty, SHPDTE_28=ship_date))
+            shipped.append({"LINNUM": line.LINNUM_28, "DELNUM": line.DELNUM_28, "quantity": format(qty, "f")})
+        return {"shipment_id": str(shipment_id), "ORDNUM": ordnum, "lines": shipped}
+
+
+def invoice_order(engine: Engine, ordnum: str, invoice_date: date | None = None) -> dict:
+    """Invoice what has shipped and is not yet invoiced (CU), or every line of a credit memo (CR).
+
+    Lines shipped and invoiced in full close (status 4); when every line is closed, the order closes.
+    """
+    invoice_date = invoice_date or utcnow().date()
+    with engine.begin() as conn:
+        order = _open_order(conn, ordnum)
+        sd = t.so_detail
+        lines = conn.execute(select(sd).where(sd.c.ORDNUM_28 == ordnum, sd.c.STATUS_28 == "3")).all()
+        credit = order.STYPE_27 == "CR"
+        to_invoice = [(r, Decimal(r.ORGQTY_28 if credit else r.SHPQTY_28) - Decimal(r.INVQTY_28)) for r in lines]
+        to_invoice = [(r, qty) for r, qty in to_invoice if qty > 0]
+        if not to_invoice:
+            raise TransactionRejected([FieldError("ORDNUM", NOTHING_TO_INVOICE, f"order {ordnum} has nothing "
+                                                  "shipped that is not yet invoiced")])
+        invce = take_next_number(conn, "INVCE")
+        total, total_tax, details = Decimal(0), Decimal(0), []
+        for r, qty in to_invoice:
+            share = qty / Decimal(r.ORGQTY_28)
+            tax = sum((Decimal(getattr(r, f"TAX{n}_28")) for n in (1, 2, 3)), Decimal(0)) * share
+            amount = qty * Decimal(r.PRICE_28)
+            total, total_tax = total + amount, total_tax + tax
+            details.append({"INVCE_32": invce, "ORDNUM_32": ordnum, "LINNUM_32": r.LINNUM_28, "DELNUM_32": r.DELNUM_28,
+                            "PRTNUM_32": r.PRTNUM_28, "INVQTY_32": qty, "PRICE_32": r.PRICE_28,
+                            "TAX1_32": tax.quantize(Decimal("0.01")), "TAXCDE1_32": r.TAXCDE1_28})
+            invoiced = Decimal(r.INVQTY_28) + qty
+            closed = invoiced >= Decimal(r.ORGQTY_28)
+            conn.execute(update(sd).where(sd.c.ORDNUM_28 == ordnum, sd.c.LINNUM_28 == r.LINNUM_28,
+                                          sd.c.DELNUM_28 == r.DELNUM_28)
+                         .values(INVQTY_28=invoiced, STATUS_28="4" if closed else "3"))
+        conn.execute(t.invoice_master.insert().values(
+            INVCE_31=invce, ORDNUM_31=ordnum, CUSTID_31=order.CUSTID_27, STYPE_31=order.STYPE_27, INVDTE_31=invoice_date,
+            TAX1_31=total_tax.quantize(Decimal("0.01")), LNETOT_31=total.quantize(Decimal("0.01")), ORDDSC_31=0,
+            REASON_31=order.REASON_27))
+        conn.execute(t.invoice_detail.insert(), details)
+        still_open = conn.execute(select(sd.c.LINNUM_28).where(sd.c.ORDNUM_28 == ordnum, sd.c.STATUS_28 == "3")).first()
+        conn.execute(update(t.so_master).where(t.so_master.c.ORDNUM_27 == ordnum)
+                     .values(INVCE_27=invce, STATUS_27="3" if still_open else "4"))
+        return {"INVCE": invce, "ORDNUM": ordnum, "kind": "credit_memo" if credit else "invoice",
+                "order_status": "3" if still_open else "4"}
+
+
+def move_stock(engine: Engine, part: str, stockroom: str, quantity: Decimal, kind: str) -> dict:
+    """Receive (``R``) or issue (``I``) stock in stocking units: a Transaction_History row and Part_Stock."""
+    if kind not in ("R", "I"):
+        raise TransactionRejected([FieldError("kind", "bad_code", "kind is R (receive) or I (issue)")])
+    if quantity <= 0:
+        raise TransactionRejected([FieldError("quantity", NOT_POSITIVE, "move a positive quantity")])
+    with engine.begin() as conn:
+        if conn.execute(select(t.part_master.c.PRTNUM_01).where(t.part_master.c.PRTNUM_01 == part)).first() is None:
+            raise TransactionRejected([FieldError("PRTNUM", UNKNOWN_PART, f"part {part!r} is not in Part_Master")])
+        delta = quantity if kind == "R" else -quantity
+        conn.execute(t.transaction_history.insert().values(
+            TNXCDE_15=kind, TNXDTE_15=utcnow().date(), PRTNUM_15=part, STK_15=stockroom, TNXQTY_15=quantity))
+        _move_stock(conn, part, stockroom, delta)
+        on_hand = conn.execute(select(t.part_stock.c.QTYOH_06).where(
+            t.part_stock.c.PRTNUM_06 == part, t.part_stock.c.STK_06 == stockroom)).scalar_one()
+        return {"PRTNUM": part, "STK": stockroom, "on_hand": format(Decimal(on_hand).normalize(), "f")}
+
+
+def close_order(engine: Engine, ordnum: str) -> dict:
+    """Close an open order and its lines (status 3 -> 4), whatever has shipped."""
+    with engine.begin() as conn:
+        _open_order(conn, ordnum)
+        conn.execute(update(t.so_master).where(t.so_master.c.ORDNUM_27 == ordnum).values(STATUS_27="4"))
+        conn.execute(update(t.so_detail).where(t.so_detail.c.ORDNUM_28 == ordnum).values(STATUS_28="4"))
+        return {"ORDNUM": ordnum, "STATUS": "4"}

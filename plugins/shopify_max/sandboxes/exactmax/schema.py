@@ -1,0 +1,229 @@
+"""The MAX-shaped database of the reference gateway (SQLAlchemy Core).
+
+Table and column names, lengths and codes follow EXACTMAX.md: every column ends in ``_<table number>``.
+Differences from a live MAX database, on purpose:
+- values are stored trimmed in VARCHAR columns (MAX uses space-padded CHAR: a production adapter trims keys);
+- tables whose name starts with ``X_`` are **extensions, not MAX tables**: ``X_Shipment_Tracking`` (carrier
+  and tracking number per shipped transaction; MAX keeps only the 2-character ship-via code) and
+  ``X_Gateway_Counter`` (the gateway's own number ranges for ORDNUM, invoice and shipment numbers).
+- ``Code_Master.CNVFCT_36`` holds the sales-to-stocking factor of a UOM code (for example ``CS`` = 12), used
+  when an order line sells a part in a UOM other than its ``Part_Sales`` sales UOM.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Date, Index, Integer, MetaData, Numeric, String, Table
+
+metadata = MetaData()
+
+QTY = Numeric(14, 4)
+AMOUNT = Numeric(14, 4)
+
+
+def _address_columns(suffix: str) -> list[Column]:
+    """NAME, ADDR1..6, CITY, STATE, ZIPCD, CNTRY (30 each), PHONE, CNTCT (20 each)."""
+    columns = [Column(f"NAME_{suffix}", String(30), nullable=False, default="")]
+    columns += [Column(f"ADDR{n}_{suffix}", String(30), nullable=False, default="") for n in range(1, 7)]
+    columns += [Column(f"{name}_{suffix}", String(30), nullable=False, default="") for name in ("CITY", "STATE", "ZIPCD", "CNTRY")]
+    columns += [Column(f"{name}_{suffix}", String(20), nullable=False, default="") for name in ("PHONE", "CNTCT")]
+    return columns
+
+
+part_master = Table(
+    "Part_Master", metadata,
+    Column("PRTNUM_01", String(30), primary_key=True),
+    Column("PMDES1_01", String(30), nullable=False, default=""),
+    Column("PMDES2_01", String(30), nullable=False, default=""),
+    Column("TYPE_01", String(1), nullable=False, default="S"),
+    Column("BOMUOM_01", String(2), nullable=False, default="EA"),
+    Column("COST_01", AMOUNT, nullable=False, default=0),
+    Column("ONHAND_01", QTY, nullable=False, default=0),
+    Column("DELSTK_01", String(8), nullable=False, default=""),
+)
+
+part_sales = Table(
+    "Part_Sales", metadata,
+    Column("PRTNUM_29", String(30), primary_key=True),
+    Column("STK_29", String(8), nullable=False, default=""),
+    Column("SLSUOM_29", String(2), nullable=False, default="EA"),
+    Column("SLSCNV_29", QTY, nullable=False, default=1),
+    Column("PRDLIN_29", String(4), nullable=False, default=""),
+    Column("PRICE_29", AMOUNT, nullable=False, default=0),
+)
+
+part_stock = Table(
+    "Part_Stock", metadata,
+    Column("PRTNUM_06", String(30), primary_key=True),
+    Column("STK_06", String(8), primary_key=True),
+    Column("QTYOH_06", QTY, nullable=False, default=0),
+)
+
+customer_master = Table(
+    "Customer_Master", metadata,
+    Column("CUSTID_23", String(20), primary_key=True),
+    *_address_columns("23"),
+    Column("TERMS_23", String(2), nullable=False, default=""),
+    Column("SHPVIA_23", String(2), nullable=False, default=""),
+    Column("TXCDE1_23", String(7), nullable=False, default=""),
+    Column("TXCDE2_23", String(7), nullable=False, default=""),
+    Column("TXCDE3_23", String(7), nullable=False, default=""),
+    Column("TAXABL_23", String(1), nullable=False, default="Y"),
+    Column("CURR_23", String(3), nullable=False, default="USD"),
+    Column("SLSREP_23", String(3), nullable=False, default=""),
+)
+
+shipping_master = Table(
+    "Shipping_Master", metadata,
+    Column("CUSTID_24", String(20), primary_key=True),
+    Column("SHPCDE_24", String(10), primary_key=True),
+    *_address_columns("24"),
+    Column("SHPVIA_24", String(2), nullable=False, default=""),
+    Column("TXCDE1_24", String(7), nullable=False, default=""),
+    Column("TXCDE2_24", String(7), nullable=False, default=""),
+    Column("TXCDE3_24", String(7), nullable=False, default=""),
+    Column("TAXABL_24", String(1), nullable=False, default="Y"),
+    Column("TXEXEM_24", String(20), nullable=False, default=""),
+)
+
+so_master = Table(
+    "SO_Master", metadata,
+    Column("ORDNUM_27", String(8), primary_key=True),
+    Column("CUSTID_27", String(20), nullable=False),
+    Column("STYPE_27", String(2), nullable=False, default="CU"),
+    Column("STATUS_27", String(1), nullable=False, default="3"),
+    Column("CUSTPO_27", String(25), nullable=False, default=""),
+    Column("ORDDTE_27", Date, nullable=False),
+    Column("SHPCDE_27", String(10), nullable=False, default=""),
+    Column("TERMS_27", String(2), nullable=False, default=""),
+    Column("SHPVIA_27", String(2), nullable=False, default=""),
+    Column("FOB_27", String(15), nullable=False, default=""),
+    Column("TAXCD1_27", String(7), nullable=False, default=""),
+    Column("TAXCD2_27", String(7), nullable=False, default=""),
+    Column("TAXCD3_27", String(7), nullable=False, default=""),
+    Column("TTAX_27", AMOUNT, nullable=False, default=0),
+    Column("LNETAX_27", AMOUNT, nullable=False, default=0),
+    *_address_columns("27"),
+    Column("TAXABL_27", String(1), nullable=False, default="Y"),
+    Column("CURR_27", String(3), nullable=False, default="USD"),
+    Column("EXCRTE_27", Numeric(14, 6), nullable=False, default=1),
+    Column("COMNT1_27", String(30), nullable=False, default=""),
+    Column("COMNT2_27", String(30), nullable=False, default=""),
+    Column("COMNT3_27", String(30), nullable=False, default=""),
+    Column("INVCE_27", String(8), nullable=False, default=""),
+    Column("APPINV_27", String(8), nullable=False, default=""),
+    Column("REASON_27", String(2), nullable=False, default=""),
+    Column("UDFKEY_27", String(15), nullable=False, default=""),
+    Column("UDFREF_27", String(25), nullable=False, default=""),
+    Index("ix_SO_Master_CUSTPO_27", "CUSTPO_27"),
+)
+
+so_detail = Table(
+    "SO_Detail", metadata,
+    Column("ORDNUM_28", String(8), primary_key=True),
+    Column("LINNUM_28", String(2), primary_key=True),
+    Column("DELNUM_28", String(2), primary_key=True),
+    Column("STATUS_28", String(1), nullable=False, default="3"),
+    Column("CUSTID_28", String(20), nullable=False),
+    Column("PRTNUM_28", String(30), nullable=False),
+    Column("SLSUOM_28", String(2), nullable=False, default="EA"),
+    Column("PRICE_28", AMOUNT, nullable=False, default=0),
+    Column("ORGPRC_28", AMOUNT, nullable=False, default=0),
+    Column("DISC_28", AMOUNT, nullable=False, default=0),
+    Column("ORGQTY_28", QTY, nullable=False, default=0),
+    Column("CURQTY_28", QTY, nullable=False, default=0),
+    Column("SHPQTY_28", QTY, nullable=False, default=0),
+    Column("BCKQTY_28", QTY, nullable=False, default=0),
+    Column("DUEQTY_28", QTY, nullable=False, default=0),
+    Column("INVQTY_28", QTY, nullable=False, default=0),
+    Column("CURDUE_28", Date, nullable=True),
+    Column("SHPDTE_28", Date, nullable=True),
+    Column("STK_28", String(8), nullable=False, default=""),
+    Column("TAXABL_28", String(1), nullable=False, default="Y"),
+    *[Column(f"TAXCDE{n}_28", String(7), nullable=False, default="") for n in (1, 2, 3)],
+    *[Column(f"TAX{n}_28", AMOUNT, nullable=False, default=0) for n in (1, 2, 3)],
+    Column("STYPE_28", String(2), nullable=False, default="CU"),
+    Column("FORCUR_28", AMOUNT, nullable=False, default=0),
+    Column("COST_28", AMOUNT, nullable=False, default=0),
+)
+
+so_note = Table(
+    "SO_Note", metadata,
+    Column("ORDNUM_30", String(8), primary_key=True),
+    Column("LINNUM_30", String(2), primary_key=True),
+    Column("DELNUM_30", String(2), primary_key=True),
+    Column("SEQNUM_30", Integer, primary_key=True, autoincrement=False),
+    Column("NOTE_30", String(50), nullable=False, default=""),
+)
+
+invoice_master = Table(
+    "Invoice_Master", metadata,
+    Column("INVCE_31", String(8), primary_key=True),
+    Column("ORDNUM_31", String(8), nullable=False),
+    Column("CUSTID_31", String(20), nullable=False),
+    Column("STYPE_31", String(2), nullable=False, default="CU"),
+    Column("INVDTE_31", Date, nullable=False),
+    Column("TAX1_31", AMOUNT, nullable=False, default=0),
+    Column("LNETOT_31", AMOUNT, nullable=False, default=0),
+    Column("ORDDSC_31", AMOUNT, nullable=False, default=0),
+    Column("REASON_31", String(2), nullable=False, default=""),
+)
+
+invoice_detail = Table(
+    "Invoice_Detail", metadata,
+    Column("INVCE_32", String(8), primary_key=True),
+    Column("ORDNUM_32", String(8), nullable=False),
+    Column("LINNUM_32", String(2), primary_key=True),
+    Column("DELNUM_32", String(2), primary_key=True),
+    Column("PRTNUM_32", String(30), nullable=False),
+    Column("INVQTY_32", QTY, nullable=False, default=0),
+    Column("PRICE_32", AMOUNT, nullable=False, default=0),
+    Column("TAX1_32", AMOUNT, nullable=False, default=0),
+    Column("TAXCDE1_32", String(7), nullable=False, default=""),
+)
+
+tax_master = Table(
+    "Tax_Master", metadata,
+    Column("TAXCDE_25", String(7), primary_key=True),
+    Column("TAXDES_25", String(30), nullable=False, default=""),
+    Column("TAXRTE_25", Numeric(9, 6), nullable=False, default=0),
+)
+
+code_master = Table(
+    "Code_Master", metadata,
+    Column("CDEKEY_36", String(10), primary_key=True),  # TERMS, SHPVIA, UOM, CURR
+    Column("CODE_36", String(10), primary_key=True),
+    Column("DESC_36", String(30), nullable=False, default=""),
+    Column("EXCRTE_36", Numeric(14, 6), nullable=True),  # currency rows
+    Column("CNVFCT_36", QTY, nullable=True),  # UOM rows: sales-to-stocking factor
+)
+
+transaction_history = Table(
+    "Transaction_History", metadata,
+    Column("TNXSEQ_15", Integer, primary_key=True, autoincrement=True),
+    Column("TNXCDE_15", String(1), nullable=False),  # S shipment, R receipt, I issue
+    Column("TNXDTE_15", Date, nullable=False),
+    Column("PRTNUM_15", String(30), nullable=False),
+    Column("STK_15", String(8), nullable=False),
+    Column("TNXQTY_15", QTY, nullable=False),  # stocking units
+    Column("ORDNUM_15", String(8), nullable=False, default=""),
+    Column("LINNUM_15", String(2), nullable=False, default=""),
+    Column("DELNUM_15", String(2), nullable=False, default=""),
+)
+
+# ---- Extensions: NOT MAX tables (see the module docstring and docs/exactmax-gateway.md) ----
+
+x_shipment_tracking = Table(
+    "X_Shipment_Tracking", metadata,
+    Column("TNXSEQ_X", Integer, primary_key=True, autoincrement=False),  # -> Transaction_History.TNXSEQ_15
+    Column("SHIPID_X", Integer, nullable=False, index=True),  # one shipment = one ship operation
+    Column("SHPVIA_X", String(2), nullable=False, default=""),
+    Column("CARRIER_X", String(30), nullable=False, default=""),
+    Column("TRACKNO_X", String(60), nullable=False, default=""),
+)
+
+x_gateway_counter = Table(
+    "X_Gateway_Counter", metadata,
+    Column("COUNTER_X", String(10), primary_key=True),  # ORDNUM, INVCE, SHIPID
+    Column("NEXTVAL_X", Integer, nullable=False),
+    Column("LASTVAL_X", Integer, nullable=False),  # inclusive upper bound of the range
+)

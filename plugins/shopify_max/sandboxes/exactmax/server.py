@@ -1,0 +1,76 @@
+"""Build and run the gateway: one command from the CLI, or a background thread on an ephemeral port for tests."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import uvicorn
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from shopify_max.sandboxes.exactmax.app import GatewayAuth, create_app
+from shopify_max.sandboxes.exactmax.database import create_gateway_engine, create_schema
+from shopify_max.sandboxes.exactmax.faults import FaultSettings
+from shopify_max.sandboxes.exactmax.seed import seed_database
+
+
+@dataclass
+class GatewayConfig:
+    database_url: str = "sqlite:///exactmax-gateway.sqlite"
+    products: int = 200
+    ordnum_first: int = 100001
+    ordnum_last: int = 99999999
+    auth: GatewayAuth = field(default_factory=GatewayAuth)
+    latency_ms: int = 0
+
+
+def build_gateway(config: GatewayConfig) -> tuple[FastAPI, Engine]:
+    """Create the schema, seed it (once) and return the app and its engine."""
+    engine = create_gateway_engine(config.database_url)
+    create_schema(engine)
+    seed_database(engine, products=config.products, ordnum_first=config.ordnum_first, ordnum_last=config.ordnum_last)
+    faults = FaultSettings()
+    faults.configure(latency_ms=config.latency_ms)
+    return create_app(engine, auth=config.auth, faults=faults), engine
+
+
+@dataclass
+class RunningGateway:
+    base_url: str
+    host: str
+    port: int
+    app: FastAPI
+    engine: Engine
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def run_in_thread(config: GatewayConfig, host: str = "127.0.0.1", port: int = 0) -> Iterator[RunningGateway]:
+    """Serve the gateway from a uvicorn server in a daemon thread; stop it on exit."""
+    app, engine = build_gateway(config)
+    port = port or _free_port(host)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
+                                           timeout_graceful_shutdown=1, lifespan="off"))
+    thread = threading.Thread(target=server.run, name=f"exactmax-gateway-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError(f"the MAX gateway did not start on {host}:{port}")
+        time.sleep(0.02)
+    try:
+        yield RunningGateway(f"http://{host}:{port}", host, port, app, engine)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        engine.dispose()

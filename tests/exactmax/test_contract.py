@@ -1,0 +1,60 @@
+"""The OpenAPI document is the single source of truth: the gateway serves it, and its routes match it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import requests
+import yaml
+from fastapi.routing import APIRoute
+
+from shopify_max.sandboxes.exactmax.app import OPENAPI_PATH, create_app
+from shopify_max.sandboxes.exactmax.database import create_gateway_engine
+
+HTTP_METHODS = {"get", "put", "post", "delete", "patch"}
+
+
+def _document_operations() -> set[tuple[str, str]]:
+    document = yaml.safe_load(OPENAPI_PATH.read_text(encoding="utf-8"))
+    return {(method.upper(), path) for path, item in document["paths"].items() for method in item
+            if method in HTTP_METHODS}
+
+
+def test_gateway_routes_match_the_openapi_document(tmp_path: Path) -> None:
+    app = create_app(create_gateway_engine(f"sqlite:///{tmp_path / 'contract.sqlite'}"))
+    routes = {(method, route.path) for route in app.routes if isinstance(route, APIRoute) for method in route.methods}
+    assert routes == _document_operations()
+
+
+def test_query_and_path_parameters_match_the_openapi_document(tmp_path: Path) -> None:
+    document = yaml.safe_load(OPENAPI_PATH.read_text(encoding="utf-8"))
+    shared = document["components"]["parameters"]
+    app = create_app(create_gateway_engine(f"sqlite:///{tmp_path / 'contract.sqlite'}"))
+    for route in (r for r in app.routes if isinstance(r, APIRoute)):
+        for method in route.methods:
+            declared = document["paths"][route.path][method.lower()].get("parameters", [])
+            declared = [shared[p["$ref"].rsplit("/", 1)[1]] if "$ref" in p else p for p in declared]
+            expected = {(p["in"], p["name"]) for p in declared}
+            actual = {("query", p.alias) for p in route.dependant.query_params}
+            actual |= {("path", p.alias) for p in route.dependant.path_params}
+            assert actual == expected, f"{method} {route.path}"
+
+
+def test_every_operation_in_the_document_has_an_operation_id_and_responses() -> None:
+    document = yaml.safe_load(OPENAPI_PATH.read_text(encoding="utf-8"))
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            assert operation.get("operationId"), f"{method} {path}"
+            assert operation.get("responses"), f"{method} {path}"
+
+
+def test_gateway_serves_its_openapi_document_without_credentials(shared_gateway) -> None:
+    response = requests.get(shared_gateway.base_url + "/openapi.yaml", timeout=10)
+    assert response.status_code == 200
+    assert response.text == OPENAPI_PATH.read_text(encoding="utf-8")
+
+
+def test_contract_paths_require_credentials(shared_gateway) -> None:
+    assert requests.get(shared_gateway.base_url + "/parts", timeout=10).status_code == 401
+    wrong = requests.get(shared_gateway.base_url + "/parts", headers={"Authorization": "Bearer wrong-token"}, timeout=10)
+    assert wrong.status_code == 401
