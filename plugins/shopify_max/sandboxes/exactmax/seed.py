@@ -4,6 +4,7 @@
   products do not exist in MAX, on purpose;
 - a part has one sales UOM in ``Part_Sales`` (``EA``, factor 1). The "case of 12" variant sells the same part
   in UOM ``CS``; its factor lives in the UOM code table (``Code_Master`` CDEKEY ``UOM``, ``CNVFCT_36`` = 12);
+- two non-stock parts, ``FREIGHT`` and ``MISC``, for freight lines and custom items without SKU;
 - ``Part_Stock`` rows for every stockroom of every mapped location (several stockrooms per location);
 - tax codes, terms, ship-via, UOM and currency code tables; customers with terms, exemptions and ship-tos,
   including the ``WEB`` account for one-off web orders.
@@ -34,6 +35,9 @@ TAX_CODES = {
     "TXAUS": ("Austin, TX", Decimal("0.0825")),
     "EXEMPT": ("Tax exempt", Decimal("0")),
 }
+
+# Non-stock parts the order mapping uses (include/mappings/order_rules.yaml): freight lines and custom items.
+NON_STOCK_PARTS = {"FREIGHT": "Freight charges", "MISC": "Custom item (no SKU)"}
 
 CUSTOMERS = [
     # CUSTID, name, city, state, zip, country, terms, ship via, tax codes, taxable, currency
@@ -111,6 +115,12 @@ def seed_database(engine: Engine, products: int = 200, ordnum_first: int = 10000
                           "SLSCNV_29": Decimal(1), "PRDLIN_29": item.vendor[:4].upper(), "PRICE_29": each.price})
             stock += [{"PRTNUM_06": each.part_number, "STK_06": stk, "QTYOH_06": qty}
                       for stk, qty in zip(stockrooms, quantities, strict=True)]
+        for part_number, description in NON_STOCK_PARTS.items():
+            parts.append({"PRTNUM_01": part_number, "PMDES1_01": description, "PMDES2_01": "", "TYPE_01": "N",
+                          "BOMUOM_01": "EA", "COST_01": Decimal(0), "ONHAND_01": Decimal(0),
+                          "DELSTK_01": stockrooms[0]})
+            sales.append({"PRTNUM_29": part_number, "STK_29": stockrooms[0], "SLSUOM_29": "EA",
+                          "SLSCNV_29": Decimal(1), "PRDLIN_29": "SVC", "PRICE_29": Decimal(0)})
         conn.execute(t.part_master.insert(), parts)
         conn.execute(t.part_sales.insert(), sales)
         conn.execute(t.part_stock.insert(), stock)
