@@ -33,6 +33,9 @@ TAX_CODES = {
     "NY": ("New York state", Decimal("0.04")),
     "NYC": ("New York City", Decimal("0.045")),
     "TXAUS": ("Austin, TX", Decimal("0.0825")),
+    "IL": ("Illinois state", Decimal("0.0625")),
+    "ILCOOK": ("Cook county, IL", Decimal("0.0175")),
+    "NLBTW": ("Netherlands VAT (BTW)", Decimal("0.21")),
     "EXEMPT": ("Tax exempt", Decimal("0")),
 }
 
