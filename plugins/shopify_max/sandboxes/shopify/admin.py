@@ -1,0 +1,176 @@
+"""``/_sandbox/*``: the admin endpoints tests, the demo and benchmarks use to steer the sandbox.
+
+All need the same ``X-Shopify-Access-Token`` as the API. Order changes made here announce webhooks, as a
+merchant's actions in the Shopify admin would.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, fields
+from decimal import Decimal
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from shopify_max.sandboxes.shopify import cost
+from shopify_max.sandboxes.shopify.orders import LineSpec, OrderSpec
+
+
+def _update_dataclass(target: Any, values: dict[str, Any]) -> list[str]:
+    """Set known fields of ``target`` from ``values``; return the unknown keys."""
+    known = {f.name: f for f in fields(target)}
+    unknown = [key for key in values if key not in known]
+    for key, value in values.items():
+        if key in known:
+            setattr(target, key, value)
+    return unknown
+
+
+def register(app: FastAPI, sandbox, authorised, unauthorised) -> None:  # noqa: C901 - a flat list of routes
+    def guard(request: Request) -> JSONResponse | None:
+        return None if authorised(request) else unauthorised()
+
+    @app.get("/_sandbox/state")
+    async def state(request: Request):
+        if (denied := guard(request)) is not None:
+            return denied
+        store = sandbox.store
+        return {"orders": len(store.orders), "customers": len(store.customers), "variants": len(store.variants),
+                "inventory_items": len(store.items), "inventory_levels": len(store.levels),
+                "locations": [{"id": loc["id"], "name": loc["name"]} for loc in store.locations.values()],
+                "bucket": sandbox.bucket.status().as_dict(), "faults": asdict(sandbox.faults),
+                "stats": dict(sandbox.stats), "webhooks_pending": sandbox.webhooks.pending_count(),
+                "bulk_operations": {k: v["status"] for k, v in store.bulk_operations.items()}}
+
+    @app.post("/_sandbox/reset")
+    async def reset(request: Request):
+        if (denied := guard(request)) is not None:
+            return denied
+        body = await request.json() if await request.body() else {}
+        config = sandbox.config
+        sandbox.reset(int(body.get("products", config.products)), int(body.get("orders", config.orders)),
+                      int(body.get("seed", config.seed)), announce=bool(body.get("announce_seed", False)))
+        sandbox.stats.clear()
+        return {"orders": len(sandbox.store.orders), "inventory_levels": len(sandbox.store.levels)}
+
+    @app.post("/_sandbox/faults")
+    async def set_faults(request: Request):
+        if (denied := guard(request)) is not None:
+            return denied
+        unknown = _update_dataclass(sandbox.faults, await request.json())
+        if unknown:
+            return JSONResponse({"errors": f"unknown fault knobs: {unknown}"}, status_code=422)
+        return asdict(sandbox.faults)
+
+    @app.post("/_sandbox/bucket")
+    async def set_bucket(request: Request):
+        if (denied := guard(request)) is not None:
+            return denied
+        body = await request.json()
+        if body.get("drain"):
+            sandbox.bucket.drain()
+            return sandbox.bucket.status().as_dict()
+        size, rate = cost.PRESETS[body.get("preset", sandbox.config.plan)]
+        size = float(body.get("bucket_size", size if "preset" in body else sandbox.bucket.bucket_size))
+        rate = float(body.get("restore_rate", rate if "preset" in body else sandbox.bucket.restore_rate))
+        sandbox.bucket.configure(size, rate, body.get("currently_available"))
+        return sandbox.bucket.status().as_dict()
+
+    @app.post("/_sandbox/webhooks")
+    async def set_webhooks(request: Request):
+        if (denied := guard(request)) is not None:
+            return denied
+        unknown = _update_dataclass(sandbox.webhooks.settings, await request.json())
+        if unknown:
+            return JSONResponse({"errors": f"unknown webhook knobs: {unknown}"}, status_code=422)
+        return {k: v for k, v in asdict(sandbox.webhooks.settings).items() if k != "secret"}
+
+    @app.get("/_sandbox/webhooks/deliveries")
+    async def deliveries(request: Request):
+        if (denied := guard(request)) is not None:
+            return denied
+        return {"pending": sandbox.webhooks.pending_count(), "deliveries": list(sandbox.webhooks.deliveries)}
+
+    @app.post("/_sandbox/orders")
+    async def create_order(request: Request):
+        """Body: {"lines": [{"sku": "SKU-00001", "quantity": 2}], "customer_id": gid?, "tags": [...]}."""
+        if (denied := guard(request)) is not None:
+            return denied
+        body = await request.json()
+        store = sandbox.store
+        lines = []
+        for line in body.get("lines") or [{"sku": "SKU-00001", "quantity": 1}]:
+            items = store.items_by_sku.get(line.get("sku") or "", [])
+            variant = items[0]["variants"][0] if items else None
+            price = Decimal(str(line.get("price", variant["price"] if variant else "10.00")))
+            lines.append(LineSpec(line.get("title") or (variant["displayName"] if variant else "Custom item"),
+                                  int(line.get("quantity", 1)), price, sku=line.get("sku"),
+                                  variant_gid=variant["id"] if variant else None))
+        customer = store.customers.get(body.get("customer_id") or "")
+        address = customer["defaultAddress"] if customer else None
+        spec = OrderSpec(lines=lines, customer_gid=customer["id"] if customer else None, email=body.get("email"),
+                         billing_address=address, shipping_address=address,
+                         shipping=[("Standard Shipping", "STANDARD", Decimal(str(body.get("shipping", "7.50"))))],
+                         tax_rates=[("IL State Tax", Decimal("0.0625"))], tags=body.get("tags") or [],
+                         note=body.get("note"))
+        order = store.add_order(spec)
+        return {"id": order["id"], "name": order["name"], "updatedAt": order["updatedAt"],
+                "lineItems": [line["id"] for line in order["lineItems"]]}
+
+    async def _order_action(request: Request, action):
+        if (denied := guard(request)) is not None:
+            return denied
+        body = await request.json() if await request.body() else {}
+        try:
+            order = action(body)
+        except KeyError as missing:
+            return JSONResponse({"errors": f"no such order {missing}"}, status_code=404)
+        return {"id": order["id"], "updatedAt": order["updatedAt"],
+                "displayFinancialStatus": order["displayFinancialStatus"], "cancelledAt": order["cancelledAt"]}
+
+    @app.post("/_sandbox/orders/{legacy_id}/update")
+    async def update_order(legacy_id: str, request: Request):
+        return await _order_action(request, lambda body: sandbox.store.update_order(
+            f"gid://shopify/Order/{legacy_id}", body.get("note"), body.get("tags")))
+
+    @app.post("/_sandbox/orders/{legacy_id}/cancel")
+    async def cancel_order(legacy_id: str, request: Request):
+        return await _order_action(request, lambda body: sandbox.store.cancel_order(
+            f"gid://shopify/Order/{legacy_id}", body.get("reason", "CUSTOMER")))
+
+    @app.post("/_sandbox/orders/{legacy_id}/refund")
+    async def refund_order(legacy_id: str, request: Request):
+        def refund(body: dict[str, Any]):
+            lines = body.get("lines")
+            gid = f"gid://shopify/Order/{legacy_id}"
+            sandbox.store.refund_order(gid, None if lines is None else
+                                       [(line["line_item_id"], int(line["quantity"])) for line in lines],
+                                       body.get("note"))
+            return sandbox.store.require_order(gid)
+        return await _order_action(request, refund)
+
+    @app.get("/_sandbox/inventory")
+    async def inventory(request: Request, sku: str | None = None):
+        if (denied := guard(request)) is not None:
+            return denied
+        store = sandbox.store
+        items = store.items_by_sku.get(sku, []) if sku else list(store.items.values())
+        return {"levels": [{"sku": item["sku"], "inventory_item_id": item["id"], "location_id": level["location"]["id"],
+                            **level["quantities_by_name"]} for item in items for level in item["inventoryLevels"]]}
+
+    @app.post("/_sandbox/inventory")
+    async def set_inventory(request: Request):
+        """Change a level as someone else would (a POS sale): body {inventory_item_id, location_id, available}."""
+        if (denied := guard(request)) is not None:
+            return denied
+        body = await request.json()
+        with sandbox.store.lock:
+            level = sandbox.store.levels.get((body["inventory_item_id"], body["location_id"]))
+            if level is None:
+                return JSONResponse({"errors": "no such inventory level"}, status_code=404)
+            by_name = level["quantities_by_name"]
+            delta = int(body["available"]) - by_name["available"]
+            by_name["available"] += delta
+            by_name["on_hand"] += delta
+            return dict(by_name)

@@ -1,0 +1,195 @@
+"""A deterministic, realistic sandbox shop: the same arguments always build the same store.
+
+Products, variants and locations come from :mod:`shopify_max.sandboxes.catalog` (shared with the MAX
+sandbox, so SKUs line up). On top of that it builds customers and orders that cover what an ERP export
+must handle: awkward names and addresses, companies, guest checkouts, every kind of discount, several
+shipping and tax lines, taxes included and excluded, tax-exempt customers, foreign presentment currency,
+gift cards, zero-price, custom and unknown-SKU lines, an order of more than 99 lines, cancelled, refunded
+and partially fulfilled orders.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from shopify_max.clock import utcnow
+from shopify_max.sandboxes import catalog
+from shopify_max.sandboxes.shopify.orders import LineSpec, OrderSpec
+from shopify_max.sandboxes.shopify.store import SandboxStore
+
+_FIRST = ("Anna", "Bram", "Chloé", "Dmitri", "Eva", "Farid", "Grace", "Hiro", "Ingrid", "José", "Kai", "Lotte")
+_LAST = ("de Vries", "Smith", "Müller", "Okafor", "Nakamura", "García", "Jansen", "Kowalski", "Nguyen", "Brown")
+_CITIES = (("Amsterdam", "NH", "1011AB", "NL"), ("Springfield", "IL", "62701", "US"), ("Toronto", "ON", "M5V2T6", "CA"),
+           ("Berlin", "BE", "10115", "DE"), ("Austin", "TX", "78701", "US"))
+_SPECIAL_CUSTOMERS = (
+    # (first, last, company, street): long, Unicode and markup-special names an ERP must not mangle.
+    ("Maximiliana-Alexandrina Konstantinopolitanischer", "Wolkenkratzerbewohnerin-von Hohenzollern-Sigmaringen",
+     None, "Hauptstraße 1234, Hinterhaus, 3. Obergeschoss links, Wohnung 17b, c/o Familie Schmidt-Müller"),
+    ("Zoë", "Þórsdóttir-Åberg", None, "Ørstedsvej 7"),
+    ("小龍", "李", None, "中山路 88 号"),
+    ("Ольга", "Иванова", None, "ул. Ленина, д. 5"),
+    ("Seán", "O'Brien & Sons <\"Ltd\">", "O'Brien & Sons <\"Ltd\">", "1 \"Quote\" Lane & <Tag> Rd"),
+)
+_EXEMPTIONS = ["CA_STATUS_CARD_EXEMPTION"]
+
+
+def level_count(product_count: int) -> int:
+    """How many SKU × location inventory levels ``seed_store(product_count=…)`` builds."""
+    variants = sum(len(p.variants) for p in catalog.products(product_count))
+    duplicates = sum(1 for index in range(1, product_count + 1) if _has_duplicate_sku(index))
+    return variants * len(catalog.LOCATIONS) + duplicates
+
+
+def products_for_levels(levels: int) -> int:
+    """The product count whose store has about ``levels`` inventory levels (inverse of :func:`level_count`)."""
+    estimate = max(1, int(levels / (1.1 * len(catalog.LOCATIONS) + 0.02)))
+    while level_count(estimate) > levels and estimate > 1:
+        estimate -= 1
+    return estimate
+
+
+def _has_duplicate_sku(index: int) -> bool:
+    return index % 50 == 13
+
+
+def seed_store(store: SandboxStore, product_count: int = 40, order_count: int = 30, seed: int = 1,
+               now: datetime | None = None) -> SandboxStore:
+    """Fill ``store``. Webhooks are not announced for seeded orders unless a listener is registered first."""
+    rng = random.Random(seed)
+    now = now or utcnow().replace(microsecond=0)
+    with store.lock:
+        for location in catalog.LOCATIONS:
+            store.add_location(location.name, location.shopify_location_id)
+        location_gids = list(store.locations)
+        for entry in catalog.products(product_count):
+            product = store.add_product(entry.title, entry.vendor)
+            for variant in entry.variants:
+                quantities = {gid: rng.randint(0, 250) for gid in location_gids}
+                store.add_variant(product, variant.sku, variant.title, variant.price, quantities)
+            if _has_duplicate_sku(entry.index):
+                legacy = store.add_product(f"{entry.title} (legacy listing)", entry.vendor)
+                store.add_variant(legacy, entry.variants[0].sku, "Each", entry.variants[0].price,
+                                  {location_gids[0]: rng.randint(0, 20)})
+        customers = _seed_customers(store, rng, max(8, order_count // 3))
+        _seed_orders(store, rng, order_count, customers, now)
+    return store
+
+
+def _address(rng: random.Random, first: str, last: str, company: str | None = None,
+             street: str | None = None) -> dict[str, Any]:
+    city, province, zip_code, country = rng.choice(_CITIES)
+    return {"id": f"gid://shopify/MailingAddress/{rng.randint(10**9, 10**10)}", "firstName": first, "lastName": last,
+            "name": f"{first} {last}", "company": company, "address1": street or f"{rng.randint(1, 999)} Main St",
+            "address2": None, "city": city, "province": province, "provinceCode": province, "zip": zip_code,
+            "country": country, "countryCodeV2": country, "phone": f"+1555{rng.randint(1000000, 9999999)}"}
+
+
+def _seed_customers(store: SandboxStore, rng: random.Random, count: int) -> list[dict[str, Any]]:
+    customers = []
+    for first, last, company, street in _SPECIAL_CUSTOMERS:
+        email = f"special{len(customers)}@example.com"
+        customers.append(store.add_customer(first, last, email, _address(rng, first, last, company, street)))
+    customers.append(store.add_customer("Tamsin", "Exempt", "exempt@example.com",
+                                        _address(rng, "Tamsin", "Exempt"), tax_exempt=True,
+                                        tax_exemptions=_EXEMPTIONS))
+    while len(customers) < count:
+        first, last = rng.choice(_FIRST), rng.choice(_LAST)
+        email = f"{first.lower()}.{len(customers)}@example.com".replace("é", "e")
+        customers.append(store.add_customer(first, last, email, _address(rng, first, last)))
+    return customers
+
+
+def _catalog_line(store: SandboxStore, rng: random.Random, quantity: int | None = None, *,
+                  mapped_only: bool = False) -> LineSpec:
+    """A random catalogue line. ``mapped_only`` keeps to SKUs that have a MAX part, so a special-case order
+    tests its own case and not, by chance, an unmapped SKU (those orders exist on purpose elsewhere)."""
+    variants = list(store.variants.values())
+    if mapped_only:
+        variants = [v for v in variants if v["sku"] and v["sku"].startswith("SKU-")
+                    and not catalog.is_unmapped(int(v["sku"][4:9]))]
+    variant = rng.choice(variants)
+    return LineSpec(variant["displayName"], quantity or rng.randint(1, 5), Decimal(variant["price"]),
+                    sku=variant["sku"], variant_gid=variant["id"], vendor=variant["product"]["vendor"])
+
+
+def _special_orders(store: SandboxStore, rng: random.Random,
+                    customers: list[dict[str, Any]]) -> list[tuple[OrderSpec, str | None]]:
+    """(spec, follow-up action) pairs that each cover one case an ERP export must handle."""
+    us_tax = [("IL State Tax", Decimal("0.0625")), ("Cook County Tax", Decimal("0.0175"))]
+    vat = [("NL BTW", Decimal("0.21"))]
+
+    def spec(**kwargs: Any) -> OrderSpec:
+        customer = kwargs.pop("customer", rng.choice(customers))
+        address = customer["defaultAddress"] if customer else _address(rng, "Guest", "Buyer")
+        kwargs.setdefault("lines", [_catalog_line(store, rng, mapped_only=True) for _ in range(2)])
+        kwargs.setdefault("shipping", [("Standard Shipping", "STANDARD", Decimal("7.50"))])
+        kwargs.setdefault("tax_rates", us_tax)
+        return OrderSpec(customer_gid=customer["id"] if customer else None, billing_address=address,
+                         shipping_address=address, **kwargs)
+
+    company = {"id": "gid://shopify/Company/9007199254800001", "name": "Acme B2B Holdings & Co.",
+               "externalId": "ACME-001"}
+    exempt = next(c for c in customers if c["taxExempt"])
+    return [
+        (spec(customer=None, email="guest@example.com", discount_code=("WELCOME10", Decimal(10))), None),
+        (spec(automatic_discount=("Spend more, save 5", Decimal("5.00")),
+              lines=[_catalog_line(store, rng, mapped_only=True), LineSpec("Discounted widget", 2, Decimal("20.00"), sku="SKU-00002",
+                                                         manual_discount=Decimal("3.00"))]), None),
+        (spec(shipping=[("Express", "EXPRESS", Decimal("15.00")), ("Freight surcharge", "FREIGHT", Decimal("40.00"))]),
+         None),
+        (spec(tax_rates=vat, taxes_included=True, presentment_currency="EUR", presentment_rate=Decimal("0.92")), None),
+        (spec(customer=exempt), None),
+        (spec(presentment_currency="CAD", presentment_rate=Decimal("1.37")), None),
+        (spec(lines=[LineSpec("Gift card $50", 1, Decimal("50.00"), gift_card=True),
+                     LineSpec("Free sample", 1, Decimal("0.00"), sku="SKU-00003"), _catalog_line(store, rng, mapped_only=True)],
+              gateways=["gift_card", "shopify_payments"]), None),
+        (spec(lines=[LineSpec("Custom engraving", 1, Decimal("12.00"), requires_shipping=False),
+                     LineSpec("Discontinued part", 1, Decimal("9.99"), sku="SKU-UNKNOWN-404"),
+                     _catalog_line(store, rng, mapped_only=True)]), None),
+        (spec(lines=[_catalog_line(store, rng, 1, mapped_only=True) for _ in range(120)], po_number="PO-BIG-120"), None),
+        (spec(company=company, po_number="PO-ACME-77", gateways=["manual"]), None),
+        (spec(), "cancel"),
+        (spec(), "refund"),
+        (spec(lines=[_catalog_line(store, rng, 3, mapped_only=True) for _ in range(3)]), "refund_partial"),
+        (spec(lines=[_catalog_line(store, rng, 4, mapped_only=True) for _ in range(3)]), "fulfill_partial"),
+        (spec(), "fulfill"),
+    ] + [(spec(customer=c), None) for c in customers[: len(_SPECIAL_CUSTOMERS)]]
+
+
+def _seed_orders(store: SandboxStore, rng: random.Random, count: int, customers: list[dict[str, Any]],
+                 now: datetime) -> None:
+    specials = _special_orders(store, rng, customers)
+    plans: list[tuple[OrderSpec, str | None]] = specials[:count]
+    while len(plans) < count:
+        customer = rng.choice(customers + [None])
+        address = customer["defaultAddress"] if customer else _address(rng, "Guest", "Buyer")
+        plans.append((OrderSpec(lines=[_catalog_line(store, rng) for _ in range(rng.randint(1, 4))],
+                                customer_gid=customer["id"] if customer else None, email="buyer@example.com",
+                                billing_address=address, shipping_address=address,
+                                shipping=[("Standard Shipping", "STANDARD", Decimal("7.50"))],
+                                tax_rates=[("IL State Tax", Decimal("0.0625"))],
+                                gateways=[rng.choice(["shopify_payments", "paypal", "manual"])]), None))
+    for position, (spec, action) in enumerate(plans):
+        spec.created_at = now - timedelta(minutes=10 * (len(plans) - position))
+        order = store.add_order(spec)
+        if action == "cancel":
+            store.cancel_order(order["id"])
+        elif action == "refund":
+            store.refund_order(order["id"], note="Customer returned everything")
+        elif action == "refund_partial":
+            store.refund_order(order["id"], [(order["lineItems"][0]["id"], 1)], note="One damaged")
+        elif action in ("fulfill", "fulfill_partial"):
+            fulfillment_order = order["fulfillmentOrders"][0]
+            items = None
+            if action == "fulfill_partial":
+                first = fulfillment_order["lineItems"][0]
+                items = [{"id": first["id"], "quantity": 2}]
+            store.create_fulfillment({
+                "lineItemsByFulfillmentOrder": [{"fulfillmentOrderId": fulfillment_order["id"],
+                                                 "fulfillmentOrderLineItems": items}],
+                "trackingInfo": {"company": "UPS", "number": f"1Z999AA1{position:08d}"}})
+        if action:
+            order["updatedAt"] = (spec.created_at + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,466 @@
+"""The sandbox shop's in-memory data, kept in the shape the Admin GraphQL API returns.
+
+Entities are plain dicts keyed by their GraphQL field names (``__typename`` marks abstract members), so the
+executor can read them directly. Lists under connection-typed fields become connections at execution time.
+Every change goes through :class:`SandboxStore` methods, under one lock, and announces webhook topics.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from shopify_max.clock import utcnow
+from shopify_max.sandboxes.shopify.orders import SHOP_CURRENCY, Currency, OrderSpec, cents, compose_order, iso
+
+SHOP_DOMAIN = "sandbox-shop.myshopify.com"
+# Shopify ids exceed 2^53 (SHOPIFY.md §4): start above it so nobody can get away with floats.
+_ID_BASE = 9_007_199_254_741_000
+
+
+class SandboxUserError(Exception):
+    """A business-rule failure that becomes a ``userErrors`` entry."""
+
+    def __init__(self, message: str, field: list[str] | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message, self.field, self.code = message, field, code
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"message": self.message, "field": self.field, "code": self.code}
+
+
+class SandboxStore:
+    """All data of the sandbox shop, plus the operations the API and admin endpoints perform on it."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self._ids = itertools.count(1)
+        self.shop = {
+            "__typename": "Shop", "id": "gid://shopify/Shop/1", "name": "Sandbox Shop",
+            "myshopifyDomain": SHOP_DOMAIN, "currencyCode": SHOP_CURRENCY, "ianaTimezone": "UTC",
+            "enabledPresentmentCurrencies": ["USD", "EUR", "CAD"],
+        }
+        self.locations: dict[str, dict[str, Any]] = {}
+        self.products: dict[str, dict[str, Any]] = {}
+        self.variants: dict[str, dict[str, Any]] = {}
+        self.items: dict[str, dict[str, Any]] = {}
+        self.items_by_sku: dict[str, list[dict[str, Any]]] = {}
+        self.levels: dict[tuple[str, str], dict[str, Any]] = {}
+        self.customers: dict[str, dict[str, Any]] = {}
+        self.orders: dict[str, dict[str, Any]] = {}
+        self.fulfillment_orders: dict[str, dict[str, Any]] = {}
+        self.bulk_operations: dict[str, dict[str, Any]] = {}
+        self.idempotency: dict[str, tuple[str, Any]] = {}
+        self.order_listeners: list[Callable[[str, dict[str, Any]], None]] = []
+        self._order_number = itertools.count(1001)
+
+    # ----- ids and events -----
+    def new_id(self, kind: str) -> tuple[str, str]:
+        """A fresh (gid, legacy numeric id as string) for ``kind`` (``Order``, ``LineItem``…)."""
+        number = _ID_BASE + next(self._ids)
+        return f"gid://shopify/{kind}/{number}", str(number)
+
+    def announce(self, topic: str, order: dict[str, Any]) -> None:
+        for listener in list(self.order_listeners):
+            listener(topic, order)
+
+    # ----- catalogue -----
+    def add_location(self, name: str, numeric_id: int) -> dict[str, Any]:
+        gid = f"gid://shopify/Location/{numeric_id}"
+        location = {"__typename": "Location", "id": gid, "legacyResourceId": str(numeric_id), "name": name,
+                    "isActive": True, "fulfillsOnlineOrders": True, "inventoryLevels": []}
+        self.locations[gid] = location
+        return location
+
+    def add_product(self, title: str, vendor: str) -> dict[str, Any]:
+        gid, legacy = self.new_id("Product")
+        product = {"__typename": "Product", "id": gid, "legacyResourceId": legacy, "title": title, "vendor": vendor,
+                   "variants": []}
+        self.products[gid] = product
+        return product
+
+    def add_variant(self, product: dict[str, Any], sku: str, title: str, price: Decimal,
+                    quantities: dict[str, int]) -> dict[str, Any]:
+        """A variant with its inventory item, stocked at the locations in ``quantities`` (location gid → on hand)."""
+        variant_gid, variant_legacy = self.new_id("ProductVariant")
+        item_gid, item_legacy = self.new_id("InventoryItem")
+        item: dict[str, Any] = {"__typename": "InventoryItem", "id": item_gid, "legacyResourceId": item_legacy,
+                                "sku": sku, "tracked": True, "requiresShipping": True, "inventoryLevels": []}
+        variant = {"__typename": "ProductVariant", "id": variant_gid, "legacyResourceId": variant_legacy, "sku": sku,
+                   "title": title, "displayName": f"{product['title']} - {title}", "price": str(price),
+                   "product": product, "inventoryItem": item, "taxable": True}
+        item["variant"] = variant
+        item["variants"] = [variant]
+        product["variants"].append(variant)
+        self.variants[variant_gid] = variant
+        self.items[item_gid] = item
+        self.items_by_sku.setdefault(sku, []).append(item)
+        for location_gid, on_hand in quantities.items():
+            self._add_level(item, self.locations[location_gid], on_hand)
+        return variant
+
+    def _add_level(self, item: dict[str, Any], location: dict[str, Any], on_hand: int) -> None:
+        level = {"__typename": "InventoryLevel",
+                 "id": f"gid://shopify/InventoryLevel/{location['legacyResourceId']}"
+                       f"?inventory_item_id={item['legacyResourceId']}",
+                 "item": item, "location": location, "isActive": True,
+                 "quantities_by_name": {"on_hand": on_hand, "committed": 0, "available": on_hand}}
+        item["inventoryLevels"].append(level)
+        location["inventoryLevels"].append(level)
+        self.levels[(item["id"], location["id"])] = level
+
+    def duplicate_sku_count(self, sku: str | None) -> int:
+        return max(0, len(self.items_by_sku.get(sku or "", [])) - 1)
+
+    # ----- inventory -----
+    def set_quantities(self, name: str, reason: str, reference: str | None,
+                       quantities: list[dict[str, Any]]) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        """``inventorySetQuantities``: all-or-nothing, compare-and-set on ``changeFromQuantity``."""
+        errors: list[dict[str, Any]] = []
+        if name not in ("available", "on_hand"):
+            errors.append(SandboxUserError("The quantity name must be available or on_hand.", ["input", "name"],
+                                           "INVALID_NAME").as_dict())
+        if not reason:
+            errors.append(SandboxUserError("A reason is required.", ["input", "reason"], "INVALID_REASON").as_dict())
+        seen: set[tuple[str, str]] = set()
+        for index, quantity in enumerate(quantities):
+            path = ["input", "quantities", str(index)]
+            key = (quantity["inventoryItemId"], quantity["locationId"])
+            if key in seen:
+                errors.append(SandboxUserError("The combination of inventoryItemId and locationId must be unique.",
+                                               path, "NO_DUPLICATE_INVENTORY_ITEM_ID_GROUP_ID_PAIR").as_dict())
+                continue
+            seen.add(key)
+            if key[0] not in self.items:
+                errors.append(SandboxUserError("The specified inventory item could not be found.",
+                                               path + ["inventoryItemId"], "INVALID_INVENTORY_ITEM").as_dict())
+                continue
+            if key[1] not in self.locations:
+                errors.append(SandboxUserError("The specified location could not be found.",
+                                               path + ["locationId"], "INVALID_LOCATION").as_dict())
+                continue
+            level = self.levels.get(key)
+            if level is None:
+                errors.append(SandboxUserError("The specified inventory item is not stocked at the location.",
+                                               path + ["locationId"], "ITEM_NOT_STOCKED_AT_LOCATION").as_dict())
+                continue
+            if quantity["quantity"] < 0 and name == "on_hand":
+                errors.append(SandboxUserError("The quantity can't be negative.", path + ["quantity"],
+                                               "INVALID_QUANTITY_NEGATIVE").as_dict())
+                continue
+            if quantity["quantity"] > 1_000_000_000:
+                errors.append(SandboxUserError("The quantity can't be higher than 1,000,000,000.",
+                                               path + ["quantity"], "INVALID_QUANTITY_TOO_HIGH").as_dict())
+                continue
+            expected = quantity.get("changeFromQuantity")
+            current = level["quantities_by_name"][name]
+            if expected is not None and expected != current:
+                errors.append(SandboxUserError(
+                    "The specified compare quantity does not match the current quantity.",
+                    path + ["changeFromQuantity"], "CHANGE_FROM_QUANTITY_STALE").as_dict())
+        if errors:
+            return None, errors
+        changes = []
+        for quantity in quantities:
+            level = self.levels[(quantity["inventoryItemId"], quantity["locationId"])]
+            by_name = level["quantities_by_name"]
+            delta = quantity["quantity"] - by_name[name]
+            by_name[name] = quantity["quantity"]
+            if name == "available":
+                by_name["on_hand"] += delta
+            else:
+                by_name["available"] += delta
+            changes.append({"name": name, "delta": delta, "quantityAfterChange": by_name[name],
+                            "item": level["item"], "location": level["location"]})
+            if delta:
+                other = "on_hand" if name == "available" else "available"
+                changes.append({"name": other, "delta": delta, "quantityAfterChange": by_name[other],
+                                "item": level["item"], "location": level["location"]})
+        gid, _ = self.new_id("InventoryAdjustmentGroup")
+        group = {"id": gid, "reason": reason, "referenceDocumentUri": reference, "createdAt": iso(utcnow()),
+                 "changes": changes}
+        return group, []
+
+    # ----- customers -----
+    def add_customer(self, first_name: str | None, last_name: str | None, email: str | None,
+                     address: dict[str, Any] | None = None, tax_exempt: bool = False,
+                     tax_exemptions: list[str] | None = None, phone: str | None = None,
+                     note: str | None = None, tags: list[str] | None = None) -> dict[str, Any]:
+        gid, legacy = self.new_id("Customer")
+        customer: dict[str, Any] = {"__typename": "Customer", "id": gid, "legacyResourceId": legacy, "locale": "en",
+                                    "createdAt": iso(utcnow()), "state": "ENABLED"}
+        self._apply_customer(customer, {"firstName": first_name, "lastName": last_name, "email": email,
+                                        "phone": phone, "taxExempt": tax_exempt,
+                                        "taxExemptions": tax_exemptions or [], "note": note, "tags": tags or []},
+                             address)
+        self.customers[gid] = customer
+        return customer
+
+    def _apply_customer(self, customer: dict[str, Any], values: dict[str, Any],
+                        address: dict[str, Any] | None) -> None:
+        for key in ("firstName", "lastName", "note", "taxExempt", "taxExemptions", "tags", "locale"):
+            if key in values and values[key] is not None:
+                customer[key] = values[key]
+        customer.setdefault("taxExempt", False)
+        customer.setdefault("taxExemptions", [])
+        customer.setdefault("tags", [])
+        if values.get("email") is not None:
+            customer["defaultEmailAddress"] = {"emailAddress": values["email"]}
+        customer.setdefault("defaultEmailAddress", None)
+        if values.get("phone") is not None:
+            customer["defaultPhoneNumber"] = {"phoneNumber": values["phone"]}
+        customer.setdefault("defaultPhoneNumber", None)
+        if address is not None:
+            customer["defaultAddress"] = address
+            customer["addressesV2"] = [address]
+        customer.setdefault("defaultAddress", None)
+        customer.setdefault("addressesV2", [])
+        names = [customer.get("firstName"), customer.get("lastName")]
+        customer["displayName"] = " ".join(n for n in names if n) or (
+            customer["defaultEmailAddress"] or {}).get("emailAddress", "")
+        customer["updatedAt"] = iso(utcnow())
+
+    def customer_set(self, identifier: dict[str, Any] | None, values: dict[str, Any]) -> dict[str, Any]:
+        """``customerSet``: upsert by id or email."""
+        existing = None
+        if identifier and identifier.get("id"):
+            existing = self.customers.get(identifier["id"])
+            if existing is None:
+                raise SandboxUserError("Resource matching the identifier was not found.", ["identifier", "id"],
+                                       "NOT_FOUND")
+        elif identifier and identifier.get("email"):
+            existing = next((c for c in self.customers.values()
+                             if (c.get("defaultEmailAddress") or {}).get("emailAddress") == identifier["email"]),
+                            None)
+        if not any(values.get(k) for k in ("email", "phone", "firstName", "lastName")) and existing is None:
+            raise SandboxUserError("A name, phone number, or email address must be present.", ["input"], "BLANK")
+        addresses = values.get("addresses") or []
+        address = _address_from_input(addresses[0], self) if addresses else None
+        if existing is None:
+            return self.add_customer(values.get("firstName"), values.get("lastName"), values.get("email"), address,
+                                     bool(values.get("taxExempt")), values.get("taxExemptions"),
+                                     values.get("phone"), values.get("note"), values.get("tags"))
+        self._apply_customer(existing, values, address)
+        return existing
+
+    # ----- orders -----
+    def add_order(self, spec: OrderSpec, announce: bool = True) -> dict[str, Any]:
+        with self.lock:
+            order = compose_order(self, spec)
+            self.orders[order["id"]] = order
+        if announce:
+            self.announce("orders/create", order)
+        return order
+
+    def add_fulfillment_order(self, order: dict[str, Any]) -> dict[str, Any]:
+        gid, _ = self.new_id("FulfillmentOrder")
+        location = next(iter(self.locations.values()))
+        fo_lines = []
+        for line in order["lineItems"]:
+            if not line["requiresShipping"]:
+                continue
+            fo_line_gid, _ = self.new_id("FulfillmentOrderLineItem")
+            fo_lines.append({"id": fo_line_gid, "sku": line["sku"], "totalQuantity": line["quantity"],
+                             "remainingQuantity": line["quantity"], "lineItem": line,
+                             "inventoryItemId": line["variant"]["inventoryItem"]["id"] if line["variant"] else None})
+        fulfillment_order = {
+            "id": gid, "status": "OPEN", "order": order, "orderId": order["id"], "orderName": order["name"],
+            "assignedLocation": {"name": location["name"], "location": location, "countryCode": "US"},
+            "supportedActions": [{"action": "CREATE_FULFILLMENT"}], "lineItems": fo_lines,
+        }
+        self.fulfillment_orders[gid] = fulfillment_order
+        return fulfillment_order
+
+    def touch(self, order: dict[str, Any]) -> None:
+        order["updatedAt"] = iso(utcnow())
+
+    def update_order(self, order_gid: str, note: str | None = None, tags: list[str] | None = None) -> dict:
+        with self.lock:
+            order = self.require_order(order_gid)
+            if note is not None:
+                order["note"] = note
+            if tags is not None:
+                order["tags"] = list(tags)
+            self.touch(order)
+        self.announce("orders/updated", order)
+        return order
+
+    def require_order(self, order_gid: str) -> dict[str, Any]:
+        order = self.orders.get(order_gid)
+        if order is None:
+            raise KeyError(order_gid)
+        return order
+
+    def cancel_order(self, order_gid: str, reason: str = "CUSTOMER") -> dict[str, Any]:
+        with self.lock:
+            order = self.require_order(order_gid)
+            if order["cancelledAt"] is None:
+                order["cancelledAt"] = iso(utcnow())
+                order["cancelReason"] = reason
+                order["closed"] = True
+                for fulfillment_order in order["fulfillmentOrders"]:
+                    if fulfillment_order["status"] in ("OPEN", "IN_PROGRESS"):
+                        fulfillment_order["status"] = "CANCELLED"
+                        fulfillment_order["supportedActions"] = []
+                self.touch(order)
+        self.announce("orders/cancelled", order)
+        self.announce("orders/updated", order)
+        return order
+
+    def refund_order(self, order_gid: str, lines: list[tuple[str, int]] | None = None,
+                     note: str | None = None) -> dict[str, Any]:
+        """Refund the given (line item gid, quantity) pairs, or the whole order when ``lines`` is None."""
+        with self.lock:
+            order = self.require_order(order_gid)
+            currency: Currency = order["_currency"]
+            by_id = {line["id"]: line for line in order["lineItems"]}
+            if lines is None:
+                lines = [(line["id"], line["currentQuantity"]) for line in order["lineItems"]
+                         if line["currentQuantity"] > 0]
+            refund_lines = []
+            amount = Decimal(0)
+            for line_gid, quantity in lines:
+                line = by_id[line_gid]
+                quantity = min(quantity, line["currentQuantity"])
+                if quantity <= 0:
+                    continue
+                unit_net = line["_net"] / line["quantity"]
+                subtotal = cents(unit_net * quantity)
+                tax = cents(sum((t["_amount"] for t in line["taxLines"]), Decimal(0)) * quantity / line["quantity"])
+                line["currentQuantity"] -= quantity
+                amount += subtotal + (Decimal(0) if order["taxesIncluded"] else tax)
+                refund_lines.append({"quantity": quantity, "lineItem": line, "subtotalSet": currency.bag(subtotal),
+                                     "totalTaxSet": currency.bag(tax), "priceSet": currency.bag(line["_unit_price"]),
+                                     "restockType": "NO_RESTOCK", "restocked": False})
+            refunded_before = sum((Decimal(r["totalRefundedSet"]["shopMoney"]["amount"]) for r in order["refunds"]),
+                                  Decimal(0))
+            if all(line["currentQuantity"] == 0 for line in order["lineItems"]):
+                amount = order["_total"] - refunded_before  # a full refund includes shipping
+            refund_gid, refund_legacy = self.new_id("Refund")
+            tx_gid, _ = self.new_id("OrderTransaction")
+            gateway = order["paymentGatewayNames"][-1] if order["paymentGatewayNames"] else "manual"
+            transaction = {"id": tx_gid, "kind": "REFUND", "status": "SUCCESS", "gateway": gateway,
+                           "amountSet": currency.bag(amount), "createdAt": iso(utcnow())}
+            refund = {"id": refund_gid, "legacyResourceId": refund_legacy, "createdAt": iso(utcnow()),
+                      "processedAt": iso(utcnow()), "note": note, "order": order,
+                      "totalRefundedSet": currency.bag(amount), "refundLineItems": refund_lines,
+                      "transactions": [transaction]}
+            order["refunds"].append(refund)
+            order["transactions"].append(transaction)
+            refunded = refunded_before + amount
+            order["totalRefundedSet"] = currency.bag(refunded)
+            order["currentTotalPriceSet"] = currency.bag(order["_total"] - refunded)
+            order["displayFinancialStatus"] = "REFUNDED" if refunded >= order["_total"] else "PARTIALLY_REFUNDED"
+            self.touch(order)
+        self.announce("refunds/create", order)
+        self.announce("orders/updated", order)
+        return refund
+
+    def create_fulfillment(self, fulfillment_input: dict[str, Any]) -> dict[str, Any]:
+        """``fulfillmentCreate``: partial quantities allowed; one order and one location per call."""
+        groups = fulfillment_input.get("lineItemsByFulfillmentOrder") or []
+        if not groups:
+            raise SandboxUserError("Line items by fulfillment order must not be empty.",
+                                   ["fulfillment", "lineItemsByFulfillmentOrder"])
+        fulfillment_orders = []
+        for position, group in enumerate(groups):
+            fulfillment_order = self.fulfillment_orders.get(group["fulfillmentOrderId"])
+            if fulfillment_order is None:
+                raise SandboxUserError("Fulfillment order does not exist.",
+                                       ["fulfillment", "lineItemsByFulfillmentOrder", str(position),
+                                        "fulfillmentOrderId"])
+            if fulfillment_order["status"] not in ("OPEN", "IN_PROGRESS"):
+                raise SandboxUserError(f"Fulfillment order {fulfillment_order['id']} has an unfulfillable status= "
+                                       f"{fulfillment_order['status'].lower()}.", ["fulfillment"])
+            fulfillment_orders.append(fulfillment_order)
+        if len({fo["orderId"] for fo in fulfillment_orders}) > 1:
+            raise SandboxUserError("All fulfillment orders must belong to the same order.", ["fulfillment"])
+        plan: list[tuple[dict[str, Any], int]] = []
+        for fulfillment_order, group in zip(fulfillment_orders, groups, strict=True):
+            by_id = {line["id"]: line for line in fulfillment_order["lineItems"]}
+            requested = group.get("fulfillmentOrderLineItems")
+            if requested is None:
+                plan.extend((line, line["remainingQuantity"]) for line in fulfillment_order["lineItems"]
+                            if line["remainingQuantity"] > 0)
+                continue
+            for item in requested:
+                line = by_id.get(item["id"])
+                if line is None:
+                    raise SandboxUserError("Invalid fulfillment order line item id.", ["fulfillment"])
+                if item["quantity"] <= 0 or item["quantity"] > line["remainingQuantity"]:
+                    raise SandboxUserError(
+                        f"Invalid fulfillment order line item quantity requested: {item['quantity']} "
+                        f"(remaining {line['remainingQuantity']}).", ["fulfillment"])
+                plan.append((line, item["quantity"]))
+        if not plan:
+            raise SandboxUserError("Nothing left to fulfill.", ["fulfillment"])
+        order = fulfillment_orders[0]["order"]
+        for line, quantity in plan:
+            line["remainingQuantity"] -= quantity
+        for fulfillment_order in fulfillment_orders:
+            remaining = sum(line["remainingQuantity"] for line in fulfillment_order["lineItems"])
+            fulfillment_order["status"] = "CLOSED" if remaining == 0 else "IN_PROGRESS"
+            if remaining == 0:
+                fulfillment_order["supportedActions"] = []
+        tracking = fulfillment_input.get("trackingInfo") or {}
+        numbers = tracking.get("numbers") or ([tracking["number"]] if tracking.get("number") else [])
+        urls = tracking.get("urls") or ([tracking["url"]] if tracking.get("url") else [])
+        gid, legacy = self.new_id("Fulfillment")
+        fulfillment = {
+            "id": gid, "legacyResourceId": legacy, "status": "SUCCESS",
+            "name": f"{order['name']}-F{len(order['fulfillments']) + 1}",
+            "totalQuantity": sum(quantity for _, quantity in plan), "order": order, "createdAt": iso(utcnow()),
+            "trackingInfo": [{"company": tracking.get("company"), "number": number,
+                              "url": urls[n] if n < len(urls) else None} for n, number in enumerate(numbers)],
+            "_lines": [(line["lineItem"], quantity) for line, quantity in plan],
+        }
+        order["fulfillments"].append(fulfillment)
+        all_remaining = sum(line["remainingQuantity"] for fo in order["fulfillmentOrders"] for line in fo["lineItems"])
+        order["displayFulfillmentStatus"] = "FULFILLED" if all_remaining == 0 else "PARTIALLY_FULFILLED"
+        self.touch(order)
+        return fulfillment
+
+    def add_tags(self, node_gid: str, tags: list[str]) -> dict[str, Any]:
+        node = self.orders.get(node_gid) or self.customers.get(node_gid)
+        if node is None:
+            raise SandboxUserError("Invalid id.", ["id"])
+        for tag in tags:
+            for part in (t.strip() for t in tag.split(",")):
+                if part and part not in node["tags"]:
+                    node["tags"].append(part)
+        if node["__typename"] == "Order":
+            self.touch(node)
+        return node
+
+    def set_metafield(self, values: dict[str, Any]) -> dict[str, Any]:
+        owner = self.orders.get(values["ownerId"]) or self.customers.get(values["ownerId"])
+        if owner is None:
+            raise SandboxUserError("Owner does not exist.", ["metafields", "ownerId"], "INVALID")
+        namespace = values.get("namespace") or "$app"
+        owner.setdefault("metafields", [])
+        for metafield in owner["metafields"]:
+            if metafield["namespace"] == namespace and metafield["key"] == values["key"]:
+                metafield["value"] = values["value"]
+                metafield["type"] = values.get("type") or metafield["type"]
+                return metafield
+        if not values.get("type"):
+            raise SandboxUserError("Type can't be blank.", ["metafields", "type"], "BLANK")
+        gid, legacy = self.new_id("Metafield")
+        metafield = {"id": gid, "legacyResourceId": legacy, "namespace": namespace, "key": values["key"],
+                     "type": values["type"], "value": values["value"]}
+        owner["metafields"].append(metafield)
+        return metafield
+
+
+def _address_from_input(values: dict[str, Any], store: SandboxStore) -> dict[str, Any]:
+    gid, _ = store.new_id("MailingAddress")
+    name = " ".join(n for n in (values.get("firstName"), values.get("lastName")) if n)
+    return {"id": gid, "firstName": values.get("firstName"), "lastName": values.get("lastName"), "name": name,
+            "company": values.get("company"), "address1": values.get("address1"), "address2": values.get("address2"),
+            "city": values.get("city"), "province": values.get("provinceCode"),
+            "provinceCode": values.get("provinceCode"), "zip": values.get("zip"),
+            "country": values.get("countryCode"), "countryCodeV2": values.get("countryCode"),
+            "phone": values.get("phone")}
