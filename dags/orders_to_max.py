@@ -1,26 +1,29 @@
 """
 ### Orders: Shopify orders → Exact MAX sales orders, exactly once
 
-**Skeleton.** This run prepares the sync store. The export itself arrives with the orders issue and will:
+1. `capture_orders`: claim new `orders/*` webhook deliveries from the inbox, and poll Shopify for orders
+   updated in this run's data interval (with a 10-minute overlap, because webhooks get lost). Each order is
+   staged once in the sync store; unchanged or already-exported orders are decided here.
+2. `map_orders_to_sales_orders`: customer, bill-to/ship-to, lines, discounts, shipping, tax and payment, by
+   the rules in `include/mappings/`. Each rule applied is recorded; problems go to the error queue.
+3. `validate_sales_orders`: a Great Expectations suite (lengths, codes that exist in MAX, quantities, money
+   scale); failing orders go to the error queue, the rest go on.
+4. `export_sales_orders_to_max`: `id_map`, then a MAX lookup by `CUSTPO`, then the write; the MAX order
+   number is recorded at once. Retries, duplicate webhooks and backfills never create a second MAX order.
+5. `cancel_orders_cancelled_after_export`: cancelled in Shopify after export → cancelled in MAX if nothing
+   shipped, else the error queue.
+6. `summarise_run`: read = exported + skipped + failed, with error-queue ids, to XCom.
 
-1. `capture_orders`: claim new `orders/*` deliveries from the webhook inbox and poll Shopify for orders
-   updated in this run's data interval (with an overlap, because webhooks get lost);
-2. `map_orders_to_sales_orders`: customer, bill-to/ship-to, lines, discounts, shipping, tax and payment,
-   by the rules in `include/mappings/`;
-3. `validate_sales_orders`: a Great Expectations suite; bad rows go to the error queue;
-4. `export_sales_orders_to_max`: `id_map`, then a MAX lookup by `CUSTPO`, then the write, so a retry,
-   a duplicate webhook or a backfill never creates a second MAX order;
-5. `summarise_run`: counts that add up (read = exported + skipped + failed) to XCom.
-
-**Schedule:** every 5 minutes with real data intervals. **Backfill:** `airflow dags backfill orders_to_max`
-or the `window_start`/`window_end` params re-read a window and export only what is missing.
+**Schedule:** every 5 minutes with real data intervals. **Backfill:** `airflow dags backfill orders_to_max`, or
+trigger with `window_start`/`window_end`: the window is re-read and only what is missing is exported.
+**Replay** after fixing a mapping: the `error_replay` DAG.
 """
 
 from __future__ import annotations
 
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
 
-from shopify_max.airflow_glue.dag_defaults import DEFAULT_ARGS, START_DATE, tags
+from shopify_max.airflow_glue.dag_defaults import DEFAULT_ARGS, EXACTMAX_POOL, SHOPIFY_POOL, START_DATE, tags
 
 
 @dag(
@@ -46,7 +49,48 @@ def orders_to_max():
 
         return prepare()
 
-    prepare_sync_store()
+    @task(pool=SHOPIFY_POOL)
+    def capture_orders(run_id=None, params=None, data_interval_start=None, data_interval_end=None) -> dict:
+        from shopify_max.airflow_glue import order_tasks
+
+        return order_tasks.capture_orders(run_id, params or {}, data_interval_start, data_interval_end)
+
+    @task
+    def map_orders_to_sales_orders(run_id=None) -> dict:
+        from shopify_max.airflow_glue import order_tasks
+
+        return order_tasks.map_orders(run_id)
+
+    @task(pool=EXACTMAX_POOL)
+    def validate_sales_orders(run_id=None, ti=None) -> dict:
+        from shopify_max.airflow_glue import order_tasks
+
+        return order_tasks.validate_orders(run_id, ti.task_id)
+
+    @task(pool=EXACTMAX_POOL)
+    def export_sales_orders_to_max(run_id=None, ti=None) -> dict:
+        from shopify_max.airflow_glue import order_tasks
+
+        return order_tasks.export_orders(run_id, ti.task_id)
+
+    @task(pool=EXACTMAX_POOL)
+    def cancel_orders_cancelled_after_export(run_id=None) -> dict:
+        from shopify_max.airflow_glue import order_tasks
+
+        return order_tasks.cancel_orders(run_id)
+
+    @task
+    def summarise_run(capture: dict, run_id=None) -> dict:
+        from shopify_max.airflow_glue import order_tasks
+
+        return order_tasks.summarise(run_id, capture)
+
+    captured = capture_orders()
+    mapped = map_orders_to_sales_orders()
+    validated = validate_sales_orders()
+    exported = export_sales_orders_to_max()
+    cancelled = cancel_orders_cancelled_after_export()
+    prepare_sync_store() >> captured >> mapped >> validated >> exported >> cancelled >> summarise_run(captured)
 
 
 orders_to_max()

@@ -11,7 +11,11 @@ def utcnow() -> datetime:
 
 
 def as_utc(value: datetime) -> datetime:
-    """Return ``value`` as aware UTC; a naive value is taken to be UTC already."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    """Return ``value`` as a plain, aware UTC ``datetime``; a naive value is taken to be UTC already.
+
+    Subclasses (Airflow hands tasks pendulum ``DateTime`` objects) come back as the standard type, so that
+    arithmetic and comparisons behave the same everywhere.
+    """
+    aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return datetime(aware.year, aware.month, aware.day, aware.hour, aware.minute, aware.second, aware.microsecond,
+                    tzinfo=UTC)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
+
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
@@ -17,9 +20,19 @@ def create_sync_store_engine(url: str) -> Engine:
             # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.execute("PRAGMA foreign_keys=ON")
+            # WAL is a property of the file: switch once. Switching needs a moment with no other writer,
+            # and the busy handler does not cover it, so a second process that loses the race retries.
+            for attempt in range(50):
+                if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+                    break
+                try:
+                    cursor.execute("PRAGMA journal_mode=WAL")
+                except sqlite3.OperationalError:
+                    if attempt == 49:
+                        raise
+                    time.sleep(0.1)
             cursor.close()
 
         @event.listens_for(engine, "begin")

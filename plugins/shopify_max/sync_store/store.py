@@ -106,6 +106,8 @@ class StagedOrder:
     exported_material_digest: str | None = None
     max_ordnum: str | None = None
     run_id: str | None = None
+    run_outcome: str | None = None
+    run_outcome_reason: str | None = None
 
 
 @dataclass
@@ -569,6 +571,7 @@ class SyncStore:
             "shopify_updated_at": order.shopify_updated_at, "payload_digest": order.payload_digest,
             "material_digest": order.material_digest, "order_json": order.order_json, "status": order.status,
             "mapped_json": order.mapped_json, "detail": order.detail, "run_id": order.run_id,
+            "run_outcome": order.run_outcome, "run_outcome_reason": order.run_outcome_reason,
             "claimed_at": None, "captured_at": now, "updated_at": now,
         }
         with self.engine.begin() as conn:
@@ -593,9 +596,9 @@ class SyncStore:
         with self.engine.begin() as conn:
             return conn.execute(
                 update(order_stage)
-                .where(order_stage.c.status.in_(["captured", "mapped", "validated", "exporting"]),
+                .where(order_stage.c.status.in_(["captured", "mapped", "validated", "exporting", "cancel_pending"]),
                        or_(order_stage.c.run_id.is_(None), order_stage.c.run_id != run_id))
-                .values(run_id=run_id, updated_at=utcnow())
+                .values(run_id=run_id, run_outcome="pending", run_outcome_reason=None, updated_at=utcnow())
             ).rowcount
 
     def set_stage_status(self, order_gid: str, status: str, *, expected: Sequence[str] | None = None,
@@ -614,10 +617,16 @@ class SyncStore:
             return conn.execute(update(order_stage).where(*conditions)
                                 .values(status=status, updated_at=utcnow(), **values)).rowcount == 1
 
-    def stage_counts(self, run_id: str) -> dict[str, int]:
+    def run_outcomes(self, run_id: str) -> dict[str, list[tuple[str, str | None]]]:
+        """Per outcome (pending, exported, skipped, failed): (order name, reason) of each order the run read."""
         with self.engine.begin() as conn:
-            return dict(conn.execute(select(order_stage.c.status, func.count())
-                                     .where(order_stage.c.run_id == run_id).group_by(order_stage.c.status)).all())
+            rows = conn.execute(select(order_stage.c.run_outcome, order_stage.c.order_name,
+                                       order_stage.c.run_outcome_reason)
+                                .where(order_stage.c.run_id == run_id).order_by(order_stage.c.id))
+            outcomes: dict[str, list[tuple[str, str | None]]] = {}
+            for outcome, name, reason in rows:
+                outcomes.setdefault(outcome or "pending", []).append((name, reason))
+            return outcomes
 
     @staticmethod
     def _staged(row: Any) -> StagedOrder:

@@ -144,7 +144,9 @@ inventory_shadow = Table(
 
 # Orders on their way to MAX. One row per Shopify order; ``status`` moves captured → mapped → validated →
 # exporting → exported, or ends skipped / failed (with ``detail``). ``run_id`` is the run that last captured it.
-ORDER_STAGE_STATUSES = ("captured", "mapped", "validated", "exporting", "exported", "skipped", "failed")
+ORDER_STAGE_STATUSES = ("captured", "mapped", "validated", "exporting", "exported", "skipped", "failed",
+                        "cancel_pending")
+RUN_OUTCOMES = ("pending", "exported", "skipped", "failed")
 
 order_stage = Table(
     "order_stage",
@@ -163,6 +165,9 @@ order_stage = Table(
     Column("exported_material_digest", String(64)),
     Column("max_ordnum", String(16)),
     Column("run_id", String(250)),
+    # What the run that last touched the order decided: pending until it ends exported, skipped or failed.
+    Column("run_outcome", String(16)),
+    Column("run_outcome_reason", Text),
     Column("claimed_at", UtcDateTime),
     Column("captured_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),

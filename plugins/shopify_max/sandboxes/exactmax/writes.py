@@ -206,7 +206,11 @@ def _parse_lines(conn: Connection, details: list, codes: CodeTables, errors: lis
     part_numbers = {values["PRTNUM_28"] for values, _, _ in parsed_lines if "PRTNUM_28" in values}
     sales = {}
     stockrooms: dict[str, set[str]] = {}
+    non_stock: set[str] = set()
     if part_numbers:
+        # Non-inventory parts (TYPE_01 "N", e.g. freight) are not stocked anywhere: no stockroom check.
+        non_stock = set(conn.execute(select(t.part_master.c.PRTNUM_01).where(
+            t.part_master.c.PRTNUM_01.in_(part_numbers), t.part_master.c.TYPE_01 == "N")).scalars())
         for row in conn.execute(select(t.part_sales).where(t.part_sales.c.PRTNUM_29.in_(part_numbers))):
             sales[row.PRTNUM_29] = row
         for row in conn.execute(select(t.part_stock.c.PRTNUM_06, t.part_stock.c.STK_06).where(
@@ -223,7 +227,7 @@ def _parse_lines(conn: Connection, details: list, codes: CodeTables, errors: lis
         if part is None:
             continue
         stk = values.get("STK_28", part.STK_29)
-        if stk not in stockrooms.get(part.PRTNUM_29, set()):
+        if part.PRTNUM_29 not in non_stock and stk not in stockrooms.get(part.PRTNUM_29, set()):
             errors.append(FieldError("STK_28", UNKNOWN_STOCKROOM, f"stockroom {stk!r} holds no Part_Stock row for "
                                      f"{part.PRTNUM_29!r}", linnum_text))
         qty = values.get("ORGQTY_28", Decimal(0))

@@ -33,6 +33,8 @@ def upgrade() -> None:
         sa.Column("exported_material_digest", sa.String(64)),
         sa.Column("max_ordnum", sa.String(16)),
         sa.Column("run_id", sa.String(250)),
+        sa.Column("run_outcome", sa.String(16)),
+        sa.Column("run_outcome_reason", sa.Text),
         sa.Column("claimed_at", UtcDateTime),
         sa.Column("captured_at", UtcDateTime, nullable=False),
         sa.Column("updated_at", UtcDateTime, nullable=False),

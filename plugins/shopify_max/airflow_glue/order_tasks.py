@@ -1,0 +1,131 @@
+"""Bodies of the ``orders_to_max`` tasks: connections in, the library's pipeline step, a summary out.
+
+Each returns a small JSON-safe dict for XCom. Business rules live in ``shopify_max.orders``.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from shopify_max.airflow_glue.store_tasks import open_sync_store
+from shopify_max.clock import as_utc, utcnow
+
+log = logging.getLogger(__name__)
+
+POLL_OVERLAP = timedelta(minutes=10)  # webhooks get lost and clocks differ: re-read the edge of each window
+FIRST_RUN_LOOKBACK = timedelta(days=1)
+
+
+def _parse(value: str | datetime | None) -> datetime | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return as_utc(value)
+    return as_utc(datetime.fromisoformat(str(value).replace("Z", "+00:00")))
+
+
+def poll_window(params: dict[str, Any], data_interval_start: datetime | None, data_interval_end: datetime | None,
+                watermark: str | None) -> tuple[datetime, datetime]:
+    """The window of ``updated_at`` to poll.
+
+    - Backfill params (``window_start``/``window_end``) win.
+    - Otherwise the run's data interval, stretched back to where the last poll ended, so a paused DAG or a
+      failed run leaves no gap; the very first poll reaches back one day (older backlogs: backfill params).
+    """
+    if params.get("window_start") or params.get("window_end"):
+        end = _parse(params.get("window_end")) or utcnow()
+        return _parse(params.get("window_start")) or end - FIRST_RUN_LOOKBACK, end
+    end = _parse(data_interval_end) or utcnow()
+    start = _parse(data_interval_start) or end
+    last_poll_end = _parse(watermark)
+    start = min(start, last_poll_end) if last_poll_end else min(start, end - FIRST_RUN_LOOKBACK)
+    return start, max(end, start)
+
+
+def capture_orders(run_id: str, params: dict[str, Any], data_interval_start: datetime | None,
+                   data_interval_end: datetime | None) -> dict[str, Any]:
+    from shopify_max.orders.pipeline import POLL_WATERMARK
+    from shopify_max.orders.pipeline import capture_orders as capture
+    from shopify_max.shopify.hook import ShopifyHook
+
+    store = open_sync_store()
+    try:
+        window = poll_window(params, data_interval_start, data_interval_end, store.get_watermark(POLL_WATERMARK))
+        log.info("polling orders updated from %s to %s (with %s overlap)", *window, POLL_OVERLAP)
+        return capture(store, ShopifyHook(), run_id=run_id, window=window, overlap=POLL_OVERLAP).as_xcom()
+    finally:
+        store.dispose()
+
+
+def map_orders(run_id: str) -> dict[str, int]:
+    from shopify_max.mappings import load_mappings
+    from shopify_max.orders.pipeline import map_staged_orders
+
+    store = open_sync_store()
+    try:
+        return map_staged_orders(store, load_mappings(), run_id=run_id)
+    finally:
+        store.dispose()
+
+
+def reference_codes_from_max():  # noqa: ANN201 - ReferenceCodes, imported lazily
+    """Codes that exist in MAX, read from the gateway: the value sets of the validation suite."""
+    from shopify_max.exactmax.hook import ExactMaxHook
+    from shopify_max.validation.sales_orders import ReferenceCodes
+
+    hook = ExactMaxHook()
+    tables = hook.code_tables()
+    return ReferenceCodes(
+        part_numbers=frozenset(part.PRTNUM for part in hook.iter_parts()),
+        uoms=frozenset(code.code for code in tables.uom),
+        terms=frozenset(code.code for code in tables.terms),
+        ship_via=frozenset(code.code for code in tables.ship_via),
+        tax_codes=frozenset(code.code for code in tables.tax_codes),
+        currencies=frozenset(code.code for code in tables.currencies),
+    )
+
+
+def validate_orders(run_id: str, task_id: str) -> dict[str, Any]:
+    from shopify_max.orders.pipeline import validate_staged_orders
+
+    store = open_sync_store()
+    try:
+        return validate_staged_orders(store, reference_codes_from_max(), run_id=run_id, task_id=task_id)
+    finally:
+        store.dispose()
+
+
+def export_orders(run_id: str, task_id: str) -> dict[str, int]:
+    from shopify_max.exactmax.hook import ExactMaxHook
+    from shopify_max.orders.pipeline import export_staged_orders
+
+    store = open_sync_store()
+    try:
+        return export_staged_orders(store, ExactMaxHook(), run_id=run_id, task_id=task_id)
+    finally:
+        store.dispose()
+
+
+def cancel_orders(run_id: str) -> dict[str, int]:
+    from shopify_max.exactmax.hook import ExactMaxHook
+    from shopify_max.orders.pipeline import apply_cancellations
+
+    store = open_sync_store()
+    try:
+        return apply_cancellations(store, ExactMaxHook(), run_id=run_id)
+    finally:
+        store.dispose()
+
+
+def summarise(run_id: str, capture: dict[str, Any]) -> dict[str, Any]:
+    from shopify_max.orders.pipeline import summarise_orders_run
+
+    store = open_sync_store()
+    try:
+        summary = summarise_orders_run(store, run_id=run_id, capture=capture)
+    finally:
+        store.dispose()
+    log.info("run summary: read %(read)d = exported %(exported)d + skipped %(skipped)d + failed %(failed)d", summary)
+    return summary

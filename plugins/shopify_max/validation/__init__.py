@@ -1,0 +1,1 @@
+"""Batch-level field checks with Great Expectations (imported inside tasks only: it takes seconds to load)."""

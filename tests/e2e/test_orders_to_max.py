@@ -1,0 +1,157 @@
+"""End to end: real ``orders_to_max`` DAG runs against both sandboxes, the receiver and the sync store
+(SQLite and PostgreSQL). Each test names the correctness rule it protects (DESIGN.md)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+import pytest
+from conftest import WEBHOOK_SECRET, xcom_return
+
+from shopify_max.exactmax.models import SalesOrder
+from shopify_max.webhooks.receiver import shopify_hmac
+
+pytestmark = pytest.mark.e2e
+
+HEADER_FIELDS = ("CUSTID", "CUSTPO", "NAME", "ADDR1", "ADDR2", "ADDR3", "ADDR4", "ADDR5", "ADDR6", "CITY", "STATE",
+                 "ZIPCD", "CNTRY", "PHONE", "CNTCT", "TERMS", "SHPVIA", "TAXCD1", "TAXCD2", "TAXCD3", "TAXABL", "CURR",
+                 "EXCRTE", "ORDDTE")
+LINE_FIELDS = ("LINNUM", "DELNUM", "PRTNUM", "SLSUOM", "PRICE", "ORGQTY", "STK", "TAXCDE1", "TAXCDE2", "TAXCDE3",
+               "TAX1", "TAX2", "TAX3")
+
+
+def run_orders_dag(dag_bag, **params):
+    dag = dag_bag.dags["orders_to_max"]
+    for task in dag.tasks:
+        task.retries = 0  # a failure must surface at once here, not after Airflow's retry back-off
+    dag_run = dag.test(run_conf=params or None)
+    assert dag_run.state == "success", f"orders_to_max run {dag_run.run_id} ended {dag_run.state}"
+    return dag_run, xcom_return(dag_run, "summarise_run")
+
+
+def wait_for_inbox(stack, expected_new: int, timeout_s: float = 20) -> None:
+    deadline = time.monotonic() + timeout_s
+    while stack.store.inbox_counts().get("new", 0) < expected_new:
+        assert time.monotonic() < deadline, f"webhooks did not arrive: {stack.store.inbox_counts()}"
+        time.sleep(0.1)
+
+
+def staged_rows(stack, dag_run):
+    return stack.store.orders_in_stage(run_id=dag_run.run_id, statuses=["exported", "skipped", "failed"])
+
+
+def assert_same_in_max(sent: SalesOrder, in_max: SalesOrder) -> None:
+    for name in HEADER_FIELDS:
+        if getattr(sent, name) is not None:
+            assert getattr(in_max, name) == getattr(sent, name), f"{sent.CUSTPO} header {name}"
+    assert len(in_max.lines) == len(sent.lines)
+    for sent_line, max_line in zip(sent.lines, in_max.lines, strict=True):
+        for name in LINE_FIELDS:
+            if getattr(sent_line, name) is not None:
+                assert getattr(max_line, name) == getattr(sent_line, name), f"{sent.CUSTPO} line {sent_line.LINNUM} {name}"
+
+
+def test_seeded_orders_land_in_max_field_by_field_and_the_summary_adds_up(airflow_metadata_db, dag_bag, stack):
+    dag_run, summary = run_orders_dag(dag_bag)
+
+    assert summary["read"] == 30 == summary["exported"] + summary["skipped"] + summary["failed"]
+    assert summary["exported"] >= 15 and summary["failed"] >= 3 and summary["skipped"] >= 1
+    errors = stack.store.list_errors(entity="order")
+    assert sorted(summary["error_queue_ids"]) == sorted(item.id for item in errors)
+    reasons = " | ".join(item.reason for item in errors)
+    assert "SKU 'SKU-UNKNOWN-404'" in reasons  # an unknown SKU is named, with its line
+    assert "MAX holds 99 per order" in reasons  # the 120-line order is refused, not cut
+
+    hook = stack.max_hook()
+    rows = staged_rows(stack, dag_run)
+    exported = [row for row in rows if row.run_outcome == "exported"]
+    assert len(exported) == summary["exported"]
+    for row in exported:
+        sent = SalesOrder.model_validate(json.loads(row.mapped_json)["sales_order"])
+        assert_same_in_max(sent, hook.get_sales_order(row.max_ordnum))
+    by_name = {row.order_name: row for row in rows}
+    sent_orders = {row.order_name: SalesOrder.model_validate(json.loads(row.mapped_json)["sales_order"])
+                   for row in exported}
+    guest = next(o for o in sent_orders.values() if o.CUSTID == "WEB")
+    assert guest.CUSTPO.startswith("SHOP#")
+    assert any(o.TAXABL == "N" for o in sent_orders.values())  # the tax-exempt customer
+    assert any(o.EXCRTE is not None for o in sent_orders.values())  # presentment currency ≠ shop currency
+    assert any(line.PRICE == 0 for o in sent_orders.values() for line in o.lines)  # the free sample ships at 0
+    markup = [o for o in sent_orders.values() if "&" in (o.NAME or "") + (o.ADDR1 or "")]
+    assert markup and any("<" in (o.NAME or "") + (o.ADDR1 or "") for o in markup)  # & < > " ' arrive intact
+    cancelled = [row for row in rows if row.run_outcome == "skipped"]
+    assert any("cancelled in Shopify" in (row.run_outcome_reason or "") for row in cancelled)
+    assert {row.order_name for row in rows} == set(by_name)
+
+    audit = [entry for entry in stack.store.audit_entries(entity="order") if entry["outcome"] == "exported"]
+    assert len(audit) == summary["exported"]  # one audit row per exported order: the XML sent and the answer
+    assert all("<CUSTPO_27>" in entry["request"] and "ORDNUM" in entry["response"] for entry in audit)
+    assert not any(stack.shop.sandbox.config.token in (entry["request"] + entry["response"]) for entry in audit)
+
+
+def test_duplicates_reruns_backfills_and_a_dropped_answer_give_exactly_one_max_order(
+        airflow_metadata_db, dag_bag, stack):
+    run_orders_dag(dag_bag)  # the seeded backlog first
+    stack.shop_admin.post("/_sandbox/webhooks", json={"duplicate_rate": 1.0}).raise_for_status()
+    earlier = len(stack.shop_admin.get("/_sandbox/webhooks/deliveries").json()["deliveries"])
+    created = stack.shop_admin.post("/_sandbox/orders", json={"lines": [{"sku": "SKU-00001", "quantity": 2}]}).json()
+    wait_for_inbox(stack, 1)
+    time.sleep(0.5)  # let the duplicate delivery arrive too
+    delivered = [d for d in stack.shop_admin.get("/_sandbox/webhooks/deliveries").json()["deliveries"][earlier:]
+                 if d.get("topic") == "orders/create" and d.get("outcome") == "delivered"]
+    assert len(delivered) == 2  # the sandbox delivered the same webhook twice
+    # A third delivery of the same event, as Shopify's retry sends it: a new webhook id, the same event id.
+    [stored] = stack.store.claim_inbox(topics=["orders/create"])
+    stack.store.mark_inbox([stored.id], "new")  # put it back: the DAG must be the one to read it
+    body = stored.payload.encode()
+    retry = httpx.post(f"{stack.receiver_url}/webhooks/shopify", content=body, headers={
+        "X-Shopify-Topic": "orders/create", "X-Shopify-Hmac-Sha256": shopify_hmac(WEBHOOK_SECRET, body),
+        "X-Shopify-Webhook-Id": "retry-of-" + stored.webhook_id, "X-Shopify-Event-Id": stored.event_id})
+    assert retry.json() == {"stored": False, "duplicate": True}
+    # MAX commits the next sales order, then the answer is lost.
+    stack.gateway_admin.put("/_sandbox/faults", json={"rules": [
+        {"kind": "drop_after_commit", "method": "POST", "path": "/sales-orders", "count": 1}]}).raise_for_status()
+
+    _first, summary = run_orders_dag(dag_bag)
+    assert stack.gateway_admin.get("/_sandbox/faults").json()["fired"] == {"drop_after_commit": 1}
+    assert summary["exported"] == 1, summary
+    _second, again = run_orders_dag(dag_bag)
+    assert again["exported"] == 0
+    _backfill, backfill = run_orders_dag(dag_bag, window_start="2020-01-01T00:00:00Z",
+                                         window_end="2100-01-01T00:00:00Z")
+    assert backfill["exported"] == 0 and backfill["read"] >= 31
+
+    custpo = f"SHOP{created['name']}"
+    assert len(stack.max_hook().find_sales_orders_by_custpo(custpo)) == 1
+    assert stack.store.max_key_for("order", created["id"]) is not None
+    assert stack.store.inbox_counts().get("new", 0) == 0
+
+
+def test_an_order_whose_webhook_was_lost_is_found_by_the_poll(airflow_metadata_db, dag_bag, stack):
+    stack.shop_admin.post("/_sandbox/webhooks", json={"drop_rate": 1.0}).raise_for_status()
+    created = stack.shop_admin.post("/_sandbox/orders", json={"lines": [{"sku": "SKU-00002", "quantity": 1}]}).json()
+    time.sleep(0.5)
+    assert stack.store.inbox_counts() == {}  # no delivery reached the receiver
+
+    dag_run, summary = run_orders_dag(dag_bag)
+
+    assert stack.store.max_key_for("order", created["id"]) is not None
+    row = stack.store.staged_orders([created["id"]])[created["id"]]
+    assert (row.source, row.run_outcome) == ("poll", "exported")
+    assert summary["read"] == summary["exported"] + summary["skipped"] + summary["failed"]
+
+
+def test_cancelled_after_export_is_cancelled_in_max(airflow_metadata_db, dag_bag, stack):
+    created = stack.shop_admin.post("/_sandbox/orders", json={"lines": [{"sku": "SKU-00003", "quantity": 1}]}).json()
+    run_orders_dag(dag_bag)
+    ordnum = stack.store.max_key_for("order", created["id"])
+    assert ordnum is not None
+    legacy_id = created["id"].rsplit("/", 1)[-1]
+    stack.shop_admin.post(f"/_sandbox/orders/{legacy_id}/cancel", json={}).raise_for_status()
+
+    _run, summary = run_orders_dag(dag_bag)
+
+    assert stack.max_hook().get_sales_order(ordnum).STATUS == "4"
+    assert summary["failed"] == 0 or all(e.stage != "cancel" for e in stack.store.list_errors())
