@@ -90,8 +90,14 @@ def test_the_services_run_modules_of_this_project():
         module = entrypoint[entrypoint.index("-m") + 1]
         module_dir = PROJECT_ROOT / "plugins" / Path(*module.split("."))
         assert module.startswith("shopify_max."), module
-        if not (module_dir / "__main__.py").exists():
-            pytest.skip(f"{module} is not part of this checkout yet")
+        assert (module_dir / "__main__.py").exists(), f"{service} runs {module}, which has no __main__"
+
+
+def test_the_shop_sandbox_signs_webhooks_for_the_receiver_with_the_secret_airflow_has():
+    entrypoint = SERVICES["shopify-sandbox"]["entrypoint"]
+    assert entrypoint[entrypoint.index("--webhook-url") + 1] == "http://webhook-receiver:8703/webhooks/shopify"
+    conn_uri = re.search(r":-(.*)\}$", SERVICES["webhook-receiver"]["environment"]["AIRFLOW_CONN_SHOPIFY_DEFAULT"]).group(1)
+    assert f"webhook_secret={entrypoint[entrypoint.index('--webhook-secret') + 1]}" in conn_uri
 
 
 def test_the_postgres_init_script_creates_the_sync_store_database():

@@ -214,6 +214,11 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
         return JSONResponse({"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"},
                             status_code=401)
 
+    @app.get("/_sandbox/health")
+    async def health() -> dict[str, str]:
+        """Liveness only (no data, no token needed): what `make demo` and compose health checks poll."""
+        return {"status": "ok"}
+
     @app.post("/admin/api/{version}/graphql.json")
     async def graphql_endpoint(version: str, request: Request):
         sandbox.stats["requests"] += 1
