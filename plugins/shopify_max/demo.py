@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.error import URLError
+from urllib.error import HTTPError, URLError
 from urllib.request import urlopen
 
 from shopify_max.paths import PROJECT_ROOT
@@ -77,6 +77,8 @@ def _wait_until_healthy(url: str, process: subprocess.Popen, timeout_s: float = 
             with urlopen(url, timeout=2) as response:  # noqa: S310 - loopback sandbox URL
                 if response.status == 200:
                     return
+        except HTTPError:
+            return  # it answers (a gateway with auth answers 401 to an anonymous probe): it is up
         except (URLError, OSError):
             pass
         time.sleep(0.3)
