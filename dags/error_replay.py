@@ -4,12 +4,13 @@
 Bad records never stop a batch: they wait on the sync store's error queue with a reason a person can
 act on (which record, which field, which rule).
 
-**Now:** `summarise_error_queue` counts items by status, entity and stage, so the run's XCom shows what
-is waiting.
+1. `replay_order_errors`: claims the order items selected by the params below (status, stage `map`,
+   `validate` or `export`, text in the reason, order names), maps them again with the current
+   `include/mappings/`, validates and exports them exactly once, and resolves the items that now succeed.
+   An on-call engineer fixes a mapping, then triggers this DAG. Two workers never claim the same item.
+2. `summarise_error_queue`: what is still waiting, by status, entity and stage.
 
-**Next** (with the orders issue): `replay_error_items` claims items selected by the params below, re-maps
-them with the current mappings and resolves those that now succeed, so an on-call engineer can fix a
-mapping and replay. Two workers never claim the same item.
+Capture errors (unreadable webhooks) and changes after export need a person: resolve or ignore them by hand.
 
 **Schedule:** hourly, and on demand with params.
 """
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from airflow.sdk import CronTriggerTimetable, Param, dag, task
 
-from shopify_max.airflow_glue.dag_defaults import DEFAULT_ARGS, START_DATE, tags
+from shopify_max.airflow_glue.dag_defaults import DEFAULT_ARGS, EXACTMAX_POOL, START_DATE, tags
 
 
 @dag(
@@ -34,19 +35,26 @@ from shopify_max.airflow_glue.dag_defaults import DEFAULT_ARGS, START_DATE, tags
         "status": Param("open", enum=["open", "retrying", "resolved", "ignored"],
                         description="Replay items in this status."),
         "entity": Param(None, type=["null", "string"], description="Only this entity, e.g. order."),
-        "stage": Param(None, type=["null", "string"], description="Only this stage, e.g. map or export."),
+        "stage": Param(None, type=["null", "string"], enum=[None, "map", "validate", "export"],
+                       description="Only this stage: map, validate or export (default: all three)."),
         "reason_contains": Param(None, type=["null", "string"], description="Only items whose reason contains this."),
         "record_keys": Param([], type="array", description="Only these record keys, e.g. Shopify order names."),
     },
 )
 def error_replay():
+    @task(pool=EXACTMAX_POOL)
+    def replay_order_errors(run_id=None, ti=None, params=None) -> dict:
+        from shopify_max.airflow_glue import order_tasks
+
+        return order_tasks.replay_errors(run_id, ti.task_id, dict(params or {}))
+
     @task
     def summarise_error_queue() -> dict:
         from shopify_max.airflow_glue.store_tasks import summarise_error_queue as summarise
 
         return summarise()
 
-    summarise_error_queue()
+    replay_order_errors() >> summarise_error_queue()
 
 
 error_replay()

@@ -8,7 +8,8 @@ from pathlib import Path
 # plugins/shopify_max/paths.py -> the project root is two folders up from this package.
 PROJECT_ROOT = Path(os.environ.get("SHOPIFY_MAX_PROJECT_ROOT", Path(__file__).resolve().parents[2]))
 INCLUDE_DIR = PROJECT_ROOT / "include"
-MAPPINGS_DIR = INCLUDE_DIR / "mappings"
+# The mapping tables users edit; SHOPIFY_MAX_MAPPINGS_DIR points elsewhere (a mounted config volume, a test).
+MAPPINGS_DIR = Path(os.environ.get("SHOPIFY_MAX_MAPPINGS_DIR", INCLUDE_DIR / "mappings"))
 
 
 def resolve_project_path(path: str | os.PathLike[str]) -> Path:

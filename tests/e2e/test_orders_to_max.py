@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
 
 import httpx
@@ -11,6 +12,7 @@ import pytest
 from conftest import WEBHOOK_SECRET, xcom_return
 
 from shopify_max.exactmax.models import SalesOrder
+from shopify_max.paths import MAPPINGS_DIR
 from shopify_max.webhooks.receiver import shopify_hmac
 
 pytestmark = pytest.mark.e2e
@@ -155,3 +157,29 @@ def test_cancelled_after_export_is_cancelled_in_max(airflow_metadata_db, dag_bag
 
     assert stack.max_hook().get_sales_order(ordnum).STATUS == "4"
     assert summary["failed"] == 0 or all(e.stage != "cancel" for e in stack.store.list_errors())
+
+
+def test_fixing_a_mapping_and_replaying_exports_the_order_and_resolves_its_item(
+        airflow_metadata_db, dag_bag, stack, tmp_path, monkeypatch):
+    run_orders_dag(dag_bag)
+    [item] = [i for i in stack.store.list_errors(entity="order", stage="map") if "SKU-UNKNOWN-404" in i.reason]
+    gid = item.detail["order_gid"]
+    assert stack.store.max_key_for("order", gid) is None
+
+    fixed = tmp_path / "mappings"
+    shutil.copytree(MAPPINGS_DIR, fixed)
+    with (fixed / "sku_to_part.csv").open("a") as handle:  # the on-call engineer adds the missing SKU
+        handle.write("SKU-UNKNOWN-404,PRT-00001,EA,1\n")
+    monkeypatch.setenv("SHOPIFY_MAX_MAPPINGS_DIR", str(fixed))
+    dag = dag_bag.dags["error_replay"]
+    for task in dag.tasks:
+        task.retries = 0
+    dag_run = dag.test(run_conf={"record_keys": [item.record_key]})
+
+    assert dag_run.state == "success"
+    replay = xcom_return(dag_run, "replay_order_errors")
+    assert (replay["claimed"], replay["resolved"], replay["still_failing"]) == (1, [item.record_key], [])
+    assert stack.store.max_key_for("order", gid) is not None
+    [after] = [i for i in stack.store.list_errors(entity="order") if i.id == item.id]
+    assert after.status == "resolved"
+    assert len(stack.max_hook().find_sales_orders_by_custpo(f"SHOP{item.record_key}")) == 1

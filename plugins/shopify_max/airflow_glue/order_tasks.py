@@ -129,3 +129,20 @@ def summarise(run_id: str, capture: dict[str, Any]) -> dict[str, Any]:
         store.dispose()
     log.info("run summary: read %(read)d = exported %(exported)d + skipped %(skipped)d + failed %(failed)d", summary)
     return summary
+
+
+def replay_errors(run_id: str, task_id: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The error-replay DAG's order replay, selected by its params."""
+    from shopify_max.exactmax.hook import ExactMaxHook
+    from shopify_max.mappings import load_mappings
+    from shopify_max.orders.pipeline import replay_order_errors
+
+    store = open_sync_store()
+    try:
+        return replay_order_errors(
+            store, load_mappings(), reference_codes_from_max(), ExactMaxHook(), run_id=run_id,
+            worker=f"error_replay/{run_id}", statuses=[params.get("status") or "open"], stage=params.get("stage"),
+            reason_contains=params.get("reason_contains"), record_keys=params.get("record_keys") or None,
+            task_id=task_id)
+    finally:
+        store.dispose()

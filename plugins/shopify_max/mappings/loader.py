@@ -11,6 +11,7 @@ Files (each documented in ``include/mappings/README.md``):
 from __future__ import annotations
 
 import csv
+import os
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -244,7 +245,7 @@ def _load_rules(path: Path) -> OrderRules:
 
 def load_mappings(directory: Path | None = None) -> Mappings:
     """Load every mapping file from ``directory`` (default ``include/mappings/``), checking each row."""
-    directory = Path(directory or MAPPINGS_DIR)
+    directory = Path(directory or os.environ.get("SHOPIFY_MAX_MAPPINGS_DIR") or MAPPINGS_DIR)
     return Mappings(
         directory=directory,
         parts_by_sku=_load_parts(directory / "sku_to_part.csv"),
