@@ -120,6 +120,16 @@ def _price_item_lines(order: Order, mappings: Mappings, applied: list[RuleApplie
                       errors: list[MappingError]) -> tuple[list[LineAmounts], Decimal, Decimal]:
     """Priced product lines, the gross of all line items, and what rules excluded from the total."""
     rules = mappings.rules
+    for index, item in enumerate(order.line_items):
+        price = item.original_unit_price_set.shop_money.amount
+        if item.quantity <= 0:
+            errors.append(MappingError(f"line_items[{index}].quantity", "not_positive",
+                                       f"quantity {item.quantity} must be above 0", str(item.quantity)))
+        if not price.is_finite() or price < 0 or price != price.quantize(CENT):
+            errors.append(MappingError(f"line_items[{index}].price", "bad_money",
+                                       f"price {price} is not a whole number of cents ≥ 0", str(price)))
+    if errors:
+        return [], Decimal(0), Decimal(0)
     gross_by_line = [item.original_unit_price_set.shop_money.amount * item.quantity for item in order.line_items]
     allocated = [sum((a.allocated_amount_set.shop_money.amount for a in item.discount_allocations), Decimal(0))
                  for item in order.line_items]
@@ -157,9 +167,6 @@ def _price_item_lines(order: Order, mappings: Mappings, applied: list[RuleApplie
             continue
         if net == 0 and rules.zero_price_lines == "skip":
             applied.append(RuleApplied(source, "zero_price_line_skipped", item.name, ""))
-            continue
-        if item.quantity <= 0:
-            errors.append(MappingError(f"{source}.quantity", "not_positive", "quantity must be above 0", str(item.quantity)))
             continue
         if not item.sku:
             if rules.custom_line_part_number is None:

@@ -21,14 +21,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from pydantic import ValidationError
-
 from shopify_max.clock import utcnow
 from shopify_max.exactmax.errors import ExactMaxRejected
 from shopify_max.exactmax.models import Customer, SalesOrder
 from shopify_max.exactmax.xml_builder import build_sales_order_xml
 from shopify_max.mappings.loader import Mappings
 from shopify_max.orders.mapper import map_order_to_sales_order
+from shopify_max.orders.outcome import MappedOrder, MappingError
 from shopify_max.orders.webhook_payload import order_from_webhook_payload
 from shopify_max.run_summary import RunSummary, SummaryDoesNotAddUp
 from shopify_max.shopify.models import Order
@@ -114,7 +113,7 @@ def capture_orders(store: SyncStore, source: OrderSource | None, *, run_id: str,
             keep(order_from_webhook_payload(json.loads(delivery.payload or "")), "webhook")
             report.read_from_webhooks += 1
             readable.append(delivery.id)
-        except (ValueError, ValidationError, KeyError, TypeError) as exc:
+        except Exception as exc:  # noqa: BLE001 - any unreadable delivery is one error-queue item, not a crash
             problem = str(exc).splitlines()[0][:300]
             error_id = store.record_error(
                 entity="order", record_key=delivery.resource_gid or f"webhook {delivery.webhook_id}", stage="capture",
@@ -190,7 +189,12 @@ def map_staged_orders(store: SyncStore, mappings: Mappings, *, run_id: str) -> d
     for staged in store.orders_in_stage(run_id=run_id, statuses=["captured"]):
         order = Order.model_validate_json(staged.order_json or "{}")
         known_custid = store.max_key_for("customer", order.customer.id) if order.customer else None
-        result = map_order_to_sales_order(order, mappings, known_custid=known_custid)
+        try:
+            result = map_order_to_sales_order(order, mappings, known_custid=known_custid)
+        except Exception as exc:  # noqa: BLE001 - one order's surprise must not stop the batch
+            result = MappedOrder(order_gid=order.id, order_name=order.name, custpo="")
+            result.errors.append(MappingError("order", "unexpected", f"mapping raised {type(exc).__name__}: {exc}"))
+            log.exception("order %s: mapping raised; sent to the error queue", order.name)
         rules = [rule.as_dict() for rule in result.rules_applied]
         if result.outcome == "failed":
             error_id = store.record_error(
