@@ -12,10 +12,11 @@ import pytest
 from conftest import WEBHOOK_SECRET, xcom_return
 
 from shopify_max.exactmax.models import SalesOrder
-from shopify_max.paths import MAPPINGS_DIR
+from shopify_max.paths import INCLUDE_DIR, MAPPINGS_DIR
 from shopify_max.webhooks.receiver import shopify_hmac
 
 pytestmark = pytest.mark.e2e
+EXAMPLES = INCLUDE_DIR / "vendor" / "shopify" / "webhooks"
 
 HEADER_FIELDS = ("CUSTID", "CUSTPO", "NAME", "ADDR1", "ADDR2", "ADDR3", "ADDR4", "ADDR5", "ADDR6", "CITY", "STATE",
                  "ZIPCD", "CNTRY", "PHONE", "CNTCT", "TERMS", "SHPVIA", "TAXCD1", "TAXCD2", "TAXCD3", "TAXABL", "CURR",
@@ -183,3 +184,30 @@ def test_fixing_a_mapping_and_replaying_exports_the_order_and_resolves_its_item(
     [after] = [i for i in stack.store.list_errors(entity="order") if i.id == item.id]
     assert after.status == "resolved"
     assert len(stack.max_hook().find_sales_orders_by_custpo(f"SHOP{item.record_key}")) == 1
+
+
+def test_shopifys_own_example_payloads_and_broken_ones_go_through_with_reasons(airflow_metadata_db, dag_bag, stack):
+    """Shopify's documented example payloads (vendored) and two broken deliveries arrive by webhook beside
+    the seeded backlog: each ends with an outcome and a reason, and the batch goes on."""
+    examples = {topic: (EXAMPLES / f"{topic.replace('/', '.')}.json").read_text() for topic in
+                ("orders/create", "orders/updated", "orders/cancelled", "refunds/create")}
+    bodies = [(topic, json.dumps(json.loads(text)["response"]).encode()) for topic, text in examples.items()]
+    bodies += [("orders/create", b'{"name": "#broken", "line_items": "not a list"}'),
+               ("orders/updated", b"\x00\xffnot json")]
+    for number, (topic, body) in enumerate(bodies):
+        answer = httpx.post(f"{stack.receiver_url}/webhooks/shopify", content=body, headers={
+            "X-Shopify-Topic": topic, "X-Shopify-Hmac-Sha256": shopify_hmac(WEBHOOK_SECRET, body),
+            "X-Shopify-Webhook-Id": f"example-{number}", "X-Shopify-Event-Id": f"example-event-{number}"})
+        assert answer.status_code == 200 and answer.json()["stored"] is True
+
+    dag_run, summary = run_orders_dag(dag_bag)
+
+    assert summary["read"] == summary["exported"] + summary["skipped"] + summary["failed"]
+    assert summary["exported"] >= 15  # the seeded backlog still went through
+    example = stack.store.staged_orders(["gid://shopify/Order/820982911946154508"])["gid://shopify/Order/820982911946154508"]
+    assert example.run_outcome == "skipped" and "cancelled in Shopify" in example.run_outcome_reason
+    capture_errors = stack.store.list_errors(stage="capture")
+    assert {e.detail["webhook_id"] for e in capture_errors} == {"example-4", "example-5"}
+    assert all("is not a readable order" in e.reason for e in capture_errors)
+    # refunds/create waits in the inbox for the fulfilment flow: the orders flow does not consume it.
+    assert stack.store.inbox_counts().get("new") == 1
