@@ -40,25 +40,30 @@ def main() -> int:
     paths = sorted(BENCH_DIR.glob("bench_*.py"))
     if args.only:
         paths = [p for p in paths if p.stem == f"bench_{args.only}"]
-    figures: list[Figure] = []
+    figures: list[tuple[str, Figure]] = []
     for path in paths:
         started = time.perf_counter()
         print(f"== {path.stem} ...", flush=True)
         for figure in _load(path).run(quick=args.quick):
-            figures.append(figure)
+            figures.append((path.stem, figure))
             print("   " + figure.line(), flush=True)
         print(f"   ({time.perf_counter() - started:.1f} s)", flush=True)
 
     print()
     print(f"{'benchmark':<58} {'value':>14} {'unit':<10} {'ratio':>8}")
-    for figure in figures:
+    for _module, figure in figures:
         ratio = "" if figure.ratio is None else f"{figure.ratio:.2f}"
         print(f"{figure.name:<58} {figure.value:>14.3f} {figure.unit:<10} {ratio:>8}")
     out = BENCH_DIR / "results" / ("quick.json" if args.quick else "latest.json")
     out.parent.mkdir(exist_ok=True)
     meta = {"python": platform.python_version(), "machine": platform.machine(), "quick": args.quick,
             "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    out.write_text(json.dumps({"meta": meta, "figures": [f.as_dict() for f in figures]}, indent=2) + "\n")
+    rows = [{"module": module, **figure.as_dict()} for module, figure in figures]
+    if args.only and out.exists():  # a partial run keeps the other modules' recorded figures
+        ran = {path.stem for path in paths}
+        previous = json.loads(out.read_text()).get("figures", [])
+        rows = [row for row in previous if row.get("module") not in ran and row.get("module")] + rows
+    out.write_text(json.dumps({"meta": meta, "figures": rows}, indent=2) + "\n")
     print(f"\nwritten to {out.relative_to(BENCH_DIR.parent)}")
     return 0
 
