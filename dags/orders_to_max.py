@@ -14,21 +14,25 @@
    shipped, else the error queue.
 6. `summarise_run`: read = exported + skipped + failed, with error-queue ids, to XCom.
 
-**Schedule:** every 5 minutes with real data intervals. **Backfill:** `airflow dags backfill orders_to_max`, or
+**Schedule:** every 5 minutes with real data intervals, and within a minute of new `orders/*` webhooks
+landing in the inbox (the `shopify_order_webhooks` asset, watched by the triggerer). **Backfill:** `airflow dags backfill orders_to_max`, or
 trigger with `window_start`/`window_end`: the window is re-read and only what is missing is exported.
 **Replay** after fixing a mapping: the `error_replay` DAG.
 """
 
 from __future__ import annotations
 
-from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
+from airflow.sdk import AssetOrTimeSchedule, CronDataIntervalTimetable, Param, dag, task
 
 from shopify_max.airflow_glue.dag_defaults import DEFAULT_ARGS, EXACTMAX_POOL, SHOPIFY_POOL, START_DATE, tags
+from shopify_max.webhooks.inbox_trigger import NEW_ORDER_WEBHOOKS
 
 
 @dag(
     dag_id="orders_to_max",
-    schedule=CronDataIntervalTimetable("*/5 * * * *", timezone="UTC"),
+    # Every 5 minutes, and whenever new order webhooks land in the inbox (the triggerer watches it).
+    schedule=AssetOrTimeSchedule(timetable=CronDataIntervalTimetable("*/5 * * * *", timezone="UTC"),
+                                 assets=[NEW_ORDER_WEBHOOKS]),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,

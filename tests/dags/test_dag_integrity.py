@@ -48,11 +48,19 @@ def test_each_dag_file_is_named_after_its_dag_id(dag_bag, dag_id):
     assert Path(dag_bag.dags[dag_id].fileloc).name == f"{dag_id}.py"
 
 
-def test_orders_schedule_has_real_data_intervals(dag_bag):
-    """The orders poll reads `updated_at` within the run's data interval, so the interval must be real."""
-    from airflow.sdk import CronDataIntervalTimetable
+def test_orders_schedule_has_real_data_intervals_and_reacts_to_new_webhooks(dag_bag):
+    """The orders poll reads `updated_at` within the run's data interval, so the interval must be real; and
+    new webhooks in the inbox trigger a run through an asset the triggerer watches."""
+    from airflow.sdk import AssetOrTimeSchedule, CronDataIntervalTimetable
 
-    assert isinstance(dag_bag.dags["orders_to_max"].timetable, CronDataIntervalTimetable)
+    from shopify_max.webhooks.inbox_trigger import NEW_ORDER_WEBHOOKS, NewInboxDeliveriesTrigger
+
+    timetable = dag_bag.dags["orders_to_max"].timetable
+    assert isinstance(timetable, AssetOrTimeSchedule)
+    assert isinstance(timetable.timetable, CronDataIntervalTimetable)
+    assert list(timetable.asset_condition.objects) == [NEW_ORDER_WEBHOOKS]
+    [watcher] = NEW_ORDER_WEBHOOKS.watchers
+    assert isinstance(watcher.trigger, NewInboxDeliveriesTrigger) and watcher.trigger.poll_interval <= 60
 
 
 def test_pools_used_by_tasks_are_declared_in_airflow_settings(dag_bag):
