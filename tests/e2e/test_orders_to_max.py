@@ -122,9 +122,10 @@ def test_duplicates_reruns_backfills_and_a_dropped_answer_give_exactly_one_max_o
     assert summary["exported"] == 1, summary
     _second, again = run_orders_dag(dag_bag)
     assert again["exported"] == 0
-    _backfill, backfill = run_orders_dag(dag_bag, window_start="2020-01-01T00:00:00Z",
-                                         window_end="2100-01-01T00:00:00Z")
+    backfill_run, backfill = run_orders_dag(dag_bag, window_start="2020-01-01T00:00:00Z",
+                                            window_end="2100-01-01T00:00:00Z")
     assert backfill["exported"] == 0 and backfill["read"] >= 31
+    assert xcom_return(backfill_run, "capture_orders")["read_by"] == "bulk_operation"  # a wide window: one bulk read
 
     custpo = f"SHOP{created['name']}"
     assert len(stack.max_hook().find_sales_orders_by_custpo(custpo)) == 1
@@ -211,3 +212,19 @@ def test_shopifys_own_example_payloads_and_broken_ones_go_through_with_reasons(a
     assert all("is not a readable order" in e.reason for e in capture_errors)
     # refunds/create waits in the inbox for the fulfilment flow: the orders flow does not consume it.
     assert stack.store.inbox_counts().get("new") == 1
+
+
+def test_cancelled_after_max_shipped_goes_to_a_person(airflow_metadata_db, dag_bag, stack):
+    created = stack.shop_admin.post("/_sandbox/orders", json={"lines": [{"sku": "SKU-00004", "quantity": 2}]}).json()
+    run_orders_dag(dag_bag)
+    ordnum = stack.store.max_key_for("order", created["id"])
+    stack.gateway_admin.post("/_sandbox/ship", json={"ORDNUM": ordnum, "carrier": "UPS", "tracking_number": "1Z999",
+                                                     "SHPVIA": "UP"}).raise_for_status()
+    stack.shop_admin.post(f"/_sandbox/orders/{created['id'].rsplit('/', 1)[-1]}/cancel", json={}).raise_for_status()
+
+    _run, summary = run_orders_dag(dag_bag)
+
+    [item] = stack.store.list_errors(stage="cancel")
+    assert ordnum in item.reason and "already shipped" in item.reason
+    assert item.id in summary["error_queue_ids"]
+    assert stack.max_hook().get_sales_order(ordnum).STATUS == "3"  # MAX keeps the shipped order open
