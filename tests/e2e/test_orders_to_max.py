@@ -228,3 +228,39 @@ def test_cancelled_after_max_shipped_goes_to_a_person(airflow_metadata_db, dag_b
     assert ordnum in item.reason and "already shipped" in item.reason
     assert item.id in summary["error_queue_ids"]
     assert stack.max_hook().get_sales_order(ordnum).STATUS == "3"  # MAX keeps the shipped order open
+
+
+def test_a_run_whose_export_failed_half_way_is_finished_by_the_next_run_without_duplicates(
+        airflow_metadata_db, dag_bag, stack):
+    """MAX answers the first three order writes, then goes down: the export task fails with the outage. The
+    next run adopts what was left (one order mid-write, the rest validated) and finishes it, exactly once."""
+    dag = dag_bag.dags["orders_to_max"]
+    for task in dag.tasks:
+        task.retries = 0
+    calls = {"n": 0}
+    from shopify_max.exactmax.hook import ExactMaxHook
+
+    original = ExactMaxHook.create_sales_order
+
+    def flaky_create(self, order):  # the real write, after switching the gateway's 503 fault on at the 4th
+        calls["n"] += 1
+        if calls["n"] == 4:
+            stack.gateway_admin.put("/_sandbox/faults", json={"rules": [
+                {"kind": "error", "method": "POST", "path": "/sales-orders", "status": 503, "count": 10_000}]})
+        return original(self, order)
+
+    ExactMaxHook.create_sales_order = flaky_create
+    try:
+        failed_run = dag.test()
+    finally:
+        ExactMaxHook.create_sales_order = original
+    assert failed_run.state == "failed"
+    assert len(stack.store.orders_in_stage(run_id=failed_run.run_id, statuses=["exported"])) == 3
+
+    stack.gateway_admin.put("/_sandbox/faults", json={"rules": []}).raise_for_status()
+    rerun, summary = run_orders_dag(dag_bag)
+
+    assert summary["read"] == summary["exported"] + summary["skipped"] + summary["failed"]
+    assert summary["exported"] >= 12  # the rest of the backlog, adopted from the failed run
+    for row in stack.store.orders_in_stage(run_id=rerun.run_id, statuses=["exported"]):
+        assert len(stack.max_hook().find_sales_orders_by_custpo(f"SHOP{row.order_name}")) == 1

@@ -57,3 +57,10 @@ def test_a_custpo_format_without_the_order_reference_is_refused(mapping_dir):
     path.write_text(path.read_text().replace('custpo_format: "SHOP{name}"', 'custpo_format: "SHOPIFY"'))
     with pytest.raises(MappingFileError, match="custpo_format must contain"):
         load_mappings(mapping_dir)
+
+
+def test_shipping_as_a_header_charge_is_refused_because_max_has_no_such_column(mapping_dir):
+    path = mapping_dir / "order_rules.yaml"
+    path.write_text(path.read_text().replace("shipping_as: freight_part", "shipping_as: header_charge"))
+    with pytest.raises(MappingFileError, match=r"shipping_as must be one of \('freight_part',\)"):
+        load_mappings(mapping_dir)

@@ -58,7 +58,7 @@ class OrderRules:
     transliteration: str  # "transliterate", "flag" or "keep"
     abbreviations: dict[str, str]
     custpo_format: str
-    shipping_as: str  # "freight_part" or "header_charge"
+    shipping_as: str  # "freight_part" (the only form MAX's documented columns can carry)
     freight_part_number: str
     unmapped_shipping_ship_via: str | None  # None: an unknown shipping title goes to the error queue
     custom_line_part_number: str | None  # lines without SKU; None: error queue
@@ -183,7 +183,9 @@ _RULE_CHOICES = {
     "customer_strategy": ("per_customer", "web_account"),
     "text_overflow": ("continue", "abbreviate", "error"),
     "transliteration": ("transliterate", "flag", "keep"),
-    "shipping_as": ("freight_part", "header_charge"),
+    # "header_charge" is not offered: SO_Master has no documented freight column (EXACTMAX.md), so shipping
+    # travels as a line on the configured non-stock freight part.
+    "shipping_as": ("freight_part",),
     "gift_card_lines": ("skip", "error"),
     "zero_price_lines": ("export", "skip"),
     "test_orders": ("skip", "export"),
