@@ -76,3 +76,18 @@ def test_a_cancellation_after_export_is_queued_for_the_max_cancel_step(sync_stor
     assert report.decided == {"cancelled after export: cancel in MAX": 1}
     assert sync_store.staged_orders([cancelled.id])[cancelled.id].status == "cancel_pending"
     assert Decimal(cancelled.total_price_set.shop_money.amount) == Decimal("404.95")
+
+
+def test_an_order_caught_mid_export_keeps_its_document_when_read_again(sync_store):
+    order = _order()
+    payload_digest, material_digest = order_digests(order)
+    sync_store.stage_order(StagedOrder(order_gid=order.id, order_name=order.name, source="poll",
+                                       shopify_updated_at=order.updated_at, payload_digest=payload_digest,
+                                       material_digest=material_digest, order_json=order.model_dump_json(),
+                                       status="exporting", mapped_json='{"sales_order": {"CUSTPO": "SHOP#9999"}}',
+                                       run_id="killed-run", run_outcome="pending"))
+    report = capture_orders(sync_store, ListSource(_order(note="touched")), run_id="next-run", window=WINDOW)
+    row = sync_store.staged_orders([order.id])[order.id]
+    assert report.adopted_from_earlier_runs == 1
+    assert (row.status, row.run_id, row.mapped_json) == ("exporting", "next-run",
+                                                         '{"sales_order": {"CUSTPO": "SHOP#9999"}}')

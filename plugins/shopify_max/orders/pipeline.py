@@ -87,7 +87,10 @@ def _stage(store: SyncStore, order: Order, source: str, run_id: str, status: str
     store.stage_order(StagedOrder(
         order_gid=order.id, order_name=order.name, source=source, shopify_updated_at=order.updated_at,
         payload_digest=digests[0], material_digest=digests[1], order_json=order.model_dump_json(), status=status,
-        mapped_json=None, detail=previous.detail if previous else None,
+        # An order caught mid-export keeps the document it was being exported with: the export step resumes
+        # it (id_map, then CUSTPO lookup); a later edit is found by the next capture.
+        mapped_json=previous.mapped_json if previous and status == "exporting" else None,
+        detail=previous.detail if previous else None,
         exported_material_digest=previous.exported_material_digest if previous else None,
         max_ordnum=previous.max_ordnum if previous else None, run_id=run_id, run_outcome=outcome,
         run_outcome_reason=reason))
