@@ -22,6 +22,7 @@ from pathlib import Path
 from urllib.error import HTTPError, URLError
 from urllib.request import urlopen
 
+from shopify_max.airflow_glue.run_results import task_return_values
 from shopify_max.paths import PROJECT_ROOT
 
 
@@ -114,24 +115,6 @@ def running_sandboxes(log_dir: Path) -> Iterator[list[str]]:
                 process.kill()
 
 
-def _return_values(dag_id: str, run_id: str) -> dict[str, object]:
-    """The XCom return value of each task of one run (read from the metadata DB: we are not a task)."""
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    with create_session() as session:
-        rows = session.execute(
-            select(XComModel.task_id, XComModel.value).where(
-                XComModel.dag_id == dag_id, XComModel.run_id == run_id, XComModel.key == "return_value"
-            )
-        ).all()
-    values: dict[str, object] = {}
-    for task_id, value in rows:
-        values[task_id] = json.loads(value) if isinstance(value, str) else value
-    return values
-
-
 def run_dags(dag_ids: tuple[str, ...]) -> list[tuple[str, str, float, dict[str, object]]]:
     from airflow.dag_processing.dagbag import DagBag
 
@@ -143,7 +126,7 @@ def run_dags(dag_ids: tuple[str, ...]) -> list[tuple[str, str, float, dict[str, 
         started = time.perf_counter()
         dag_run = bag.dags[dag_id].test()
         elapsed = time.perf_counter() - started
-        results.append((dag_id, str(dag_run.state), elapsed, _return_values(dag_id, dag_run.run_id)))
+        results.append((dag_id, str(dag_run.state), elapsed, task_return_values(dag_id, dag_run.run_id)))
     return results
 
 

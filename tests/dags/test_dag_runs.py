@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from shopify_max.airflow_glue.run_results import task_return_values
 from shopify_max.sync_store import SyncStore
 from shopify_max.sync_store.migrator import head_revision
 
@@ -19,18 +20,7 @@ def sync_store_connection(monkeypatch, database_url):
 
 
 def _return_value(dag_run, task_id):
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    with create_session() as session:
-        value = session.execute(
-            select(XComModel.value).where(
-                XComModel.dag_id == dag_run.dag_id, XComModel.run_id == dag_run.run_id,
-                XComModel.task_id == task_id, XComModel.key == "return_value",
-            )
-        ).scalar_one()
-    return json.loads(value) if isinstance(value, str) else value
+    return task_return_values(dag_run.dag_id, dag_run.run_id)[task_id]
 
 
 def run_once(dag):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
+from shopify_max.airflow_glue.run_results import task_return_values
 from shopify_max.exactmax.hook import ExactMaxHook
 from shopify_max.http_server import serve_in_thread
 from shopify_max.sandboxes.exactmax.app import GatewayAuth
@@ -76,12 +77,4 @@ def stack(shop, database_url, tmp_path, monkeypatch) -> Iterator[Stack]:
 
 
 def xcom_return(dag_run, task_id: str):
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    with create_session() as session:
-        value = session.execute(select(XComModel.value).where(
-            XComModel.dag_id == dag_run.dag_id, XComModel.run_id == dag_run.run_id, XComModel.task_id == task_id,
-            XComModel.key == "return_value")).scalar_one()
-    return json.loads(value) if isinstance(value, str) else value
+    return task_return_values(dag_run.dag_id, dag_run.run_id)[task_id]

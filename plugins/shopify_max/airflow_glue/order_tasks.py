@@ -61,8 +61,7 @@ def capture_orders(run_id: str, params: dict[str, Any], data_interval_start: dat
     from shopify_max.orders.pipeline import capture_orders as capture
     from shopify_max.shopify.hook import ShopifyHook
 
-    store = open_sync_store()
-    try:
+    with open_sync_store() as store:
         window = poll_window(params, data_interval_start, data_interval_end, store.get_watermark(POLL_WATERMARK))
         hook = ShopifyHook()
         source = BulkOrderSource(hook) if window[1] - window[0] > BULK_WINDOW else hook
@@ -70,19 +69,14 @@ def capture_orders(run_id: str, params: dict[str, Any], data_interval_start: dat
                  "with a bulk operation" if isinstance(source, BulkOrderSource) else "page by page")
         report = capture(store, source, run_id=run_id, window=window, overlap=POLL_OVERLAP).as_xcom()
         return {**report, "read_by": "bulk_operation" if isinstance(source, BulkOrderSource) else "pages"}
-    finally:
-        store.dispose()
 
 
 def map_orders(run_id: str) -> dict[str, int]:
     from shopify_max.mappings import load_mappings
     from shopify_max.orders.pipeline import map_staged_orders
 
-    store = open_sync_store()
-    try:
+    with open_sync_store() as store:
         return map_staged_orders(store, load_mappings(), run_id=run_id)
-    finally:
-        store.dispose()
 
 
 def reference_codes_from_max():  # noqa: ANN201 - ReferenceCodes, imported lazily
@@ -105,43 +99,31 @@ def reference_codes_from_max():  # noqa: ANN201 - ReferenceCodes, imported lazil
 def validate_orders(run_id: str, task_id: str) -> dict[str, Any]:
     from shopify_max.orders.pipeline import validate_staged_orders
 
-    store = open_sync_store()
-    try:
+    with open_sync_store() as store:
         return validate_staged_orders(store, reference_codes_from_max(), run_id=run_id, task_id=task_id)
-    finally:
-        store.dispose()
 
 
 def export_orders(run_id: str, task_id: str) -> dict[str, int]:
     from shopify_max.exactmax.hook import ExactMaxHook
     from shopify_max.orders.pipeline import export_staged_orders
 
-    store = open_sync_store()
-    try:
+    with open_sync_store() as store:
         return export_staged_orders(store, ExactMaxHook(), run_id=run_id, task_id=task_id)
-    finally:
-        store.dispose()
 
 
 def cancel_orders(run_id: str) -> dict[str, int]:
     from shopify_max.exactmax.hook import ExactMaxHook
     from shopify_max.orders.pipeline import apply_cancellations
 
-    store = open_sync_store()
-    try:
+    with open_sync_store() as store:
         return apply_cancellations(store, ExactMaxHook(), run_id=run_id)
-    finally:
-        store.dispose()
 
 
 def summarise(run_id: str, capture: dict[str, Any]) -> dict[str, Any]:
     from shopify_max.orders.pipeline import summarise_orders_run
 
-    store = open_sync_store()
-    try:
+    with open_sync_store() as store:
         summary = summarise_orders_run(store, run_id=run_id, capture=capture)
-    finally:
-        store.dispose()
     log.info("run summary: read %(read)d = exported %(exported)d + skipped %(skipped)d + failed %(failed)d", summary)
     return summary
 
@@ -152,12 +134,9 @@ def replay_errors(run_id: str, task_id: str, params: dict[str, Any]) -> dict[str
     from shopify_max.mappings import load_mappings
     from shopify_max.orders.pipeline import replay_order_errors
 
-    store = open_sync_store()
-    try:
+    with open_sync_store() as store:
         return replay_order_errors(
             store, load_mappings(), reference_codes_from_max(), ExactMaxHook(), run_id=run_id,
             worker=f"error_replay/{run_id}", statuses=[params.get("status") or "open"], stage=params.get("stage"),
             reason_contains=params.get("reason_contains"), record_keys=params.get("record_keys") or None,
             task_id=task_id)
-    finally:
-        store.dispose()

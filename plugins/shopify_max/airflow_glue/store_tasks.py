@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -18,28 +20,28 @@ log = logging.getLogger(__name__)
 DEFAULT_PII_RETENTION_DAYS = 30
 
 
-def open_sync_store(conn_id: str = SyncStoreHook.default_conn_name) -> SyncStore:
-    return SyncStoreHook(conn_id).get_store()
+@contextmanager
+def open_sync_store(conn_id: str = SyncStoreHook.default_conn_name) -> Iterator[SyncStore]:
+    """The sync store for one task body (schema migrated on first use), closed when the block ends."""
+    store = SyncStoreHook(conn_id).get_store()
+    try:
+        yield store
+    finally:
+        store.dispose()
 
 
 def prepare_sync_store(conn_id: str = SyncStoreHook.default_conn_name) -> dict[str, Any]:
     """Open the sync store and bring its schema up to date; report the revision."""
-    store = open_sync_store(conn_id)
-    try:
+    with open_sync_store(conn_id) as store:
         revision = store.schema_revision()
         log.info("sync store ready at schema revision %s", revision)
         return {"schema_revision": revision}
-    finally:
-        store.dispose()
 
 
 def summarise_error_queue(conn_id: str = SyncStoreHook.default_conn_name) -> dict[str, Any]:
     """Count error-queue items by status, entity and stage: what an on-call engineer looks at first."""
-    store = open_sync_store(conn_id)
-    try:
+    with open_sync_store(conn_id) as store:
         items = store.list_errors()
-    finally:
-        store.dispose()
     by_status = Counter(item.status for item in items)
     open_by_stage = Counter(f"{item.entity}/{item.stage}" for item in items if item.status in ("open", "retrying"))
     for key, count in sorted(open_by_stage.items()):
@@ -51,10 +53,7 @@ def purge_expired_pii(retention_days: int, conn_id: str = SyncStoreHook.default_
     """Blank payloads holding personal data once they are older than the retention period."""
     if retention_days < 1:
         raise ValueError(f"pii_retention_days must be at least 1, got {retention_days}")
-    store = open_sync_store(conn_id)
-    try:
+    with open_sync_store(conn_id) as store:
         purged = store.purge_expired_pii(timedelta(days=retention_days))
-    finally:
-        store.dispose()
     log.info("purged PII older than %d days: %s", retention_days, purged)
     return purged

@@ -32,10 +32,10 @@ from shopify_max.orders.webhook_payload import order_from_webhook_payload
 from shopify_max.run_summary import RunSummary, SummaryDoesNotAddUp
 from shopify_max.shopify.models import Order
 from shopify_max.sync_store import AuditEntry, StagedOrder, SyncStore
+from shopify_max.webhooks import ORDER_TOPICS
 
 log = logging.getLogger(__name__)
 
-ORDER_TOPICS = ("orders/create", "orders/updated", "orders/cancelled")
 POLL_WATERMARK = "orders.poll.updated_at"
 IN_FLIGHT = ("captured", "mapped", "validated", "exporting", "cancel_pending")
 CANCELLED_IN_MAX = "cancelled_in_max"

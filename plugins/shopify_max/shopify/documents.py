@@ -46,8 +46,8 @@ fragment LineItemFields on LineItem {
   taxLines { ...TaxLineFields }
   discountAllocations { ...DiscountAllocationFields }
 }""",
-    "OrderFields": """
-fragment OrderFields on Order {
+    "OrderHeaderFields": """
+fragment OrderHeaderFields on Order {
   id legacyResourceId name number createdAt updatedAt processedAt cancelledAt cancelReason closed
   currencyCode presentmentCurrencyCode taxesIncluded taxExempt test
   displayFinancialStatus displayFulfillmentStatus paymentGatewayNames
@@ -64,23 +64,35 @@ fragment OrderFields on Order {
   currentTotalPriceSet { ...MoneyBagFields }
   totalRefundedSet { ...MoneyBagFields }
   taxLines { ...TaxLineFields }
+}""",
+    "DiscountApplicationFields": """
+fragment DiscountApplicationFields on DiscountApplication {
+  __typename index allocationMethod targetSelection targetType
+  value { __typename ... on MoneyV2 { amount currencyCode } ... on PricingPercentageValue { percentage } }
+  ... on DiscountCodeApplication { code }
+  ... on AutomaticDiscountApplication { title }
+  ... on ManualDiscountApplication { title description }
+  ... on ScriptDiscountApplication { title }
+}""",
+    "ShippingLineFields": """
+fragment ShippingLineFields on ShippingLine {
+  id title code source carrierIdentifier
+  originalPriceSet { ...MoneyBagFields }
+  discountedPriceSet { ...MoneyBagFields }
+  taxLines { ...TaxLineFields }
+  discountAllocations { ...DiscountAllocationFields }
+}""",
+    "OrderFields": """
+fragment OrderFields on Order {
+  ...OrderHeaderFields
   discountApplications(first: 10) {
     nodes {
-      __typename index allocationMethod targetSelection targetType
-      value { __typename ... on MoneyV2 { amount currencyCode } ... on PricingPercentageValue { percentage } }
-      ... on DiscountCodeApplication { code }
-      ... on AutomaticDiscountApplication { title }
-      ... on ManualDiscountApplication { title description }
-      ... on ScriptDiscountApplication { title }
+      ...DiscountApplicationFields
     }
   }
   shippingLines(first: 5) {
     nodes {
-      id title code source carrierIdentifier
-      originalPriceSet { ...MoneyBagFields }
-      discountedPriceSet { ...MoneyBagFields }
-      taxLines { ...TaxLineFields }
-      discountAllocations { ...DiscountAllocationFields }
+      ...ShippingLineFields
     }
   }
   transactions { id kind status gateway amountSet { ...MoneyBagFields } }
@@ -310,44 +322,20 @@ query BulkOrders {
   orders(query: "__SEARCH__", sortKey: UPDATED_AT) {
     edges {
       node {
-        id legacyResourceId name number createdAt updatedAt processedAt cancelledAt cancelReason closed
-        currencyCode presentmentCurrencyCode taxesIncluded taxExempt test
-        displayFinancialStatus displayFulfillmentStatus paymentGatewayNames
-        email phone note tags poNumber sourceName discountCodes
-        customer { ...CustomerFields }
-        purchasingEntity { __typename ... on PurchasingCompany { company { id name externalId } } }
-        billingAddress { ...AddressFields }
-        shippingAddress { ...AddressFields }
-        subtotalPriceSet { ...MoneyBagFields }
-        totalDiscountsSet { ...MoneyBagFields }
-        totalShippingPriceSet { ...MoneyBagFields }
-        totalTaxSet { ...MoneyBagFields }
-        totalPriceSet { ...MoneyBagFields }
-        currentTotalPriceSet { ...MoneyBagFields }
-        totalRefundedSet { ...MoneyBagFields }
-        taxLines { ...TaxLineFields }
+        ...OrderHeaderFields
         transactions { id kind status gateway amountSet { ...MoneyBagFields } }
         refunds { id createdAt note totalRefundedSet { ...MoneyBagFields } }
         discountApplications {
           edges {
             node {
-              __typename index allocationMethod targetSelection targetType
-              value { __typename ... on MoneyV2 { amount currencyCode } ... on PricingPercentageValue { percentage } }
-              ... on DiscountCodeApplication { code }
-              ... on AutomaticDiscountApplication { title }
-              ... on ManualDiscountApplication { title description }
-              ... on ScriptDiscountApplication { title }
+              ...DiscountApplicationFields
             }
           }
         }
         shippingLines {
           edges {
             node {
-              __typename id title code source carrierIdentifier
-              originalPriceSet { ...MoneyBagFields }
-              discountedPriceSet { ...MoneyBagFields }
-              taxLines { ...TaxLineFields }
-              discountAllocations { ...DiscountAllocationFields }
+              __typename ...ShippingLineFields
             }
           }
         }

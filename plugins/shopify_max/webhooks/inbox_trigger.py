@@ -17,7 +17,7 @@ from typing import Any
 from airflow.sdk import Asset, AssetWatcher
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
-ORDER_TOPICS = ("orders/create", "orders/updated", "orders/cancelled")
+from shopify_max.webhooks import ORDER_TOPICS
 
 
 def newest_new_delivery(conn_id: str, topics: Sequence[str]) -> tuple[int, int]:
