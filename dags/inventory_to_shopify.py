@@ -1,26 +1,31 @@
 """
-### Inventory: Exact MAX stock → Shopify available quantities
+### Inventory: Exact MAX stock → Shopify available quantities, per SKU × location
 
 Exact MAX owns stock; Shopify quantities are only ever set from MAX.
 
-**Skeleton.** This run prepares the sync store. The push arrives with the inventory issue and will:
+1. `choose_sync_mode`: `delta`, or `full` reconcile when the nightly one is due (Variable
+   `inventory_full_reconcile_hour_utc`, default 2) or none has completed yet. Param `mode` overrides.
+2. In parallel:
+   - `compute_available_quantities`: MAX stock per part × stockroom → stockrooms summed per Shopify location,
+     formula, UOM (rounded down), safety stock, floor at 0, by the rules in `include/mappings/`;
+   - `read_shopify_inventory`: which inventory item carries each SKU, and what Shopify holds. A full
+     reconcile reads every level with one bulk operation and rebuilds the shadow from it; a delta reads only
+     what the shadow lacks.
+3. `push_changed_quantities`: only what differs from the shadow, with `inventorySetQuantities` in batches of
+   ≤ 250, `changeFromQuantity` and content-derived `@idempotent` keys, paced to Shopify's cost budget. A stale
+   compare is re-read and retried once; a second goes to the error queue.
+4. `summarise_run`: counts, the pacing figures, and every problem by kind (unmapped SKUs and locations,
+   duplicate SKUs, items not stocked at a location) with error-queue ids.
 
-1. `read_max_stock`: on hand and open demand per part × stockroom from the MAX gateway;
-2. `compute_available_quantities`: stockrooms → Shopify location, formula, safety stock, UOM (round down),
-   floor at 0, from `include/mappings/`;
-3. `push_changed_quantities`: only what differs from the shadow, with `inventorySetQuantities` in batches
-   of ≤ 250, `changeFromQuantity` and content-derived `@idempotent` keys, paced to the cost budget;
-4. `summarise_run`.
-
-**Modes** (param `mode`): `delta` every 15 minutes; `full` reconcile reads Shopify's levels in bulk, corrects
-every drift and rebuilds the shadow. `auto` runs `full` for the run that covers the nightly reconcile hour.
+**Retry** a failed push task alone: it pushes what its run computed, and what landed before is in the shadow.
+**Reconcile now:** trigger with `mode` = `full`.
 """
 
 from __future__ import annotations
 
-from airflow.sdk import CronTriggerTimetable, Param, dag, task
+from airflow.sdk import CronTriggerTimetable, Param, Variable, dag, task
 
-from shopify_max.airflow_glue.dag_defaults import DEFAULT_ARGS, START_DATE, tags
+from shopify_max.airflow_glue.dag_defaults import DEFAULT_ARGS, EXACTMAX_POOL, SHOPIFY_POOL, START_DATE, tags
 
 
 @dag(
@@ -34,7 +39,10 @@ from shopify_max.airflow_glue.dag_defaults import DEFAULT_ARGS, START_DATE, tags
     doc_md=__doc__,
     params={
         "mode": Param("auto", enum=["auto", "delta", "full"],
-                      description="delta: push changes since the shadow; full: reconcile everything."),
+                      description="auto: full when the nightly reconcile is due, else delta; delta: push changes "
+                                  "since the shadow; full: read Shopify in bulk and correct every drift."),
+        "batch_size": Param(None, type=["null", "integer"], minimum=1, maximum=250,
+                            description="Quantities per mutation for this run (default: inventory_rules.yaml)."),
     },
 )
 def inventory_to_shopify():
@@ -44,7 +52,44 @@ def inventory_to_shopify():
 
         return prepare()
 
-    prepare_sync_store()
+    @task
+    def choose_sync_mode(params=None, run_id=None) -> dict:
+        from shopify_max.airflow_glue import inventory_tasks
+
+        hour = int(Variable.get(inventory_tasks.RECONCILE_HOUR_VARIABLE, default=2))
+        return inventory_tasks.choose_sync_mode(params["mode"], hour, run_id)
+
+    @task(pool=EXACTMAX_POOL)
+    def compute_available_quantities(run_id=None) -> dict:
+        from shopify_max.airflow_glue import inventory_tasks
+
+        return inventory_tasks.compute_available_quantities(run_id)
+
+    @task(pool=SHOPIFY_POOL)
+    def read_shopify_inventory(decision: dict, run_id=None) -> dict:
+        from shopify_max.airflow_glue import inventory_tasks
+
+        return inventory_tasks.read_shopify_inventory(decision["mode"], run_id)
+
+    @task(pool=SHOPIFY_POOL)
+    def push_changed_quantities(decision: dict, params=None, run_id=None, ti=None) -> dict:
+        from shopify_max.airflow_glue import inventory_tasks
+
+        return inventory_tasks.push_changed_quantities(decision["mode"], run_id, ti.task_id, params["batch_size"])
+
+    @task
+    def summarise_run(decision: dict, targets: dict, shopify: dict, pushed: dict) -> dict:
+        from shopify_max.airflow_glue import inventory_tasks
+
+        return inventory_tasks.summarise(decision, targets, shopify, pushed)
+
+    decision = choose_sync_mode()
+    targets = compute_available_quantities()
+    shopify = read_shopify_inventory(decision)
+    pushed = push_changed_quantities(decision)
+    prepare_sync_store() >> decision >> targets
+    [targets, shopify] >> pushed
+    summarise_run(decision, targets, shopify, pushed)
 
 
 inventory_to_shopify()

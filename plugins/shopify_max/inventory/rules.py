@@ -4,7 +4,8 @@
 - ``safety_stock.csv``: sku, location, safety (a whole number of the variant's units, or a percentage
   such as ``10%``); ``*`` in sku or location matches any. Precedence, most specific first:
   SKU × location, then SKU at any location, then any SKU at the location, then ``* , *``.
-- ``inventory_rules.yaml``: ``formula``: ``on_hand_minus_open_demand`` or ``gateway_available``.
+- ``inventory_rules.yaml``: ``formula``: ``on_hand_minus_open_demand`` or ``gateway_available``; ``push``:
+  ``reason`` (Shopify's inventory reason code), ``batch_size`` (1..250), ``senders`` (1..16 concurrent requests).
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ class InventoryRules:
     formula: str
     locations: list[LocationMapping]
     safety: dict[tuple[str, str], SafetyStock]  # (sku or *, location gid or *)
+    push_reason: str = "correction"
+    batch_size: int = 250
+    senders: int = 4
 
     def safety_for(self, sku: str, location: str) -> SafetyStock:
         for key in ((sku, location), (sku, "*"), ("*", location), ("*", "*")):
@@ -112,5 +116,21 @@ def load_inventory_rules(directory: Path | None = None) -> InventoryRules:
     formula = document.get("formula")
     if formula not in FORMULAS:
         raise MappingFileError(f"{rules_path}: formula must be one of {FORMULAS}, got {formula!r}")
+    push = document.get("push") or {}
+    if not isinstance(push, dict):
+        raise MappingFileError(f"{rules_path}: push must be a mapping of reason, batch_size, senders")
+    unknown = sorted(set(push) - {"reason", "batch_size", "senders"})
+    if unknown:
+        raise MappingFileError(f"{rules_path}: push has unknown keys {unknown}")
+    reason = push.get("reason", "correction")
+    if not isinstance(reason, str) or not reason.strip():
+        raise MappingFileError(f"{rules_path}: push.reason must be a Shopify inventory reason code, got {reason!r}")
+    limits = {"batch_size": (1, 250, 250), "senders": (1, 16, 4)}
+    numbers = {}
+    for name, (low, high, default) in limits.items():
+        value = push.get(name, default)
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise MappingFileError(f"{rules_path}: push.{name} must be a whole number {low}..{high}, got {value!r}")
+        numbers[name] = value
     return InventoryRules(formula, _load_locations(directory / "locations.csv"),
-                          _load_safety(directory / "safety_stock.csv"))
+                          _load_safety(directory / "safety_stock.csv"), push_reason=reason.strip(), **numbers)

@@ -35,6 +35,7 @@ from shopify_max.shopify.models import (
     UserError,
     flatten_connections,
 )
+from shopify_max.shopify.pacing import BucketState
 
 MAX_QUANTITIES_PER_CALL = 250  # generic input-array limit (SHOPIFY.md §5)
 SKUS_PER_LOOKUP = 50
@@ -74,6 +75,11 @@ class ShopifyAdminApi:
     # ----- shop and locations -----
     def shop_info(self) -> dict[str, Any]:
         return self.client.execute(documents.SHOP).data["shop"]
+
+    def bucket_state(self) -> BucketState | None:
+        """The cost bucket as Shopify reports it now, from one cheap query (1 point)."""
+        self.client.execute(documents.SHOP)
+        return self.client.pacer.state
 
     def list_locations(self) -> list[Location]:
         nodes = self.client.paginate(documents.LOCATIONS, {}, ("locations",), page_size=50)

@@ -107,6 +107,12 @@ class ShopifyClient:
         self._rng = rng or random.Random()
         self.stats = ClientStats()
 
+    def clone(self) -> ShopifyClient:
+        """A client for another thread: its own HTTP session, the same shop, token, retry policy and pacer
+        (so concurrent senders share one view of the cost bucket)."""
+        return ShopifyClient(self.endpoint.rsplit("/admin/api/", 1)[0], self._token, self.api_version,
+                             timeout=self.timeout, retry=self.retry, pacer=self.pacer, sleep=self._sleep)
+
     def __repr__(self) -> str:  # never show the token
         return f"ShopifyClient({self.endpoint!r})"
 

@@ -33,7 +33,9 @@ from shopify_max.sync_store.tables import (
     error_queue,
     id_map,
     inbox,
+    inventory_item,
     inventory_shadow,
+    inventory_target,
     order_stage,
     watermarks,
 )
@@ -41,6 +43,22 @@ from shopify_max.sync_store.tables import (
 log = logging.getLogger(__name__)
 
 PURGED_MARKER = '{"purged": "PII retention period elapsed"}'
+
+
+@dataclass(frozen=True)
+class InventoryItemRow:
+    sku: str
+    inventory_item_gid: str | None  # set only when exactly one item carries the SKU
+    match_count: int
+    item_gids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class InventoryTarget:
+    sku: str
+    location_gid: str
+    part_number: str
+    quantity: int
 
 
 class IdMappingConflict(Exception):
@@ -437,6 +455,23 @@ class SyncStore:
                 .values(status=status, claimed_by=None, claimed_at=None, **values)
             )
 
+    def resolve_errors_not_seen(self, *, entity: str, stage: str, seen_record_keys: Iterable[str]) -> int:
+        """Resolve open items of ``entity``/``stage`` whose record a complete pass no longer reports.
+
+        For checks that run in full every time (an unmapped SKU that has been mapped since, a location given
+        stockrooms): the queue shows what is wrong now. Ignored items stay ignored.
+        """
+        seen = set(seen_record_keys)
+        with self.engine.begin() as conn:
+            rows = conn.execute(select(error_queue.c.id, error_queue.c.record_key).where(
+                error_queue.c.entity == entity, error_queue.c.stage == stage,
+                error_queue.c.status.in_(["open", "retrying"]))).all()
+            stale = [item_id for item_id, key in rows if key not in seen]
+            for start in range(0, len(stale), 500):
+                conn.execute(update(error_queue).where(error_queue.c.id.in_(stale[start:start + 500]))
+                             .values(status="resolved", resolved_at=utcnow(), claimed_by=None, claimed_at=None))
+        return len(stale)
+
     def list_errors(
         self, *, status: str | None = None, entity: str | None = None, stage: str | None = None
     ) -> list[ErrorItem]:
@@ -552,6 +587,71 @@ class SyncStore:
         with self.engine.begin() as conn:
             conn.execute(inventory_shadow.delete())
         return self.upsert_shadow(quantities, run_id=run_id)
+
+    def shadow_quantities_for(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """The shadow of just these (item, location) pairs (a batch being pushed)."""
+        wanted = set(keys)
+        items = sorted({item for item, _location in wanted})
+        found: dict[tuple[str, str], int] = {}
+        with self.engine.begin() as conn:
+            for start in range(0, len(items), 500):
+                rows = conn.execute(select(inventory_shadow.c.inventory_item_gid, inventory_shadow.c.location_gid,
+                                           inventory_shadow.c.quantity)
+                                    .where(inventory_shadow.c.inventory_item_gid.in_(items[start:start + 500])))
+                found.update({(item, location): qty for item, location, qty in rows if (item, location) in wanted})
+        return found
+
+    # -- inventory items by SKU and targets -----------------------------------------------------
+    def inventory_items(self) -> dict[str, InventoryItemRow]:
+        """Shopify's inventory items by SKU, as last read (see ``record_inventory_items``)."""
+        with self.engine.begin() as conn:
+            rows = conn.execute(select(inventory_item)).mappings().all()
+        return {row["sku"]: InventoryItemRow(row["sku"], row["inventory_item_gid"], row["match_count"],
+                                             tuple(json.loads(row["item_gids"]))) for row in rows}
+
+    def record_inventory_items(self, items_by_sku: dict[str, Sequence[str]], *, run_id: str | None = None,
+                               replace: bool = False) -> int:
+        """Record which inventory items carry each SKU (none, one, or several: a duplicate).
+
+        ``replace`` (a full read of Shopify) drops what is not in ``items_by_sku``; otherwise rows are upserted.
+        """
+        now = utcnow()
+        rows = [{"sku": sku, "inventory_item_gid": gids[0] if len(gids) == 1 else None, "match_count": len(gids),
+                 "item_gids": json.dumps(sorted(gids)), "refreshed_at": now, "run_id": run_id}
+                for sku, gids in items_by_sku.items()]
+        with self.engine.begin() as conn:
+            if replace:
+                conn.execute(inventory_item.delete())
+            insert = _insert_for(conn)(inventory_item)
+            statement = insert.on_conflict_do_update(
+                index_elements=[inventory_item.c.sku],
+                set_={name: insert.excluded[name] for name in
+                      ("inventory_item_gid", "match_count", "item_gids", "refreshed_at", "run_id")})
+            for start in range(0, len(rows), 1000):
+                conn.execute(statement, rows[start:start + 1000])
+        return len(rows)
+
+    def replace_inventory_targets(self, targets: Iterable[InventoryTarget], *, run_id: str) -> int:
+        """The quantities this run computed from MAX replace the previous run's."""
+        now = utcnow()
+        rows = [{"sku": t.sku, "location_gid": t.location_gid, "part_number": t.part_number, "quantity": t.quantity,
+                 "run_id": run_id, "computed_at": now} for t in targets]
+        with self.engine.begin() as conn:
+            conn.execute(inventory_target.delete())
+            for start in range(0, len(rows), 1000):
+                conn.execute(inventory_target.insert(), rows[start:start + 1000])
+        return len(rows)
+
+    def inventory_targets(self, *, run_id: str) -> list[InventoryTarget] | None:
+        """The targets computed by ``run_id``; None when the stored ones belong to another run (or none exist)."""
+        with self.engine.begin() as conn:
+            runs = conn.execute(select(inventory_target.c.run_id).distinct()).scalars().all()
+            if runs != [run_id]:
+                return None
+            rows = conn.execute(select(inventory_target.c.sku, inventory_target.c.location_gid,
+                                       inventory_target.c.part_number, inventory_target.c.quantity)
+                                .order_by(inventory_target.c.sku, inventory_target.c.location_gid)).all()
+        return [InventoryTarget(*row) for row in rows]
 
     # -- order stage ----------------------------------------------------------------------------
     def staged_orders(self, order_gids: Iterable[str]) -> dict[str, StagedOrder]:

@@ -141,6 +141,31 @@ inventory_shadow = Table(
     Column("run_id", String(250)),
 )
 
+# Shopify's inventory items by SKU, as last read. ``match_count`` 1 names the item; 0 (not in Shopify) and > 1
+# (the SKU is duplicated; ``item_gids`` lists them) leave ``inventory_item_gid`` empty: never guess which.
+inventory_item = Table(
+    "inventory_item",
+    metadata,
+    Column("sku", String(255), primary_key=True),
+    Column("inventory_item_gid", String(255)),
+    Column("match_count", Integer, nullable=False),
+    Column("item_gids", Text, nullable=False),  # JSON list
+    Column("refreshed_at", UtcDateTime, nullable=False),
+    Column("run_id", String(250)),
+)
+
+# What MAX says Shopify should show per SKU × location, as computed by the run in ``run_id`` (replaced each run).
+inventory_target = Table(
+    "inventory_target",
+    metadata,
+    Column("sku", String(255), primary_key=True),
+    Column("location_gid", String(255), primary_key=True),
+    Column("part_number", String(50), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("run_id", String(250), nullable=False),
+    Column("computed_at", UtcDateTime, nullable=False),
+)
+
 
 # Orders on their way to MAX. One row per Shopify order; ``status`` moves captured → mapped → validated →
 # exporting → exported, or ends skipped / failed (with ``detail``). ``run_id`` is the run that last captured it.

@@ -55,6 +55,7 @@ class Faults:
     throttle_429_rate: float = 0.0  # answer 429 with Retry-After
     retry_after_seconds: float = 1.0  # the Retry-After value sent with 429
     storm_rate: float = 0.0  # drain the bucket before the check (another client's burst): real THROTTLED
+    drop_after_commit_rate: float = 0.0  # execute (a mutation applies), then close the connection: outcome unknown
 
 
 @dataclass
@@ -250,6 +251,9 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
             return JSONResponse({"errors": "Invalid JSON in request body"}, status_code=400)
         base_url = str(request.base_url).rstrip("/")
         status, payload, headers = await run_in_threadpool(sandbox.handle_graphql, body, base_url)
+        if faults.drop_after_commit_rate and sandbox._rng.random() < faults.drop_after_commit_rate:
+            sandbox.stats["dropped_after_commit"] += 1
+            raise _DroppedConnection()
         return JSONResponse(payload, status_code=status, headers=headers)
 
     @app.get("/_sandbox/bulk/{name}")

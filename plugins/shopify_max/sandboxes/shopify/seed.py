@@ -40,7 +40,8 @@ def level_count(product_count: int) -> int:
     """How many SKU × location inventory levels ``seed_store(product_count=…)`` builds."""
     variants = sum(len(p.variants) for p in catalog.products(product_count))
     duplicates = sum(1 for index in range(1, product_count + 1) if _has_duplicate_sku(index))
-    return variants * len(catalog.LOCATIONS) + duplicates
+    not_stocked = sum(1 for index in range(1, product_count + 1) if _not_stocked_at_store(index))
+    return variants * len(catalog.LOCATIONS) + duplicates - not_stocked
 
 
 def products_for_levels(levels: int) -> int:
@@ -53,6 +54,11 @@ def products_for_levels(levels: int) -> int:
 
 def _has_duplicate_sku(index: int) -> bool:
     return index % 50 == 13
+
+
+def _not_stocked_at_store(index: int) -> bool:
+    """The each variant of every 40th product (index % 40 == 21) has no inventory level at the retail store."""
+    return index % 40 == 21
 
 
 def seed_store(store: SandboxStore, product_count: int = 40, order_count: int = 30, seed: int = 1,
@@ -68,6 +74,8 @@ def seed_store(store: SandboxStore, product_count: int = 40, order_count: int = 
             product = store.add_product(entry.title, entry.vendor)
             for variant in entry.variants:
                 quantities = {gid: rng.randint(0, 250) for gid in location_gids}
+                if _not_stocked_at_store(entry.index) and variant.uom_factor == 1:
+                    del quantities[location_gids[1]]  # sold online and in the warehouse, never in the shop
                 store.add_variant(product, variant.sku, variant.title, variant.price, quantities)
             if _has_duplicate_sku(entry.index):
                 legacy = store.add_product(f"{entry.title} (legacy listing)", entry.vendor)

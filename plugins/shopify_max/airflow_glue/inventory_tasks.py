@@ -1,0 +1,92 @@
+"""Bodies of the ``inventory_to_shopify`` tasks: connections in, the library's step, a small summary out.
+
+Business rules live in ``shopify_max.inventory``. Each returns a JSON-safe dict for XCom; the large data
+(targets, the shadow, Shopify's SKU → item table) stays in the sync store.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from shopify_max.airflow_glue.store_tasks import open_sync_store
+from shopify_max.clock import utcnow
+
+log = logging.getLogger(__name__)
+
+RECONCILE_HOUR_VARIABLE = "inventory_full_reconcile_hour_utc"
+
+
+def choose_sync_mode(requested: str, reconcile_hour_utc: int, run_id: str) -> dict[str, str]:
+    from shopify_max.inventory.mode import FULL_RECONCILE_WATERMARK, choose_mode
+
+    with open_sync_store() as store:
+        last = store.get_watermark(FULL_RECONCILE_WATERMARK)
+    decision = choose_mode(requested, utcnow(), datetime.fromisoformat(last) if last else None, reconcile_hour_utc)
+    log.info("run %s: %s (%s)", run_id, decision["mode"], decision["reason"])
+    return decision
+
+
+def compute_available_quantities(run_id: str) -> dict[str, Any]:
+    from shopify_max.exactmax.hook import ExactMaxHook
+    from shopify_max.inventory.rules import load_inventory_rules
+    from shopify_max.inventory.targets import compute_targets, mapped_stockrooms
+    from shopify_max.mappings import load_mappings
+
+    rules = load_inventory_rules()
+    parts_by_sku = load_mappings().parts_by_sku
+    stock = ExactMaxHook().iter_stock(stockrooms=mapped_stockrooms(rules))
+    with open_sync_store() as store:
+        return compute_targets(store, stock, parts_by_sku, rules, run_id=run_id)
+
+
+def read_shopify_inventory(mode: str, run_id: str) -> dict[str, Any]:
+    from shopify_max.inventory.rules import load_inventory_rules
+    from shopify_max.inventory.shopify_side import read_shopify_inventory as read
+    from shopify_max.mappings import load_mappings
+    from shopify_max.shopify.hook import ShopifyHook
+
+    rules = load_inventory_rules()
+    with open_sync_store() as store:
+        return read(store, ShopifyHook(), load_mappings().parts_by_sku, rules, mode=mode, run_id=run_id)
+
+
+def push_changed_quantities(mode: str, run_id: str, task_id: str, batch_size: int | None) -> dict[str, Any]:
+    from shopify_max.inventory.mode import FULL_RECONCILE_WATERMARK
+    from shopify_max.inventory.push import PushSettings, push_quantities
+    from shopify_max.inventory.rules import load_inventory_rules
+    from shopify_max.shopify.api import ShopifyAdminApi
+    from shopify_max.shopify.hook import ShopifyHook
+
+    rules = load_inventory_rules()
+    settings = PushSettings(reason=rules.push_reason, batch_size=batch_size or rules.batch_size,
+                            senders=rules.senders)
+    client = ShopifyHook().client  # each sender gets its own session; all share this client's cost pacer
+    with open_sync_store() as store:
+        summary = push_quantities(store, lambda: ShopifyAdminApi(client.clone()), run_id=run_id, task_id=task_id,
+                                  settings=settings)
+        if mode == "full":
+            store.set_watermark(FULL_RECONCILE_WATERMARK, utcnow().isoformat(), run_id=run_id)
+    return summary
+
+
+def summarise(decision: dict[str, Any], targets: dict[str, Any], shopify: dict[str, Any],
+              pushed: dict[str, Any]) -> dict[str, Any]:
+    """One dict an engineer can read in the XCom tab: what was computed, found, pushed, and what is wrong."""
+    problems = {name: section["count"] for name, section in (
+        ("unmapped_locations", shopify["unmapped_locations"]), ("unmapped_skus", shopify["unmapped_sku"]),
+        ("skus_not_in_shopify", shopify["sku_not_in_shopify"]), ("duplicate_skus", shopify["duplicate_sku"]),
+        ("parts_without_stock", targets["parts_without_stock"]), ("not_stocked", pushed["not_stocked"]),
+        ("push_errors", pushed["push_errors"]))}
+    summary = {
+        "mode": decision["mode"], "why": decision["reason"],
+        "targets": targets["targets"], "matched": pushed["matched"], "unchanged": pushed["unchanged"],
+        "pushed": pushed["pushed"], "found_already_right": pushed["found_already_right"],
+        "failed": pushed["failed"], "problems": problems,
+        "push_seconds": pushed["push_seconds"], "lower_bound_seconds": pushed["lower_bound_seconds"],
+        "ratio_to_lower_bound": pushed["ratio_to_lower_bound"],
+    }
+    log.info("inventory %(mode)s: %(targets)d targets, %(matched)d matched, %(unchanged)d unchanged, %(pushed)d "
+             "pushed, %(found_already_right)d already right, %(failed)d failed; problems %(problems)s", summary)
+    return summary
