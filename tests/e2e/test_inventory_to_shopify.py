@@ -292,3 +292,13 @@ def test_a_stale_compare_is_read_again_and_decided(airflow_metadata_db, dag_bag,
     assert_converged(stack)
     refused = [entry for entry in stack.store.audit_entries(entity="inventory") if entry["outcome"] == "refused"]
     assert len(refused) == 1 and "CHANGE_FROM_QUANTITY_STALE" in refused[0]["response"]
+
+
+def test_a_delta_asked_for_before_any_reconcile_looks_every_sku_up_and_converges(airflow_metadata_db, dag_bag, stack):
+    dag_run, summary = run_inventory_dag(dag_bag, mode="delta")
+
+    shopify = xcom_return(dag_run, "read_shopify_inventory")
+    assert shopify["read_by"] == "lookup" and shopify["skus_looked_up"] == len(mapped_parts())
+    assert shopify["items_found"] == len(mapped_parts()) - 1  # SKU-00013 has two carriers: not guessed
+    assert summary["problems"]["duplicate_skus"] == 1 and summary["problems"]["not_stocked"] == 1
+    assert_converged(stack)

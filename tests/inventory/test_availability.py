@@ -100,3 +100,21 @@ def test_the_shipped_location_mapping_matches_the_sandbox_catalogue(rules):
 
     expected = {f"gid://shopify/Location/{loc.shopify_location_id}": loc.max_stockrooms for loc in catalog.LOCATIONS}
     assert {loc.location_gid: loc.stockrooms for loc in rules.locations} == expected
+
+
+def test_push_settings_come_from_the_rules_file(rules):
+    assert (rules.push_reason, rules.batch_size, rules.senders) == ("correction", 250, 4)
+
+
+@pytest.mark.parametrize(("push", "message"), [
+    ("  batch_size: 251\n", r"push.batch_size must be a whole number 1..250, got 251"),
+    ("  senders: 0\n", r"push.senders must be a whole number 1..16, got 0"),
+    ("  reason: ''\n", r"push.reason must be a Shopify inventory reason code"),
+    ("  speed: fast\n", r"push has unknown keys \['speed'\]"),
+])
+def test_bad_push_settings_are_refused_by_name(tmp_path, push, message):
+    directory = tmp_path / "mappings"
+    shutil.copytree(MAPPINGS_DIR, directory)
+    (directory / "inventory_rules.yaml").write_text(f"formula: on_hand_minus_open_demand\npush:\n{push}")
+    with pytest.raises(MappingFileError, match=message):
+        load_inventory_rules(directory)

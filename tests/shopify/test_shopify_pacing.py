@@ -69,3 +69,16 @@ def test_throttle_wait_is_exactly_missing_points_over_restore_rate():
     status = {"maximumAvailable": 1000.0, "currentlyAvailable": 252, "restoreRate": 50.0}
     assert throttle_wait_seconds(752, status) == 10.0
     assert throttle_wait_seconds(100, status) == 0.0
+
+
+def test_with_requests_in_flight_an_older_report_arriving_late_does_not_raise_the_estimate():
+    clock = FakeClock()
+    pacer = CostPacer(clock=clock)
+    pacer.observe(0.0, _cost(requested=10, available=1, maximum=40), "Set")  # the fourth of four answered first
+    pacer.observe(0.0, _cost(requested=10, available=30, maximum=40), "Set")  # the first, delivered late
+    assert pacer.state.currently_available == 1
+    wait, _ = pacer.reserve("Set")
+    assert wait == pytest.approx((10 - 1) / 100)
+    clock.now += 1.0  # restored to the top: a fresh, higher report is believed again
+    pacer.observe(0.0, _cost(requested=10, available=35, maximum=40), "Set")
+    assert pacer.state.available_at(clock.now) == 35

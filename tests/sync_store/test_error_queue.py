@@ -94,3 +94,25 @@ def test_two_workers_claiming_at_once_never_get_the_same_item(database_url):
     assert {item.status for item in setup.list_errors()} == {"retrying"}
     for store in (setup, *workers):
         store.dispose()
+
+
+def test_a_complete_check_queues_bumps_and_resolves_in_one_go(sync_store):
+    for sku in ("SKU-1", "SKU-2", "SKU-3"):
+        sync_store.record_error(entity="inventory", record_key=sku, stage="unmapped_sku", reason=f"{sku} unmapped")
+    ignored = sync_store.record_error(entity="inventory", record_key="SKU-3", stage="unmapped_sku", reason="x")
+    sync_store.ignore_error(ignored)
+    other = sync_store.record_error(entity="inventory", record_key="SKU-1", stage="duplicate_sku", reason="dup")
+
+    ids, resolved = sync_store.sync_errors(entity="inventory", stage="unmapped_sku", found={
+        "SKU-2": ("SKU-2 still unmapped", {"sku": "SKU-2"}), "SKU-3": ("SKU-3 still unmapped", {}),
+        "SKU-4": ("SKU-4 unmapped token=shpat_0123456789abcdef0123456789abcdef", {"sku": "SKU-4"})})
+
+    assert resolved == 1  # SKU-1 was mapped since
+    items = {(item.stage, item.record_key): item for item in sync_store.list_errors(entity="inventory")}
+    assert {key: item.status for key, item in items.items()} == {
+        ("unmapped_sku", "SKU-1"): "resolved", ("unmapped_sku", "SKU-2"): "open",
+        ("unmapped_sku", "SKU-3"): "ignored", ("unmapped_sku", "SKU-4"): "open", ("duplicate_sku", "SKU-1"): "open"}
+    assert items[("unmapped_sku", "SKU-2")].attempts == 2 and items[("unmapped_sku", "SKU-2")].reason == "SKU-2 still unmapped"
+    assert "shpat_0123456789abcdef" not in items[("unmapped_sku", "SKU-4")].reason  # redacted like record_error
+    assert ids == {key: items[("unmapped_sku", key)].id for key in ("SKU-2", "SKU-3", "SKU-4")}
+    assert items[("duplicate_sku", "SKU-1")].id == other

@@ -38,8 +38,7 @@ class Problems:
 
     def record(self, store: SyncStore) -> dict[str, Any]:
         """Queue (or bump) each problem, resolve the ones no longer found; return the run-summary entry."""
-        ids = [store.record_error(entity=ENTITY, record_key=key, stage=self.stage, reason=reason, detail=detail)
-               for key, (reason, detail) in sorted(self.found.items())]
-        resolved = store.resolve_errors_not_seen(entity=ENTITY, stage=self.stage, seen_record_keys=self.found)
-        return {"count": len(self.found), "first": sorted(self.found)[:LISTED], "error_queue_ids": ids,
+        ids, resolved = store.sync_errors(entity=ENTITY, stage=self.stage, found=self.found)
+        listed = sorted(self.found)[:LISTED]
+        return {"count": len(self.found), "first": listed, "error_queue_ids": [ids[key] for key in listed],
                 "resolved_since_last_run": resolved}

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -107,7 +108,8 @@ class BatchSender:
             record_key=key, run_id=self.run_id, task_id=self.task_id, contains_pii=False,
             duration_ms=int((time.perf_counter() - started) * 1000),
             request={"name": "available", "reason": self.settings.reason, "referenceDocumentUri": self.reference,
-                     "quantities[item,location,quantity,changeFromQuantity]": wire},
+                     # one compact text, not 1,000 values: the audit log is redacted value by value
+                     "quantities[item,location,quantity,changeFromQuantity]": json.dumps(wire, separators=(",", ":"))},
             response={"adjustment_group_id": result.adjustment_group_id,
                       "user_errors": [e.model_dump() for e in result.user_errors]}))
         return result
@@ -203,7 +205,7 @@ def push_quantities(store: SyncStore, api_for_sender: Callable[[], ShopifyAdminA
              budget["note"])
 
     started = time.perf_counter()
-    totals, failures = _send_all(store, api_for_sender, planned_batches, settings, run_id=run_id, task_id=task_id)
+    totals, failures = send_batches(store, api_for_sender, planned_batches, settings, run_id=run_id, task_id=task_id)
     push_seconds = time.perf_counter() - started
 
     push_problems = Problems("push")
@@ -254,8 +256,9 @@ def _plan_budget(api_for_sender: Callable[[], ShopifyAdminApi], batch_count: int
                     f"{state.restore_rate:.0f}/s: no faster than {seconds:.1f} s"}
 
 
-def _send_all(store: SyncStore, api_for_sender: Callable[[], ShopifyAdminApi], planned: list[list[InventoryQuantity]],
-              settings: PushSettings, *, run_id: str, task_id: str | None) -> tuple[dict[str, Any], list]:
+def send_batches(store: SyncStore, api_for_sender: Callable[[], ShopifyAdminApi], planned: list[list[InventoryQuantity]],
+                 settings: PushSettings, *, run_id: str, task_id: str | None) -> tuple[dict[str, Any], list]:
+    """Send ``planned`` batches through ``settings.senders`` concurrent senders; record each as it lands."""
     totals: dict[str, Any] = {"pushed": 0, "found_equal": 0, "stale_retried": 0, "mutations": 0}
     failures: list[tuple[InventoryQuantity, str]] = []
     senders: list[ShopifyAdminApi] = []
@@ -269,8 +272,7 @@ def _send_all(store: SyncStore, api_for_sender: Callable[[], ShopifyAdminApi], p
         return local.sender.send(batch)
 
     def record(outcome: BatchOutcome) -> None:
-        store.upsert_shadow(outcome.applied, run_id=run_id)  # at once: a kill later loses nothing
-        store.write_audit(outcome.audit)
+        store.record_pushed_quantities(outcome.applied, outcome.audit, run_id=run_id)  # at once: a kill loses nothing
         totals["pushed"] += len(outcome.applied) - outcome.found_equal
         totals["found_equal"] += outcome.found_equal
         totals["stale_retried"] += outcome.stale_retried

@@ -3,8 +3,9 @@
 - **Full reconcile:** one bulk operation reads every inventory level of the shop (not page by page). It
   rebuilds the SKU → item table and the shadow, so the push that follows compares with Shopify's actual
   levels and corrects every drift, including changes made by hand in Shopify.
-- **Delta:** the SKU → item table and the shadow are trusted. Only mapped SKUs never found in Shopify are
-  looked up, and only levels the shadow lacks are read (25 items per query).
+- **Delta:** the SKU → item table and the shadow are trusted. Only mapped SKUs not (yet) found in Shopify are
+  looked up, and only the levels of items found just now are read (25 items per query). An item stocked at
+  a location by hand after the nightly reconcile is picked up by the next one.
 Either way, every mapped SKU is checked against the table: duplicated, missing and unmapped SKUs, and
 Shopify locations without MAX stockrooms, are reported and never guessed.
 """
@@ -118,20 +119,21 @@ def _read_what_the_shadow_lacks(store: SyncStore, api: ShopifyAdminApi, parts_by
                                 locations: list[str], *, run_id: str) -> dict[str, Any]:
     known = store.inventory_items()
     to_look_up = [sku for sku in sorted(parts_by_sku) if sku not in known or known[sku].match_count == 0]
+    new_items: list[str] = []
     if to_look_up:
         lookup = api.find_variants_by_sku(to_look_up)
         store.record_inventory_items({sku: sorted(ref.inventory_item_id for ref in refs)
                                       for sku, refs in lookup.matches.items()}, run_id=run_id)
-        known = store.inventory_items()
-    shadow = store.shadow_quantities()
-    lacking = sorted({row.inventory_item_gid for sku, row in known.items()
-                      if sku in parts_by_sku and row.inventory_item_gid
-                      and any((row.inventory_item_gid, location) not in shadow for location in locations)})
+        new_items = sorted(refs[0].inventory_item_id for refs in lookup.matches.values() if len(refs) == 1)
+    # Only items found just now need their levels read: for the others the last full read (or the lookup that
+    # found them) already told the shadow where they are stocked; where they are not, the next full
+    # reconcile looks again.
     read: dict[tuple[str, str], int] = {}
-    if lacking:
-        for level in api.inventory_levels(lacking, locations):
+    if new_items:
+        shadow = store.shadow_quantities()
+        for level in api.inventory_levels(new_items, locations):
             if level.available is not None and (level.inventory_item_id, level.location_id) not in shadow:
                 read[(level.inventory_item_id, level.location_id)] = level.available
         store.upsert_shadow(read, run_id=run_id)
-    return {"read_by": "lookup", "skus_looked_up": len(to_look_up), "items_with_levels_read": len(lacking),
+    return {"read_by": "lookup", "skus_looked_up": len(to_look_up), "items_found": len(new_items),
             "levels_added_to_shadow": len(read)}

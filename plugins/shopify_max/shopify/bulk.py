@@ -27,7 +27,7 @@ FINISHED_STATUSES = {"COMPLETED", "FAILED", "CANCELED", "EXPIRED"}
 class BulkOperationRunner:
     """Run one bulk query document to completion and iterate its rows."""
 
-    def __init__(self, client: ShopifyClient, *, poll_interval: float = 1.0, max_poll_interval: float = 10.0,
+    def __init__(self, client: ShopifyClient, *, poll_interval: float = 0.5, max_poll_interval: float = 10.0,
                  timeout: float = 3600.0, sleep: Callable[[float], None] = time.sleep) -> None:
         self.client = client
         self.poll_interval = poll_interval

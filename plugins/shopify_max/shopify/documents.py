@@ -207,10 +207,7 @@ query InventoryLevelsForItems($ids: [ID!]!, $levelsFirst: Int!) {
 INVENTORY_SET_QUANTITIES = _document("""
 mutation InventorySetQuantities($input: InventorySetQuantitiesInput!, $idempotencyKey: String!) {
   inventorySetQuantities(input: $input) @idempotent(key: $idempotencyKey) {
-    inventoryAdjustmentGroup {
-      id reason referenceDocumentUri
-      changes { name delta quantityAfterChange item { id } location { id } }
-    }
+    inventoryAdjustmentGroup { id reason referenceDocumentUri }
     userErrors { field message code }
   }
 }""")

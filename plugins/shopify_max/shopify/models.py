@@ -289,7 +289,7 @@ class SetQuantitiesResult(ShopifyModel):
 
     idempotency_key: str
     adjustment_group_id: str | None = None
-    changes: list[InventoryChange] = []
+    changes: list[InventoryChange] = []  # only when the document selects them (ours does not: 250 × 2 objects)
     user_errors: list[UserError] = []
 
     @property

@@ -83,15 +83,25 @@ class CostPacer:
             return wait, cost
 
     def observe(self, reserved: float, cost_extension: dict[str, Any] | None, operation: str) -> None:
-        """Record what a response said (or release the reservation when it said nothing)."""
+        """Record what a response said (or release the reservation when it said nothing).
+
+        Shopify measured the bucket before answering; dating the figure at receipt assumes the least restore.
+        With requests in flight at once, of two reports the one that predicts fewer points now wins, so the
+        pacer never believes in points the bucket may not have.
+        """
         with self._lock:
             self._reserved = max(0.0, self._reserved - reserved)
             if not cost_extension:
                 return
             status = cost_extension.get("throttleStatus")
             if status:
-                self._state = BucketState(float(status["maximumAvailable"]), float(status["currentlyAvailable"]),
-                                          float(status["restoreRate"]), self._clock())
+                now = self._clock()
+                reported = BucketState(float(status["maximumAvailable"]), float(status["currentlyAvailable"]),
+                                       float(status["restoreRate"]), now)
+                if self._state is None or reported.available_at(now) <= self._state.available_at(now) \
+                        or self._state.restore_rate != reported.restore_rate \
+                        or self._state.maximum_available != reported.maximum_available:
+                    self._state = reported
             requested = cost_extension.get("requestedQueryCost")
             if requested is not None:
                 # Reserve the requested cost: Shopify checks the requested, not the actual, cost.

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -455,22 +455,54 @@ class SyncStore:
                 .values(status=status, claimed_by=None, claimed_at=None, **values)
             )
 
-    def resolve_errors_not_seen(self, *, entity: str, stage: str, seen_record_keys: Iterable[str]) -> int:
-        """Resolve open items of ``entity``/``stage`` whose record a complete pass no longer reports.
+    def sync_errors(self, *, entity: str, stage: str,
+                    found: dict[str, tuple[str, dict[str, Any]]]) -> tuple[dict[str, int], int]:
+        """What one complete check found, in one transaction: each problem queued or bumped (as
+        ``record_error`` does), and open items of ``entity``/``stage`` it no longer finds resolved.
 
-        For checks that run in full every time (an unmapped SKU that has been mapped since, a location given
-        stockrooms): the queue shows what is wrong now. Ignored items stay ignored.
+        ``found`` maps record key → (reason, detail). Returns (item id per record key, items resolved).
         """
-        seen = set(seen_record_keys)
-        with self.engine.begin() as conn:
-            rows = conn.execute(select(error_queue.c.id, error_queue.c.record_key).where(
-                error_queue.c.entity == entity, error_queue.c.stage == stage,
-                error_queue.c.status.in_(["open", "retrying"]))).all()
-            stale = [item_id for item_id, key in rows if key not in seen]
-            for start in range(0, len(stale), 500):
-                conn.execute(update(error_queue).where(error_queue.c.id.in_(stale[start:start + 500]))
-                             .values(status="resolved", resolved_at=utcnow(), claimed_by=None, claimed_at=None))
-        return len(stale)
+        now = utcnow()
+        for _attempt in range(3):
+            try:
+                with self.engine.begin() as conn:
+                    return self._sync_errors(conn, entity, stage, found, now)
+            except IntegrityError:
+                continue  # another worker queued one of them meanwhile: go again, updating theirs
+        raise RuntimeError(f"could not record {entity}/{stage} errors")
+
+    def _sync_errors(self, conn: Connection, entity: str, stage: str, found: dict[str, tuple[str, dict[str, Any]]],
+                     now: datetime) -> tuple[dict[str, int], int]:
+        existing = {key: (item_id, status) for item_id, key, status in conn.execute(
+            select(error_queue.c.id, error_queue.c.record_key, error_queue.c.status)
+            .where(error_queue.c.entity == entity, error_queue.c.stage == stage))}
+        updates, inserts = [], []
+        for key, (reason, detail) in found.items():
+            values = {"reason": redact_text(reason),
+                      "detail": json.dumps(redact(detail or {}), default=str, sort_keys=True)}
+            if key in existing:
+                item_id, status = existing[key]
+                updates.append({**values, "item_id": item_id,
+                                "new_status": "ignored" if status == "ignored" else "open"})
+            else:
+                inserts.append({**values, "entity": entity, "record_key": key, "stage": stage, "attempts": 1,
+                                "status": "open", "first_seen": now, "last_seen": now})
+        if updates:
+            conn.execute(update(error_queue).where(error_queue.c.id == bindparam("item_id")).values(
+                reason=bindparam("reason"), detail=bindparam("detail"), attempts=error_queue.c.attempts + 1,
+                status=bindparam("new_status"), last_seen=now, claimed_by=None, claimed_at=None, resolved_at=None),
+                updates)
+        if inserts:
+            conn.execute(error_queue.insert(), inserts)
+        stale = [item_id for key, (item_id, status) in existing.items()
+                 if key not in found and status in ("open", "retrying")]
+        for start in range(0, len(stale), 500):
+            conn.execute(update(error_queue).where(error_queue.c.id.in_(stale[start:start + 500]))
+                         .values(status="resolved", resolved_at=now, claimed_by=None, claimed_at=None))
+        ids = {} if not found else {key: item_id for item_id, key in conn.execute(
+            select(error_queue.c.id, error_queue.c.record_key)
+            .where(error_queue.c.entity == entity, error_queue.c.stage == stage)) if key in found}
+        return ids, len(stale)
 
     def list_errors(
         self, *, status: str | None = None, entity: str | None = None, stage: str | None = None
@@ -504,28 +536,19 @@ class SyncStore:
     # -- audit log ----------------------------------------------------------------------------
     def write_audit(self, entries: Iterable[AuditEntry]) -> int:
         """Append audit entries, redacted. Returns how many were written."""
-        now = utcnow()
-        rows = [
-            {
-                "run_id": entry.run_id,
-                "task_id": entry.task_id,
-                "entity": entry.entity,
-                "record_key": entry.record_key,
-                "direction": entry.direction,
-                "request": _as_text(entry.request),
-                "response": _as_text(entry.response),
-                "outcome": entry.outcome,
-                "duration_ms": entry.duration_ms,
-                "contains_pii": entry.contains_pii,
-                "created_at": now,
-            }
-            for entry in entries
-        ]
+        rows = [self._audit_row(entry) for entry in entries]
         if not rows:
             return 0
         with self.engine.begin() as conn:
             conn.execute(audit_log.insert(), rows)
         return len(rows)
+
+    @staticmethod
+    def _audit_row(entry: AuditEntry) -> dict[str, Any]:
+        return {"run_id": entry.run_id, "task_id": entry.task_id, "entity": entry.entity,
+                "record_key": entry.record_key, "direction": entry.direction, "request": _as_text(entry.request),
+                "response": _as_text(entry.response), "outcome": entry.outcome, "duration_ms": entry.duration_ms,
+                "contains_pii": entry.contains_pii, "created_at": utcnow()}
 
     def audit_entries(self, *, entity: str | None = None, record_key: str | None = None) -> list[dict[str, Any]]:
         query = select(audit_log).order_by(audit_log.c.id)
@@ -561,6 +584,20 @@ class SyncStore:
             return {(item, location): quantity for item, location, quantity in rows}
 
     def upsert_shadow(self, quantities: dict[tuple[str, str], int], *, run_id: str | None = None) -> int:
+        with self.engine.begin() as conn:
+            return self._upsert_shadow(conn, quantities, run_id)
+
+    def record_pushed_quantities(self, quantities: dict[tuple[str, str], int], audit: Iterable[AuditEntry], *,
+                                 run_id: str | None = None) -> None:
+        """What one push batch set, with its audit entries, in one transaction."""
+        with self.engine.begin() as conn:
+            self._upsert_shadow(conn, quantities, run_id)
+            rows = [self._audit_row(entry) for entry in audit]
+            if rows:
+                conn.execute(audit_log.insert(), rows)
+
+    @staticmethod
+    def _upsert_shadow(conn: Connection, quantities: dict[tuple[str, str], int], run_id: str | None) -> int:
         if not quantities:
             return 0
         now = utcnow()
@@ -568,38 +605,24 @@ class SyncStore:
             {"inventory_item_gid": item, "location_gid": location, "quantity": int(qty), "pushed_at": now, "run_id": run_id}
             for (item, location), qty in quantities.items()
         ]
-        with self.engine.begin() as conn:
-            insert = _insert_for(conn)(inventory_shadow)
-            statement = insert.on_conflict_do_update(
-                index_elements=[inventory_shadow.c.inventory_item_gid, inventory_shadow.c.location_gid],
-                set_={
-                    "quantity": insert.excluded.quantity,
-                    "pushed_at": insert.excluded.pushed_at,
-                    "run_id": insert.excluded.run_id,
-                },
-            )
-            for start in range(0, len(rows), 1000):
-                conn.execute(statement, rows[start : start + 1000])
+        insert = _insert_for(conn)(inventory_shadow)
+        statement = insert.on_conflict_do_update(
+            index_elements=[inventory_shadow.c.inventory_item_gid, inventory_shadow.c.location_gid],
+            set_={
+                "quantity": insert.excluded.quantity,
+                "pushed_at": insert.excluded.pushed_at,
+                "run_id": insert.excluded.run_id,
+            },
+        )
+        for start in range(0, len(rows), 1000):
+            conn.execute(statement, rows[start : start + 1000])
         return len(rows)
 
     def replace_shadow(self, quantities: dict[tuple[str, str], int], *, run_id: str | None = None) -> int:
         """A full reconcile rebuilds the shadow: drop what is there and write what Shopify now holds."""
-        with self.engine.begin() as conn:
+        with self.engine.begin() as conn:  # one transaction: a reader never sees the shadow half rebuilt
             conn.execute(inventory_shadow.delete())
-        return self.upsert_shadow(quantities, run_id=run_id)
-
-    def shadow_quantities_for(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
-        """The shadow of just these (item, location) pairs (a batch being pushed)."""
-        wanted = set(keys)
-        items = sorted({item for item, _location in wanted})
-        found: dict[tuple[str, str], int] = {}
-        with self.engine.begin() as conn:
-            for start in range(0, len(items), 500):
-                rows = conn.execute(select(inventory_shadow.c.inventory_item_gid, inventory_shadow.c.location_gid,
-                                           inventory_shadow.c.quantity)
-                                    .where(inventory_shadow.c.inventory_item_gid.in_(items[start:start + 500])))
-                found.update({(item, location): qty for item, location, qty in rows if (item, location) in wanted})
-        return found
+            return self._upsert_shadow(conn, quantities, run_id)
 
     # -- inventory items by SKU and targets -----------------------------------------------------
     def inventory_items(self) -> dict[str, InventoryItemRow]:
