@@ -34,7 +34,7 @@ class Sandbox:
     health_url: str
 
 
-DEMO_PRODUCTS = 200  # catalogue size both sandboxes seed (include/mappings/sku_to_part.csv covers 500)
+DEMO_PRODUCTS = 500  # catalogue size both sandboxes seed: what include/mappings/sku_to_part.csv maps
 
 SANDBOXES = (
     Sandbox("Shopify sandbox", "shopify_max.sandboxes.shopify",

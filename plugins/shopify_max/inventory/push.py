@@ -171,6 +171,7 @@ def push_quantities(store: SyncStore, api_for_sender: Callable[[], ShopifyAdminA
                     task_id: str | None = None, settings: PushSettings | None = None) -> dict[str, Any]:
     """Push this run's targets that differ from the shadow; return the run-summary entry."""
     settings = settings or PushSettings()
+    began = time.perf_counter()
     targets = store.inventory_targets(run_id=run_id)
     if targets is None:
         raise RuntimeError(f"no inventory targets were computed by run {run_id!r}: run compute_available_quantities "
@@ -228,7 +229,8 @@ def push_quantities(store: SyncStore, api_for_sender: Callable[[], ShopifyAdminA
         "unmatched_skus_skipped": unmatched, "not_stocked": not_stocked.record(store),
         "push_errors": push_problems.record(store),
         "points_planned": budget["points_planned"], "points_spent": totals["points_spent"],
-        "restore_rate": restore_rate or None, "push_seconds": round(push_seconds, 3),
+        "restore_rate": restore_rate or None, "planning_seconds": round(started - began, 3),
+        "push_seconds": round(push_seconds, 3),
         "lower_bound_seconds": None if lower_bound is None else round(lower_bound, 3),
         "ratio_to_lower_bound": round(push_seconds / lower_bound, 3) if lower_bound else None,
         "throttled_retries": totals["throttled_retries"], "transient_retries": totals["transient_retries"],
@@ -282,13 +284,16 @@ def send_batches(store: SyncStore, api_for_sender: Callable[[], ShopifyAdminApi]
     with ThreadPoolExecutor(max_workers=settings.senders, thread_name_prefix="inventory-push") as pool:
         queue = iter(planned)
         in_flight: set[Future] = set()
+
+        def top_up() -> None:
+            while len(in_flight) < settings.senders and (batch := next(queue, None)) is not None:
+                in_flight.add(pool.submit(send, batch))
+
         try:
-            while True:
-                while len(in_flight) < settings.senders and (batch := next(queue, None)) is not None:
-                    in_flight.add(pool.submit(send, batch))
-                if not in_flight:
-                    break
+            top_up()
+            while in_flight:
                 done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                top_up()  # before recording: a sender never idles while the store writes
                 for future in done:
                     record(future.result())
         except BaseException:
