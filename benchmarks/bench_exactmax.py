@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,7 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import requests
-from figures import Figure
+from figures import Figure, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("SHOPIFY_MAX_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
@@ -29,15 +28,9 @@ LINES_PER_ORDER = 10
 TOKEN = "bench-token-0123456789"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def _gateway_process(database_url: str):
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "plugins"), "EXACTMAX_GATEWAY_TOKEN": TOKEN}
     process = subprocess.Popen(
         [sys.executable, "-m", "shopify_max.sandboxes.exactmax", "--port", str(port), "--database-url", database_url,

@@ -17,7 +17,6 @@ import csv
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,22 +26,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import requests
-from figures import Figure
+from figures import Figure, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "bench-shopify-token"
 MAX_TOKEN = "bench-max-token-0123456789"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def _process(args: list[str], ready_path: str, env: dict[str, str], log: Path):
-    port = _free_port()
+    port = free_port()
     with open(log, "w") as out:
         process = subprocess.Popen([sys.executable, "-m", *args, "--port", str(port)], env=env, stdout=out,
                                    stderr=subprocess.STDOUT)
