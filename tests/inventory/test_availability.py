@@ -103,12 +103,13 @@ def test_the_shipped_location_mapping_matches_the_sandbox_catalogue(rules):
 
 
 def test_push_settings_come_from_the_rules_file(rules):
-    assert (rules.push_reason, rules.batch_size, rules.senders) == ("correction", 250, 4)
+    assert (rules.push_reason, rules.batch_size, rules.senders, rules.spare_points) == ("correction", 250, 4, 0)
 
 
 @pytest.mark.parametrize(("push", "message"), [
     ("  batch_size: 251\n", r"push.batch_size must be a whole number 1..250, got 251"),
     ("  senders: 0\n", r"push.senders must be a whole number 1..16, got 0"),
+    ("  spare_points: -5\n", r"push.spare_points must be a whole number 0..5000, got -5"),
     ("  reason: ''\n", r"push.reason must be a Shopify inventory reason code"),
     ("  speed: fast\n", r"push has unknown keys \['speed'\]"),
 ])

@@ -118,3 +118,27 @@ def test_concurrent_senders_share_the_budget_and_are_never_throttled(shop, admin
     assert summary["restore_rate"] == 100 and summary["lower_bound_seconds"] is not None
     assert admin.get("/_sandbox/state").json()["stats"].get("throttled", 0) == throttled_before
     assert summary["throttled_retries"] == 0
+
+
+class WatchesTheBucket(ShopifyAdminApi):
+    """Notes what the bucket held after each of its mutations, as Shopify reported it."""
+
+    seen: list[float] = []
+
+    def set_available_quantities(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        result = super().set_available_quantities(*args, **kwargs)
+        self.seen.append(self.client.pacer.state.currently_available)
+        return result
+
+
+def test_spare_points_are_left_in_the_bucket_for_the_other_flows(shop, admin, sync_store):
+    admin.post("/_sandbox/bucket", json={"bucket_size": 100, "restore_rate": 100}).raise_for_status()
+    prepare(sync_store, admin, "run-1", lambda current: current + 4)
+    client = ShopifyClient(shop.base_url, shop.sandbox.config.token)
+    WatchesTheBucket.seen = []
+
+    summary = push_quantities(sync_store, lambda: WatchesTheBucket(client.clone()), run_id="run-1",
+                              settings=PushSettings(batch_size=1, senders=2, spare_points=60))
+
+    assert summary["pushed"] == 8 and summary["throttled_retries"] == 0
+    assert len(WatchesTheBucket.seen) == 8 and min(WatchesTheBucket.seen) >= 59  # never dipped into the 60 spare

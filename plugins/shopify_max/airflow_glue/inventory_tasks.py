@@ -61,7 +61,7 @@ def push_changed_quantities(mode: str, run_id: str, task_id: str, batch_size: in
 
     rules = load_inventory_rules()
     settings = PushSettings(reason=rules.push_reason, batch_size=batch_size or rules.batch_size,
-                            senders=rules.senders)
+                            senders=rules.senders, spare_points=rules.spare_points)
     client = ShopifyHook().client  # each sender gets its own session; all share this client's cost pacer
     with open_sync_store() as store:
         summary = push_quantities(store, lambda: ShopifyAdminApi(client.clone()), run_id=run_id, task_id=task_id,

@@ -56,6 +56,7 @@ class PushSettings:
     reason: str = DEFAULT_REASON
     batch_size: int = MAX_BATCH
     senders: int = DEFAULT_SENDERS
+    spare_points: int = 0  # left in the bucket for other flows (orders polling shares the same app and shop)
 
     def __post_init__(self) -> None:
         if not 1 <= self.batch_size <= MAX_BATCH:
@@ -200,7 +201,9 @@ def push_quantities(store: SyncStore, api_for_sender: Callable[[], ShopifyAdminA
         names[key] = (target.sku, target.part_number)
     planned = plan_quantities(wanted, {key: shadow[key] for key in wanted})
     planned_batches = batches(planned, settings.batch_size)
-    budget = _plan_budget(api_for_sender, len(planned_batches))
+    probe = api_for_sender()
+    probe.client.pacer.safety_margin = float(settings.spare_points)  # the pacer every sender shares
+    budget = _plan_budget(probe, len(planned_batches), settings.spare_points)
     log.info("push plan: %d of %d quantities differ from the shadow, in %d batch(es) of ≤ %d; ~%.0f points; %s",
              len(planned), len(wanted), len(planned_batches), settings.batch_size, budget["points_planned"],
              budget["note"])
@@ -242,20 +245,20 @@ def push_quantities(store: SyncStore, api_for_sender: Callable[[], ShopifyAdminA
     return summary
 
 
-def _plan_budget(api_for_sender: Callable[[], ShopifyAdminApi], batch_count: int) -> dict[str, Any]:
-    """The push's cost, computed ahead: batches × the mutation's cost, against the bucket as Shopify reports it."""
+def _plan_budget(api: ShopifyAdminApi, batch_count: int, spare_points: int) -> dict[str, Any]:
+    """The push's cost, computed ahead: batches × the mutation's cost, against the bucket as Shopify reports it
+    (less the points left for other flows, which the shared pacer never spends)."""
     if batch_count == 0:
         return {"points_planned": 0.0, "note": "nothing to push"}
-    api = api_for_sender()
     state = api.bucket_state()
     points = batch_count * api.client.pacer.expected_cost(OPERATION, MUTATION_COST)
     if state is None:
         return {"points_planned": points, "note": "bucket state unknown"}
-    seconds = max(0.0, points - state.currently_available) / state.restore_rate
-    return {"points_planned": points, "available_at_start": state.currently_available,
-            "restore_rate": state.restore_rate,
-            "note": f"{state.currently_available:.0f} of {state.maximum_available:.0f} points available, restoring "
-                    f"{state.restore_rate:.0f}/s: no faster than {seconds:.1f} s"}
+    usable = max(0.0, state.currently_available - spare_points)
+    seconds = max(0.0, points - usable) / state.restore_rate
+    return {"points_planned": points, "available_at_start": usable, "restore_rate": state.restore_rate,
+            "note": f"{usable:.0f} of {state.maximum_available:.0f} points ours ({spare_points} left to other flows), "
+                    f"restoring {state.restore_rate:.0f}/s: no faster than {seconds:.1f} s"}
 
 
 def send_batches(store: SyncStore, api_for_sender: Callable[[], ShopifyAdminApi], planned: list[list[InventoryQuantity]],

@@ -5,7 +5,8 @@
   such as ``10%``); ``*`` in sku or location matches any. Precedence, most specific first:
   SKU × location, then SKU at any location, then any SKU at the location, then ``* , *``.
 - ``inventory_rules.yaml``: ``formula``: ``on_hand_minus_open_demand`` or ``gateway_available``; ``push``:
-  ``reason`` (Shopify's inventory reason code), ``batch_size`` (1..250), ``senders`` (1..16 concurrent requests).
+  ``reason`` (Shopify's inventory reason code), ``batch_size`` (1..250), ``senders`` (1..16 concurrent requests),
+  ``spare_points`` (0..5000: cost points the push leaves in the bucket for the other flows).
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ class InventoryRules:
     push_reason: str = "correction"
     batch_size: int = 250
     senders: int = 4
+    spare_points: int = 0
 
     def safety_for(self, sku: str, location: str) -> SafetyStock:
         for key in ((sku, location), (sku, "*"), ("*", location), ("*", "*")):
@@ -118,14 +120,14 @@ def load_inventory_rules(directory: Path | None = None) -> InventoryRules:
         raise MappingFileError(f"{rules_path}: formula must be one of {FORMULAS}, got {formula!r}")
     push = document.get("push") or {}
     if not isinstance(push, dict):
-        raise MappingFileError(f"{rules_path}: push must be a mapping of reason, batch_size, senders")
-    unknown = sorted(set(push) - {"reason", "batch_size", "senders"})
+        raise MappingFileError(f"{rules_path}: push must be a mapping of reason, batch_size, senders, spare_points")
+    unknown = sorted(set(push) - {"reason", "batch_size", "senders", "spare_points"})
     if unknown:
         raise MappingFileError(f"{rules_path}: push has unknown keys {unknown}")
     reason = push.get("reason", "correction")
     if not isinstance(reason, str) or not reason.strip():
         raise MappingFileError(f"{rules_path}: push.reason must be a Shopify inventory reason code, got {reason!r}")
-    limits = {"batch_size": (1, 250, 250), "senders": (1, 16, 4)}
+    limits = {"batch_size": (1, 250, 250), "senders": (1, 16, 4), "spare_points": (0, 5000, 0)}
     numbers = {}
     for name, (low, high, default) in limits.items():
         value = push.get(name, default)
