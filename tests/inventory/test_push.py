@@ -5,6 +5,7 @@ concurrent senders that never overdraw the cost bucket."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -142,3 +143,18 @@ def test_spare_points_are_left_in_the_bucket_for_the_other_flows(shop, admin, sy
 
     assert summary["pushed"] == 8 and summary["throttled_retries"] == 0
     assert len(WatchesTheBucket.seen) == 8 and min(WatchesTheBucket.seen) >= 59  # never dipped into the 60 spare
+
+
+def test_an_item_stocked_at_more_locations_than_one_page_holds_has_all_its_levels_read(shop, admin):
+    store = shop.sandbox.store
+    with store.lock:  # a shop with 12 locations more; the next test's reset removes them
+        extra = [store.add_location(f"Outlet {n}", 64_002_000 + n)["id"] for n in range(12)]
+        product = store.add_product("Widely stocked widget", "Acme Manufacturing")
+        store.add_variant(product, "SKU-WIDE", "Each", Decimal("5.00"), {gid: n for n, gid in enumerate(extra)})
+    api = ShopifyAdminApi(ShopifyClient(shop.base_url, shop.sandbox.config.token))
+    item = api.find_variants_by_sku(["SKU-WIDE"]).matches["SKU-WIDE"][0].inventory_item_id
+
+    levels = api.inventory_levels([item])
+
+    assert sorted(level.location_id for level in levels) == sorted(extra)  # 12 > the 8 of the first page
+    assert {level.location_id: level.available for level in levels}[extra[11]] == 11

@@ -40,6 +40,7 @@ from shopify_max.shopify.pacing import BucketState
 MAX_QUANTITIES_PER_CALL = 250  # generic input-array limit (SHOPIFY.md §5)
 SKUS_PER_LOOKUP = 50
 ITEMS_PER_LEVEL_READ = 25
+LEVELS_PER_ITEM_PAGE = 8  # 25 items × 8 levels keeps one read well under the 1,000-point query limit
 
 
 def idempotency_key_for(*parts: Any) -> str:
@@ -163,17 +164,28 @@ class ShopifyAdminApi:
         levels: list[InventoryLevel] = []
         for start in range(0, len(inventory_item_ids), ITEMS_PER_LEVEL_READ):
             batch = list(inventory_item_ids[start:start + ITEMS_PER_LEVEL_READ])
-            data = self.client.execute(documents.INVENTORY_LEVELS_FOR_ITEMS, {"ids": batch, "levelsFirst": 8}).data
+            data = self.client.execute(documents.INVENTORY_LEVELS_FOR_ITEMS,
+                                       {"ids": batch, "levelsFirst": LEVELS_PER_ITEM_PAGE}).data
             for item in data["nodes"]:
                 if not item or item.get("__typename") != "InventoryItem":
                     continue
-                for level in item["inventoryLevels"]["nodes"]:
+                for level in self._all_levels(item):
                     if wanted_locations is not None and level["location"]["id"] not in wanted_locations:
                         continue
                     quantities = {q["name"]: q["quantity"] for q in level["quantities"]}
                     levels.append(InventoryLevel(inventory_item_id=item["id"], location_id=level["location"]["id"],
                                                  sku=item.get("sku"), **quantities))
         return levels
+
+    def _all_levels(self, item: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """An item's levels: the first page came with the item; an item stocked at more locations pages on."""
+        connection = item["inventoryLevels"]
+        yield from connection["nodes"]
+        while connection["pageInfo"]["hasNextPage"]:
+            page = self.client.execute(documents.INVENTORY_ITEM_LEVELS_PAGE, {
+                "id": item["id"], "first": 50, "after": connection["pageInfo"]["endCursor"]}).data
+            connection = page["inventoryItem"]["inventoryLevels"]
+            yield from connection["nodes"]
 
     def set_available_quantities(self, quantities: Sequence[InventoryQuantity], reason: str,
                                  reference_document_uri: str | None = None,

@@ -12,6 +12,10 @@ import re
 from dataclasses import dataclass
 
 FRAGMENTS: dict[str, str] = {
+    "InventoryLevelFields": """
+fragment InventoryLevelFields on InventoryLevel {
+  id location { id } quantities(names: ["available", "on_hand", "committed"]) { name quantity }
+}""",
     "MoneyBagFields": """
 fragment MoneyBagFields on MoneyBag {
   shopMoney { amount currencyCode }
@@ -198,8 +202,21 @@ query InventoryLevelsForItems($ids: [ID!]!, $levelsFirst: Int!) {
     ... on InventoryItem {
       id sku
       inventoryLevels(first: $levelsFirst) {
-        nodes { id location { id } quantities(names: ["available", "on_hand", "committed"]) { name quantity } }
+        pageInfo { hasNextPage endCursor }
+        nodes { ...InventoryLevelFields }
       }
+    }
+  }
+}""")
+
+# The rest of one item's levels, for an item stocked at more locations than the first page held.
+INVENTORY_ITEM_LEVELS_PAGE = _document("""
+query InventoryItemLevelsPage($id: ID!, $first: Int!, $after: String) {
+  inventoryItem(id: $id) {
+    id sku
+    inventoryLevels(first: $first, after: $after) {
+      pageInfo { hasNextPage endCursor }
+      nodes { ...InventoryLevelFields }
     }
   }
 }""")
@@ -354,7 +371,7 @@ ALL_DOCUMENTS: dict[str, Document] = {
     doc.operation_name: doc
     for doc in (
         SHOP, LOCATIONS, ORDERS_UPDATED, ORDER_BY_ID, ORDER_LINE_ITEMS_PAGE, VARIANTS_BY_SKU,
-        INVENTORY_LEVELS_FOR_ITEMS, INVENTORY_SET_QUANTITIES, FULFILLMENT_ORDERS, FULFILLMENT_ORDER_LINES_PAGE,
+        INVENTORY_LEVELS_FOR_ITEMS, INVENTORY_ITEM_LEVELS_PAGE, INVENTORY_SET_QUANTITIES, FULFILLMENT_ORDERS, FULFILLMENT_ORDER_LINES_PAGE,
         FULFILLMENT_CREATE, TAGS_ADD,
         METAFIELDS_SET, CUSTOMER_BY_ID, CUSTOMER_SET, BULK_OPERATION_RUN_QUERY, BULK_OPERATION_STATUS,
         BULK_ALL_INVENTORY_LEVELS, BULK_ORDERS,
