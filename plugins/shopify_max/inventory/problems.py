@@ -33,6 +33,10 @@ class Problems:
     stage: str
     found: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)  # record key -> (reason, detail)
 
+    def __post_init__(self) -> None:
+        if self.stage not in STAGES:
+            raise ValueError(f"unknown inventory problem stage {self.stage!r}; known: {sorted(STAGES)}")
+
     def add(self, record_key: str, reason: str, **detail: Any) -> None:
         self.found[record_key] = (reason, detail)
 

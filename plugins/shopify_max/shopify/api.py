@@ -209,7 +209,7 @@ class ShopifyAdminApi:
                                    {"input": input_, "idempotencyKey": key}).data["inventorySetQuantities"]
         group = data.get("inventoryAdjustmentGroup") or {}
         return SetQuantitiesResult.model_validate({
-            "idempotency_key": key, "adjustment_group_id": group.get("id"), "changes": group.get("changes") or [],
+            "idempotency_key": key, "adjustment_group_id": group.get("id"),
             "user_errors": data.get("userErrors") or []})
 
     def bulk_inventory_levels(self, runner: BulkOperationRunner | None = None) -> Iterator[InventoryLevel]:

@@ -276,20 +276,11 @@ class UserError(ShopifyModel):
         return None
 
 
-class InventoryChange(ShopifyModel):
-    name: str
-    delta: int
-    quantity_after_change: int | None = None
-    inventory_item_id: str | None = Field(default=None, validation_alias=AliasPath("item", "id"))
-    location_id: str | None = Field(default=None, validation_alias=AliasPath("location", "id"))
-
-
 class SetQuantitiesResult(ShopifyModel):
-    """``inventorySetQuantities`` outcome: applied changes, or userErrors (e.g. CHANGE_FROM_QUANTITY_STALE)."""
+    """``inventorySetQuantities`` outcome: the adjustment group applied, or userErrors (e.g. CHANGE_FROM_QUANTITY_STALE)."""
 
     idempotency_key: str
     adjustment_group_id: str | None = None
-    changes: list[InventoryChange] = []  # only when the document selects them (ours does not: 250 × 2 objects)
     user_errors: list[UserError] = []
 
     @property

@@ -145,6 +145,11 @@ class AuditEntry:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def _error_texts(reason: str, detail: dict[str, Any] | None) -> tuple[str, str]:
+    """An error item's reason and detail as stored: redacted, detail as sorted JSON."""
+    return redact_text(reason), json.dumps(redact(detail or {}), default=str, sort_keys=True)
+
+
 def _as_text(value: Any) -> str | None:
     """Serialise an audit payload after redaction: strings stay strings, the rest becomes JSON."""
     if value is None:
@@ -341,8 +346,7 @@ class SyncStore:
         """
         now = utcnow()
         payload_text = _as_text(payload)
-        detail_text = json.dumps(redact(detail or {}), default=str, sort_keys=True)
-        reason = redact_text(reason)
+        reason, detail_text = _error_texts(reason, detail)
         for _attempt in range(3):
             with self.engine.begin() as conn:
                 query = select(error_queue.c.id, error_queue.c.status).where(
@@ -478,8 +482,8 @@ class SyncStore:
             .where(error_queue.c.entity == entity, error_queue.c.stage == stage))}
         updates, inserts = [], []
         for key, (reason, detail) in found.items():
-            values = {"reason": redact_text(reason),
-                      "detail": json.dumps(redact(detail or {}), default=str, sort_keys=True)}
+            text, detail_text = _error_texts(reason, detail)
+            values = {"reason": text, "detail": detail_text}
             if key in existing:
                 item_id, status = existing[key]
                 updates.append({**values, "item_id": item_id,
