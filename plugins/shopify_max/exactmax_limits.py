@@ -36,3 +36,9 @@ FIELD_LENGTHS: dict[str, int] = {
 MAX_LINES_PER_ORDER = 99  # LINNUM is 2 digits
 ADDRESS_LINES = 6  # ADDR1..ADDR6
 TAX_CODE_SLOTS = 3  # TAXCD1..TAXCD3 per header and per line
+NUMBER_INTEGER_DIGITS = 12  # amounts and quantities: at most 12 digits before the point (the gateway's number rule)
+NUMBER_DECIMAL_PLACES = 6  # ... and at most 6 after it
+# Dates travel as yyMMdd (EXACTMAX.md): a two-digit year reads back as 1969-2068 (the POSIX %y pivot the
+# gateway parses with), so a date outside those years would come back in the wrong century.
+YYMMDD_FIRST_YEAR = 1969
+YYMMDD_LAST_YEAR = 2068

@@ -12,7 +12,14 @@ import re
 from shopify_max.exactmax_limits import ADDRESS_LINES, FIELD_LENGTHS
 from shopify_max.mappings.loader import OrderRules
 from shopify_max.orders.outcome import RuleApplied
-from shopify_max.orders.text_rules import fit_lines, fit_single, split_at_word, transliterate
+from shopify_max.orders.text_rules import (
+    fit_lines,
+    fit_single,
+    refuse_absurd_length,
+    refuse_xml_illegal,
+    split_at_word,
+    transliterate,
+)
 from shopify_max.shopify.models import MailingAddress
 
 _PHONE_NOISE = re.compile(r"[^\d+xX]")
@@ -31,6 +38,8 @@ def map_address(address: MailingAddress | None, role: str, rules: OrderRules,
         return {}
 
     def clean(value: str | None, field: str) -> str:
+        refuse_absurd_length(value or "", f"{role}.{field}")
+        refuse_xml_illegal(value, f"{role}.{field}")
         return transliterate(" ".join((value or "").split()), f"{role}.{field}", rules.transliteration, applied)
 
     person = clean(_person_name(address), "name")

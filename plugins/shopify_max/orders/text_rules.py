@@ -4,6 +4,10 @@ Nothing is silently truncated (DESIGN.md: no silent changes). Each change is a :
 - transliterate: non-ASCII text → ASCII with Unidecode ("Zoë" → "Zoe"); or flag it as an error; or keep it;
 - abbreviate: whole words replaced from the configured table ("Street" → "St");
 - continue: text split at a word boundary, the rest carried into the next free field.
+
+Text XML cannot carry (control characters, U+FFFE/U+FFFF) is refused with the field's name
+(``xml_illegal_character``), and text longer than any Shopify field of its kind is refused before it is split
+(``field_limits.MAX_TEXT_CHARS``): fitting stops as soon as the fields run out, so its cost stays bounded.
 """
 
 from __future__ import annotations
@@ -12,13 +16,27 @@ import re
 
 from unidecode import unidecode
 
-from shopify_max.orders.outcome import MappingError, RuleApplied
+from shopify_max.orders.field_limits import MAX_TEXT_CHARS
+from shopify_max.orders.outcome import XML_ILLEGAL_CHARACTERS, MappingError, MappingRefused, RuleApplied, excerpt
 
 
-class TextRuleError(ValueError):
-    def __init__(self, error: MappingError) -> None:
-        super().__init__(error.message)
-        self.error = error
+class TextRuleError(MappingRefused):
+    """A text rule refused a value (too long, not ASCII under ``flag``, not XML)."""
+
+
+def refuse_xml_illegal(value: str | None, field: str) -> None:
+    """Raise when ``value`` holds a character no XML document can carry (MAX would never see the order)."""
+    if value and (bad := XML_ILLEGAL_CHARACTERS.search(value)) is not None:
+        raise TextRuleError(MappingError(field, "xml_illegal_character",
+                                         f"holds the control character U+{ord(bad.group()):04X} at position "
+                                         f"{bad.start() + 1}, which XML (and so MAX) cannot carry", value))
+
+
+def refuse_absurd_length(value: str, field: str) -> None:
+    """Raise before any work on a text longer than any Shopify field of its kind (``field_limits``)."""
+    if len(value) > MAX_TEXT_CHARS:
+        raise TextRuleError(MappingError(field, "too_long", f"{len(value):,} characters: longer than any Shopify "
+                                         f"text field ({MAX_TEXT_CHARS:,}), not fitted", value))
 
 
 def transliterate(value: str, field: str, mode: str, applied: list[RuleApplied]) -> str:
@@ -26,7 +44,7 @@ def transliterate(value: str, field: str, mode: str, applied: list[RuleApplied])
     if value.isascii() or mode == "keep":
         return value
     if mode == "flag":
-        raise TextRuleError(MappingError(field, "non_ascii", f"{value!r} has characters MAX may not store "
+        raise TextRuleError(MappingError(field, "non_ascii", f"{excerpt(value)} has characters MAX may not store "
                                                              "(transliteration is set to flag)", value))
     replaced = unidecode(value).strip()
     applied.append(RuleApplied(field, "transliterate", value, replaced))
@@ -61,6 +79,7 @@ def fit_lines(values: list[tuple[str, str]], limit: int, slots: int, overflow: s
     """
     result: list[str] = []
     for source, text in values:
+        refuse_absurd_length(text, source)
         text = " ".join(text.split())
         if not text:
             continue
@@ -73,15 +92,16 @@ def fit_lines(values: list[tuple[str, str]], limit: int, slots: int, overflow: s
             raise TextRuleError(MappingError(source, "too_long", f"{len(text)} characters, MAX holds {limit} "
                                                                  "(text_overflow is set to error)", text))
         while text:
+            if len(result) == slots:  # the fields have run out: stop here, whatever the length of the rest
+                raise TextRuleError(MappingError(
+                    source, "too_long", f"address needs more than {slots} lines of {limit} characters "
+                    f"({source} still has {len(text):,} characters to place), MAX holds {slots}",
+                    " | ".join([*result, text])))
             head, rest = split_at_word(text, limit)
             if rest:
                 applied.append(RuleApplied(source, "continue_into_next_line", text, f"{head} | {rest}"))
             result.append(head)
             text = rest
-    if len(result) > slots:
-        raise TextRuleError(MappingError(values[0][0] if values else "address", "too_long",
-                                         f"address needs {len(result)} lines of {limit} characters, MAX holds {slots}",
-                                         " | ".join(result)))
     return result
 
 
@@ -90,6 +110,7 @@ def fit_single(value: str | None, field: str, limit: int, overflow: str, abbrevi
     """One field that cannot continue elsewhere (CITY, PHONE, ...): abbreviate if allowed, else an error."""
     if value is None:
         return None
+    refuse_absurd_length(value, field)
     text = " ".join(value.split())
     if len(text) <= limit:
         return text or None
