@@ -43,6 +43,16 @@ class ExactMaxRejected(ExactMaxError):
         return any(e.rule == rule and (element is None or e.element == element) for e in self.errors)
 
 
+class ExactMaxAlreadyExists(ExactMaxRejected):
+    """409: the gateway already holds a record for this key (a sales order or credit memo for the CUSTPO).
+
+    Nothing was written. ``key`` names the existing record (its ``ORDNUM``): the write had already happened."""
+
+    def __init__(self, errors: list[FieldRejection], key: str | None) -> None:
+        super().__init__(errors, 409)
+        self.key = key
+
+
 class ExactMaxAuthError(ExactMaxError):
     """401/403: the connection's credentials are wrong. A task failure, never retried."""
 
@@ -78,6 +88,16 @@ class ExactMaxAmbiguousWriteError(ExactMaxError):
 
 class ExactMaxProtocolError(ExactMaxError):
     """The gateway answered something the contract does not allow (for example two orders for one CUSTPO)."""
+
+
+class ExactMaxDuplicateCustpo(ExactMaxProtocolError):
+    """MAX holds several customer orders for one CUSTPO (made before the gateway's CUSTPO rule, or by hand): which
+    one is the Shopify order is a person's decision. A per-record outcome, not a task failure."""
+
+    def __init__(self, custpo: str, ordnums: list[str]) -> None:
+        super().__init__(f"CUSTPO {custpo!r} matches {len(ordnums)} MAX orders: {', '.join(ordnums)}")
+        self.custpo = custpo
+        self.ordnums = ordnums
 
 
 def is_retryable(exc: BaseException) -> bool:

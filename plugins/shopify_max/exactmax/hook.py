@@ -10,6 +10,10 @@ Retry policy (one, for every call):
   request was sent) ``create_sales_order`` / ``create_credit_memo`` look the order up by ``CUSTPO``: found means
   it was written (the result is flagged ``recovered``); not found means it is safe to send again.
 - 401/403 raise :class:`ExactMaxAuthError`, 422 :class:`ExactMaxRejected`; neither is retried.
+- 409 on a sales order or credit memo is the gateway's CUSTPO uniqueness rule: an order for that CUSTPO already
+  exists (another writer's send landed first). The hook answers with that order, flagged ``already_existed``.
+- ``before_send`` (optional, on every write) is called right before each POST: the orders flow renews its
+  write lease there, and a lost lease stops the send.
 """
 
 from __future__ import annotations
@@ -26,9 +30,11 @@ from requests import Response, Session
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from shopify_max.exactmax.errors import (
+    ExactMaxAlreadyExists,
     ExactMaxAmbiguousWriteError,
     ExactMaxAuthError,
     ExactMaxConnectionError,
+    ExactMaxDuplicateCustpo,
     ExactMaxError,
     ExactMaxNotFound,
     ExactMaxProtocolError,
@@ -141,6 +147,8 @@ class ExactMaxHook(HttpHook):
             raise ExactMaxAuthError(f"gateway refused the credentials ({status})", status)
         if status == 404:
             raise ExactMaxNotFound(f"not found: {response.request.method} {response.url}", status)
+        if status == 409:
+            raise ExactMaxAlreadyExists(_field_rejections(response), _existing_key(response))
         if status == 422:
             raise ExactMaxRejected(_field_rejections(response), status)
         if status == 429 or status >= 500:
@@ -195,22 +203,34 @@ class ExactMaxHook(HttpHook):
 
     # ---------------------------------------------------------------- writes
 
-    def create_sales_order(self, order: SalesOrder) -> SalesOrderResult:
+    def create_sales_order(self, order: SalesOrder, *,
+                           before_send: Callable[[], None] | None = None) -> SalesOrderResult:
         """Create a sales order exactly once; raises :class:`ExactMaxRejected` on field errors."""
-        return self._create_order("/sales-orders", order)
+        return self._create_order("/sales-orders", order, before_send)
 
-    def create_credit_memo(self, memo: CreditMemo) -> SalesOrderResult:
+    def create_credit_memo(self, memo: CreditMemo, *,
+                           before_send: Callable[[], None] | None = None) -> SalesOrderResult:
         """Create a credit memo (STYPE CR, APPINV = the invoice credited) exactly once, as orders are."""
-        return self._create_order("/credit-memos", memo)
+        return self._create_order("/credit-memos", memo, before_send)
 
-    def _create_order(self, path: str, order: SalesOrder) -> SalesOrderResult:
+    def _create_order(self, path: str, order: SalesOrder,
+                      before_send: Callable[[], None] | None = None) -> SalesOrderResult:
         document = build_sales_order_xml(order, ascii_only=self.ascii_only)
 
         def existing(attempts: int) -> SalesOrderResult | None:
             matches = [o for o in self.find_sales_orders_by_custpo(order.CUSTPO) if o.STYPE == order.STYPE]
             return _recovered_result(matches[0], document, attempts) if matches else None
 
-        answer, attempts = self._write_settled_by_lookup(path, document, f"CUSTPO {order.CUSTPO!r}", existing)
+        try:
+            answer, attempts = self._write_settled_by_lookup(path, document, f"CUSTPO {order.CUSTPO!r}", existing,
+                                                             before_send)
+        except ExactMaxAlreadyExists as exists:
+            self.log.info("CUSTPO %r is already MAX order %s: not written again", order.CUSTPO, exists.key)
+            found = self.get_sales_order(exists.key) if exists.key else None
+            if found is None:
+                raise ExactMaxProtocolError(f"the gateway refused CUSTPO {order.CUSTPO!r} as a duplicate of "
+                                            f"{exists.key!r}, which it cannot find", 409) from exists
+            return _recovered_result(found, document, 1, already_existed=True)
         if isinstance(answer, SalesOrderResult):
             return answer
         return _order_result(answer, document, attempts)
@@ -221,7 +241,8 @@ class ExactMaxHook(HttpHook):
         delay = retry_after if retry_after is not None else self.backoff_base * 2 ** (attempt - 1)
         return min(delay, self.max_retry_wait)
 
-    def create_customer(self, customer: Customer) -> CustomerResult:
+    def create_customer(self, customer: Customer, *,
+                        before_send: Callable[[], None] | None = None) -> CustomerResult:
         """Create a customer with ship-tos, exactly once: after an ambiguous failure the hook looks the CUSTID
         up before sending again (a duplicate would be refused by MAX anyway, rule ``duplicate_key``)."""
         document = build_customer_xml(customer, ascii_only=self.ascii_only)
@@ -232,13 +253,15 @@ class ExactMaxHook(HttpHook):
                 CUSTID=found.CUSTID, ship_tos=[s.SHPCDE for s in found.ship_tos], recovered=True,
                 transliterations=document.transliterations)
 
-        answer, _ = self._write_settled_by_lookup("/customers", document, f"CUSTID {customer.CUSTID!r}", existing)
+        answer, _ = self._write_settled_by_lookup("/customers", document, f"CUSTID {customer.CUSTID!r}", existing,
+                                                  before_send)
         if isinstance(answer, CustomerResult):
             return answer
         return CustomerResult(CUSTID=answer["CUSTID"], ship_tos=answer["ship_tos"],
                               transliterations=document.transliterations)
 
-    def cancel_sales_order(self, ordnum: str, reason: str | None = None) -> dict:
+    def cancel_sales_order(self, ordnum: str, reason: str | None = None, *,
+                           before_send: Callable[[], None] | None = None) -> dict:
         """Cancel an open order with nothing shipped (status 3 -> 4). After an ambiguous failure the hook reads
         the order: already cancelled (status 4, nothing shipped) counts as done."""
         document = build_cancellation_xml(Cancellation(ORDNUM=ordnum, REASON=reason))
@@ -249,16 +272,19 @@ class ExactMaxHook(HttpHook):
             return {"ORDNUM": ordnum, "STATUS": "4", "recovered": True} if (
                 order is not None and order.STATUS == "4" and not shipped) else None
 
-        return self._write_settled_by_lookup("/cancellations", document, f"ORDNUM {ordnum}", existing)[0]
+        return self._write_settled_by_lookup("/cancellations", document, f"ORDNUM {ordnum}", existing, before_send)[0]
 
     def _write_settled_by_lookup(self, path: str, document: BuiltDocument, key: str,
-                                 lookup: Callable[[int], T | None]) -> tuple[dict | T, int]:
+                                 lookup: Callable[[int], T | None],
+                                 before_send: Callable[[], None] | None = None) -> tuple[dict | T, int]:
         """POST a write; after an ambiguous failure, wait, ask ``lookup`` whether it took effect, and only if it
         did not, send again (up to ``write_attempts``). Returns the answer (or what the lookup found) and the
-        number of sends."""
+        number of sends. ``before_send`` runs before every POST and may raise to stop it."""
         attempts = 0
         while True:
             attempts += 1
+            if before_send is not None:
+                before_send()
             try:
                 return self._send("POST", path, data=document.xml), attempts
             except (ExactMaxUnavailableError, ExactMaxConnectionError) as exc:
@@ -290,8 +316,7 @@ class ExactMaxHook(HttpHook):
         """The customer order (STYPE CU) whose CUSTPO is ``custpo``, or None. Two matches break exactly-once."""
         matches = [o for o in self.find_sales_orders_by_custpo(custpo) if o.STYPE == "CU"]
         if len(matches) > 1:
-            raise ExactMaxProtocolError(f"CUSTPO {custpo!r} matches {len(matches)} orders: "
-                                        f"{', '.join(o.ORDNUM or '' for o in matches)}")
+            raise ExactMaxDuplicateCustpo(custpo, [o.ORDNUM or "" for o in matches])
         return matches[0] if matches else None
 
     def get_sales_order(self, ordnum: str) -> SalesOrder | None:
@@ -360,6 +385,16 @@ def _field_rejections(response: Response) -> list[FieldRejection]:
         FieldRejection(element="", rule="rejected", message=redact_text(response.text[:200]))]
 
 
+def _existing_key(response: Response) -> str | None:
+    """The key the gateway names in a 409 (``ORDNUM`` of the order that already holds the CUSTPO)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    key = body.get("ORDNUM") if isinstance(body, dict) else None
+    return str(key) if key else None
+
+
 def _retry_after(response: Response) -> float | None:
     value = response.headers.get("Retry-After")
     try:
@@ -378,9 +413,11 @@ def _never_reached_server(exc: requests.exceptions.RequestException) -> bool:
     return False
 
 
-def _recovered_result(existing: SalesOrder, document: BuiltDocument, attempts: int) -> SalesOrderResult:
+def _recovered_result(existing: SalesOrder, document: BuiltDocument, attempts: int, *,
+                      already_existed: bool = False) -> SalesOrderResult:
     return SalesOrderResult(
         ORDNUM=existing.ORDNUM or "", CUSTPO=existing.CUSTPO, STYPE=existing.STYPE, recovered=True, attempts=attempts,
+        already_existed=already_existed,
         transliterations=document.transliterations,
         lines=[{"LINNUM": line.LINNUM, "DELNUM": line.DELNUM, "PRTNUM": line.PRTNUM, "SLSUOM": line.SLSUOM or "",
                 "STK": line.STK or ""} for line in existing.lines])

@@ -171,13 +171,15 @@ class Transliteration(MaxModel):
 
 class SalesOrderResult(MaxModel):
     """The assigned ORDNUM. ``recovered`` is True when an ambiguous send was settled by the CUSTPO lookup
-    (the order existed already: nothing was sent twice)."""
+    (the order existed already: nothing was sent twice); ``already_existed`` when the gateway refused the send
+    because an order for the CUSTPO exists (409): another writer's send landed first."""
 
     ORDNUM: str
     CUSTPO: str
     STYPE: str = "CU"
     lines: list[CreatedLine] = []
     recovered: bool = False
+    already_existed: bool = False
     attempts: int = 1
     transliterations: list[Transliteration] = []
 

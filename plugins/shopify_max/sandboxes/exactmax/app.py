@@ -14,12 +14,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shopify_max.sandboxes.exactmax import operations, reads, writes
 from shopify_max.sandboxes.exactmax.faults import FaultMiddleware, FaultSettings
@@ -57,8 +59,27 @@ class GatewayAuth:
         return False
 
 
-class Unauthorized(Exception):
-    pass
+class AuthenticateFirst:
+    """ASGI middleware: a request without valid credentials gets 401 before anything reads or parses its body.
+
+    (A FastAPI dependency runs only after the body parameters are read and parsed, so an anonymous client
+    could make the gateway read and parse a body of any size.) ``Connection: close``, so the server does
+    not read the unread body either.
+    """
+
+    def __init__(self, app: ASGIApp, auth: GatewayAuth) -> None:
+        self.app = app
+        self.auth = auth
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS or \
+                self.auth.allows(Headers(scope=scope).get("authorization")):
+            await self.app(scope, receive, send)
+            return
+        response = JSONResponse({"detail": "authentication required"}, status_code=401,
+                                headers={"WWW-Authenticate": 'Basic realm="max-gateway", Bearer',
+                                         "Connection": "close"})
+        await response(scope, receive, send)
 
 
 class ShipLine(BaseModel):
@@ -101,25 +122,16 @@ def create_app(engine: Engine, auth: GatewayAuth | None = None, faults: FaultSet
     auth = auth or GatewayAuth()
     faults = faults or FaultSettings()
 
-    def require_auth(request: Request) -> None:
-        if request.url.path in PUBLIC_PATHS:
-            return
-        if not auth.allows(request.headers.get("authorization")):
-            raise Unauthorized()
-
-    app = FastAPI(title="Exact MAX gateway (reference)", openapi_url=None, docs_url=None, redoc_url=None,
-                  dependencies=[Depends(require_auth)])
+    app = FastAPI(title="Exact MAX gateway (reference)", openapi_url=None, docs_url=None, redoc_url=None)
     app.state.engine = engine
     app.state.faults = faults
     app.add_middleware(FaultMiddleware, settings=faults)
-
-    @app.exception_handler(Unauthorized)
-    async def _unauthorized(_request: Request, _exc: Unauthorized) -> JSONResponse:
-        return JSONResponse({"detail": "authentication required"}, status_code=401,
-                            headers={"WWW-Authenticate": 'Basic realm="max-gateway", Bearer'})
+    app.add_middleware(AuthenticateFirst, auth=auth)  # added last: the outermost, so it runs first
 
     @app.exception_handler(TransactionRejected)
     async def _rejected(_request: Request, exc: TransactionRejected) -> JSONResponse:
+        if isinstance(exc, writes.DuplicateOrder):
+            return JSONResponse({"errors": [e.as_dict() for e in exc.errors], "ORDNUM": exc.ordnum}, status_code=409)
         return JSONResponse({"errors": [e.as_dict() for e in exc.errors]}, status_code=422)
 
     @app.exception_handler(RequestValidationError)
@@ -129,10 +141,20 @@ def create_app(engine: Engine, auth: GatewayAuth | None = None, faults: FaultSet
         return JSONResponse({"errors": errors}, status_code=422)
 
     async def xml_body(request: Request) -> bytes:
-        body = await request.body()
-        if len(body) > MAX_XML_BYTES:
-            raise TransactionRejected([FieldError("eMAXExact", "too_large", f"{len(body)} bytes; at most {MAX_XML_BYTES}")])
-        return body
+        """The XML document, refused (422 ``too_large``) on its declared length or as soon as it grows past
+        ``MAX_XML_BYTES``: never read whole first."""
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_XML_BYTES:
+            raise TransactionRejected([FieldError("eMAXExact", "too_large",
+                                                  f"{declared} bytes declared; at most {MAX_XML_BYTES}")])
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_XML_BYTES:
+                raise TransactionRejected([FieldError("eMAXExact", "too_large",
+                                                      f"over {MAX_XML_BYTES} bytes; at most {MAX_XML_BYTES}")])
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     async def run_read(function, *args):  # noqa: ANN001, ANN202
         def read():  # noqa: ANN202

@@ -8,6 +8,8 @@ prefix and fires ``count`` times. Sandbox and OpenAPI paths are never faulted.
 - ``drop_after_commit``: run the request (the order is written and committed), then send the status line and
   close the connection before the body: the caller never learns the outcome. This is the fault that catches
   duplicate exports.
+- ``delay``: wait ``seconds``, then run the request as usual: a write that is still in flight, and commits,
+  long after its sender gave up or lost its claim on the record (the race the gateway's CUSTPO rule closes).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-FAULT_KINDS = ("error", "timeout", "drop_after_commit")
+FAULT_KINDS = ("error", "timeout", "drop_after_commit", "delay")
 UNFAULTED_PREFIXES = ("/_sandbox", "/openapi")
 
 
@@ -86,8 +88,26 @@ class FaultMiddleware:
         elif rule.kind == "timeout":
             await asyncio.sleep(rule.seconds)
             await _answer(send, 504, {"detail": "injected fault: timeout"})
+        elif rule.kind == "delay":
+            await self._delay(scope, receive, send, rule.seconds)
         else:
             await self._drop_after_commit(scope, receive, send)
+
+    async def _delay(self, scope: Scope, receive: Receive, send: Send, seconds: float) -> None:
+        """The whole request is in the gateway's hands, then it waits: it commits even if the sender has gone
+        meanwhile, as a slow MAXUpdate would."""
+        messages: list[Message] = []
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                break
+        await asyncio.sleep(seconds)
+
+        async def replay() -> Message:
+            return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+        await self.app(scope, replay, send)
 
     async def _drop_after_commit(self, scope: Scope, receive: Receive, send: Send) -> None:
         status: list[int] = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy import Connection, Engine, func, select, text, update
 
 from shopify_max.sandboxes.exactmax import schema as t
 from shopify_max.sandboxes.exactmax.database import NumberRangeExhausted, take_next_number
@@ -53,6 +53,18 @@ NOT_POSITIVE = "not_positive"
 NOT_OPEN = "not_open"
 ALREADY_SHIPPED = "already_shipped"
 RANGE_EXHAUSTED = "range_exhausted"
+DUPLICATE_CUSTPO = "duplicate_custpo"
+
+
+class DuplicateOrder(TransactionRejected):
+    """The gateway's CUSTPO rule (not a MAX rule): an order of this type already carries this CUSTPO.
+
+    Answered as 409 naming the existing ``ORDNUM``; nothing was written."""
+
+    def __init__(self, custpo: str, stype: str, ordnum: str) -> None:
+        super().__init__([FieldError("CUSTPO_27", DUPLICATE_CUSTPO, f"CUSTPO {custpo!r} already names {stype} order "
+                                     f"{ordnum}; the gateway accepts one order per CUSTPO")])
+        self.ordnum = ordnum
 
 
 @dataclass
@@ -107,11 +119,27 @@ def create_sales_order(engine: Engine, xml: bytes, stype: str = "CU") -> dict:
         return _create_order(conn, xml, stype)
 
 
+def _refuse_duplicate_custpo(conn: Connection, custpo: str | None, stype: str) -> None:
+    """One order per (CUSTPO, STYPE), checked and written under one lock, so concurrent writers of one CUSTPO
+    cannot both pass: a transaction advisory lock on the CUSTPO (PostgreSQL); on SQLite every write transaction
+    already holds the database write lock (BEGIN IMMEDIATE). A blank CUSTPO is not checked (MAX allows it)."""
+    if not custpo:
+        return
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                     {"key": f"SO_Master.CUSTPO_27/{stype}/{custpo}"})
+    existing = conn.execute(select(t.so_master.c.ORDNUM_27).where(
+        t.so_master.c.CUSTPO_27 == custpo, t.so_master.c.STYPE_27 == stype).order_by(t.so_master.c.ORDNUM_27)).first()
+    if existing is not None:
+        raise DuplicateOrder(custpo, stype, existing.ORDNUM_27)
+
+
 def _create_order(conn: Connection, xml: bytes, stype: str) -> dict:
     errors: list[FieldError] = []
     record = parse_document(xml, "SO_Master_Table", "SO_Master")
     header = parse_record(record, SO_MASTER_FIELDS, errors, child_tags=("SO_Detail",))
     h = header.values
+    _refuse_duplicate_custpo(conn, h.get("CUSTPO_27"), stype)
     for tag in ("ORDNUM_27", "INVCE_27"):
         if tag in h:
             errors.append(FieldError(tag, ASSIGNED_BY_GATEWAY, f"{tag} is assigned by MAX; send it empty"))
