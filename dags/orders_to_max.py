@@ -3,13 +3,14 @@
 
 1. `capture_orders`: claim new `orders/*` webhook deliveries from the inbox, and poll Shopify for orders
    updated in this run's data interval (with a 10-minute overlap, because webhooks get lost). Each order is
-   staged once in the sync store; unchanged or already-exported orders are decided here.
+   staged once in the sync store; unchanged, stale (older than held) or exported orders are decided here.
 2. `map_orders_to_sales_orders`: customer, bill-to/ship-to, lines, discounts, shipping, tax and payment, by
    the rules in `include/mappings/`. Each rule applied is recorded; problems go to the error queue.
 3. `validate_sales_orders`: a Great Expectations suite (lengths, codes that exist in MAX, quantities, money
    scale); failing orders go to the error queue, the rest go on.
-4. `export_sales_orders_to_max`: `id_map`, then a MAX lookup by `CUSTPO`, then the write; the MAX order
-   number is recorded at once. Retries, duplicate webhooks and backfills never create a second MAX order.
+4. `export_sales_orders_to_max`: under the order's write lease (Variable `orders_write_lease_seconds`), `id_map`,
+   then a MAX lookup by `CUSTPO`, then the write; the MAX order number is recorded at once. Retries, zombie
+   attempts, duplicate or late webhooks and backfills never create a second MAX order (`docs/orders.md`).
 5. `cancel_orders_cancelled_after_export`: cancelled in Shopify after export → cancelled in MAX if nothing
    shipped, else the error queue.
 6. `summarise_run`: read = exported + skipped + failed, with error-queue ids, to XCom.
@@ -54,10 +55,10 @@ def orders_to_max():
         return prepare()
 
     @task(pool=SHOPIFY_POOL)
-    def capture_orders(run_id=None, params=None, data_interval_start=None, data_interval_end=None) -> dict:
+    def capture_orders(run_id=None, params=None, data_interval_start=None, data_interval_end=None, ti=None) -> dict:
         from shopify_max.airflow_glue import order_tasks
 
-        return order_tasks.capture_orders(run_id, params or {}, data_interval_start, data_interval_end)
+        return order_tasks.capture_orders(run_id, params or {}, data_interval_start, data_interval_end, ti.task_id)
 
     @task
     def map_orders_to_sales_orders(run_id=None) -> dict:
@@ -78,10 +79,10 @@ def orders_to_max():
         return order_tasks.export_orders(run_id, ti.task_id)
 
     @task(pool=EXACTMAX_POOL)
-    def cancel_orders_cancelled_after_export(run_id=None) -> dict:
+    def cancel_orders_cancelled_after_export(run_id=None, ti=None) -> dict:
         from shopify_max.airflow_glue import order_tasks
 
-        return order_tasks.cancel_orders(run_id)
+        return order_tasks.cancel_orders(run_id, ti.task_id)
 
     @task
     def summarise_run(capture: dict, run_id=None) -> dict:

@@ -48,7 +48,7 @@ def test_loading_into_airflow_creates_everything_and_is_safe_to_repeat(airflow_m
     for _ in range(2):
         result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stderr[-2000:]
-        assert "3 connections, 2 pools, 2 variables" in result.stdout
+        assert "3 connections, 2 pools, 4 variables" in result.stdout
         assert "shpat_from_env_123456" not in result.stdout + result.stderr
 
     from airflow.models import Connection, Pool, Variable

@@ -212,7 +212,10 @@ def test_a_fault_storm_still_converges_and_applies_each_batch_once(airflow_metad
     pushed = xcom_return(dag_run, "push_changed_quantities")
     stats = stack.shop_admin.get("/_sandbox/state").json()["stats"]
     assert stats.get("dropped_after_commit", 0) >= 1 and stats.get("errors_5xx", 0) >= 1
-    assert pushed["throttled_retries"] + pushed["transient_retries"] >= 3
+    # The client retried through the storm; when a batch outlasted its retries the task was retried by Airflow,
+    # and then the XCom is the last attempt's, which may have found little left to send.
+    push_attempts = dag_run.get_task_instance("push_changed_quantities").try_number
+    assert pushed["throttled_retries"] + pushed["transient_retries"] >= 3 or push_attempts > 1, (pushed, push_attempts)
     assert summary["failed"] == 0
     # A batch whose answer was lost was resent with the same key: Shopify replayed it, never applied it twice
     # (a second application would have failed its compare and shown up as stale).

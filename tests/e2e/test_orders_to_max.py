@@ -242,12 +242,12 @@ def test_a_run_whose_export_failed_half_way_is_finished_by_the_next_run_without_
 
     original = ExactMaxHook.create_sales_order
 
-    def flaky_create(self, order):  # the real write, after switching the gateway's 503 fault on at the 4th
+    def flaky_create(self, order, **options):  # the real write, after switching the gateway's 503 fault on at the 4th
         calls["n"] += 1
         if calls["n"] == 4:
             stack.gateway_admin.put("/_sandbox/faults", json={"rules": [
                 {"kind": "error", "method": "POST", "path": "/sales-orders", "status": 503, "count": 10_000}]})
-        return original(self, order)
+        return original(self, order, **options)
 
     ExactMaxHook.create_sales_order = flaky_create
     try:

@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+from sqlalchemy import update
+
+from shopify_max.clock import utcnow
 from shopify_max.sync_store import InboxDelivery
+from shopify_max.sync_store.tables import inbox
 
 
 def _delivery(webhook_id: str, event_id: str | None = "evt-1", topic: str = "orders/create") -> InboxDelivery:
@@ -57,6 +61,27 @@ def test_processed_deliveries_are_not_claimed_again(sync_store):
 
 def test_deliveries_claimed_by_a_dead_worker_are_requeued(sync_store):
     sync_store.add_inbox_delivery(_delivery("wh-1"))
-    assert len(sync_store.claim_inbox()) == 1
-    assert sync_store.requeue_stale_inbox(older_than=timedelta(seconds=-1)) == 1
-    assert [row.webhook_id for row in sync_store.claim_inbox()] == ["wh-1"]
+    assert len(sync_store.claim_inbox(worker="run-1")) == 1
+    assert sync_store.requeue_stale_inbox(older_than=timedelta(seconds=-1)) == (1, [])
+    [again] = sync_store.claim_inbox(worker="run-2")
+    assert again.webhook_id == "wh-1" and again.claims == 2
+
+
+def test_a_claim_is_timed_from_when_it_was_taken_not_from_when_the_delivery_arrived(sync_store):
+    """A delivery that waited an hour in the inbox and was claimed just now is not someone else's to requeue."""
+    sync_store.add_inbox_delivery(_delivery("wh-1"))
+    with sync_store.engine.begin() as conn:
+        conn.execute(update(inbox).values(received_at=utcnow() - timedelta(hours=1)))
+    sync_store.claim_inbox(worker="live-run")
+    assert sync_store.requeue_stale_inbox(older_than=timedelta(minutes=15)) == (0, [])
+    assert sync_store.inbox_counts() == {"processing": 1}
+
+
+def test_a_delivery_whose_every_claim_dies_is_failed_as_a_poison_message(sync_store):
+    sync_store.add_inbox_delivery(_delivery("wh-poison"))
+    for _attempt in range(3):
+        assert len(sync_store.claim_inbox()) == 1
+        requeued, poisoned = sync_store.requeue_stale_inbox(older_than=timedelta(seconds=-1), max_claims=3)
+    assert requeued == 0 and [row.webhook_id for row in poisoned] == ["wh-poison"] and poisoned[0].claims == 3
+    assert sync_store.inbox_counts() == {"failed": 1}
+    assert sync_store.claim_inbox() == []

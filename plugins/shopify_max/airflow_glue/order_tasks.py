@@ -17,6 +17,31 @@ log = logging.getLogger(__name__)
 POLL_OVERLAP = timedelta(minutes=10)  # webhooks get lost and clocks differ: re-read the edge of each window
 FIRST_RUN_LOOKBACK = timedelta(days=1)
 BULK_WINDOW = timedelta(hours=6)  # wider windows (backfills) are read with one bulk operation, not page by page
+# Airflow Variables (optional): how long one attempt may hold an order's MAX write before another may take it over,
+# and how long a claimed webhook delivery may stay unfinished before it returns to the inbox.
+WRITE_LEASE_VARIABLE = "orders_write_lease_seconds"
+INBOX_CLAIM_TIMEOUT_VARIABLE = "orders_inbox_claim_timeout_seconds"
+
+
+def _seconds_variable(name: str, default: timedelta) -> timedelta:
+    from airflow.sdk import Variable
+
+    value = Variable.get(name, default=None)
+    if value in (None, ""):
+        return default
+    try:
+        seconds = float(value)
+    except ValueError as exc:
+        raise ValueError(f"Airflow Variable {name} must be a number of seconds, got {value!r}") from exc
+    if seconds <= 0:
+        raise ValueError(f"Airflow Variable {name} must be above 0 seconds, got {value!r}")
+    return timedelta(seconds=seconds)
+
+
+def write_lease() -> timedelta:
+    from shopify_max.orders.pipeline import DEFAULT_WRITE_LEASE
+
+    return _seconds_variable(WRITE_LEASE_VARIABLE, DEFAULT_WRITE_LEASE)
 
 
 class BulkOrderSource:
@@ -56,8 +81,8 @@ def poll_window(params: dict[str, Any], data_interval_start: datetime | None, da
 
 
 def capture_orders(run_id: str, params: dict[str, Any], data_interval_start: datetime | None,
-                   data_interval_end: datetime | None) -> dict[str, Any]:
-    from shopify_max.orders.pipeline import POLL_WATERMARK
+                   data_interval_end: datetime | None, task_id: str | None = None) -> dict[str, Any]:
+    from shopify_max.orders.pipeline import DEFAULT_INBOX_CLAIM_TIMEOUT, POLL_WATERMARK
     from shopify_max.orders.pipeline import capture_orders as capture
     from shopify_max.shopify.hook import ShopifyHook
 
@@ -67,7 +92,9 @@ def capture_orders(run_id: str, params: dict[str, Any], data_interval_start: dat
         source = BulkOrderSource(hook) if window[1] - window[0] > BULK_WINDOW else hook
         log.info("reading orders updated from %s to %s (with %s overlap) %s", *window, POLL_OVERLAP,
                  "with a bulk operation" if isinstance(source, BulkOrderSource) else "page by page")
-        report = capture(store, source, run_id=run_id, window=window, overlap=POLL_OVERLAP).as_xcom()
+        report = capture(store, source, run_id=run_id, window=window, overlap=POLL_OVERLAP, task_id=task_id,
+                         inbox_claim_timeout=_seconds_variable(INBOX_CLAIM_TIMEOUT_VARIABLE,
+                                                               DEFAULT_INBOX_CLAIM_TIMEOUT)).as_xcom()
         return {**report, "read_by": "bulk_operation" if isinstance(source, BulkOrderSource) else "pages"}
 
 
@@ -108,15 +135,15 @@ def export_orders(run_id: str, task_id: str) -> dict[str, int]:
     from shopify_max.orders.pipeline import export_staged_orders
 
     with open_sync_store() as store:
-        return export_staged_orders(store, ExactMaxHook(), run_id=run_id, task_id=task_id)
+        return export_staged_orders(store, ExactMaxHook(), run_id=run_id, task_id=task_id, write_lease=write_lease())
 
 
-def cancel_orders(run_id: str) -> dict[str, int]:
+def cancel_orders(run_id: str, task_id: str | None = None) -> dict[str, int]:
     from shopify_max.exactmax.hook import ExactMaxHook
     from shopify_max.orders.pipeline import apply_cancellations
 
     with open_sync_store() as store:
-        return apply_cancellations(store, ExactMaxHook(), run_id=run_id)
+        return apply_cancellations(store, ExactMaxHook(), run_id=run_id, task_id=task_id, write_lease=write_lease())
 
 
 def summarise(run_id: str, capture: dict[str, Any]) -> dict[str, Any]:
@@ -139,4 +166,4 @@ def replay_errors(run_id: str, task_id: str, params: dict[str, Any]) -> dict[str
             store, load_mappings(), reference_codes_from_max(), ExactMaxHook(), run_id=run_id,
             worker=f"error_replay/{run_id}", statuses=[params.get("status") or "open"], stage=params.get("stage"),
             reason_contains=params.get("reason_contains"), record_keys=params.get("record_keys") or None,
-            task_id=task_id)
+            task_id=task_id, write_lease=write_lease())

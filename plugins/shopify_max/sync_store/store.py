@@ -90,6 +90,7 @@ class InboxRow:
     status: str
     received_at: datetime
     triggered_at: datetime | None
+    claims: int = 0
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,19 @@ class StagedOrder:
     run_id: str | None = None
     run_outcome: str | None = None
     run_outcome_reason: str | None = None
+    lease_owner: str | None = None
+    lease_expires_at: datetime | None = None
+    deferred_json: str | None = None  # a newer version that arrived while a write to MAX was under way
+    deferred_updated_at: datetime | None = None
+    row_version: int = 0
+
+    def lease_is_live(self, now: datetime) -> bool:
+        return self.lease_expires_at is not None and self.lease_expires_at >= now
+
+
+# Statuses in which a write to MAX may be under way for the order (export or cancellation).
+WRITING_STATUSES = ("exporting", "cancel_pending")
+IN_FLIGHT_STATUSES = ("captured", "mapped", "validated", *WRITING_STATUSES)
 
 
 @dataclass
@@ -275,8 +289,12 @@ class SyncStore:
         except IntegrityError:
             return False
 
-    def claim_inbox(self, *, topics: Sequence[str] | None = None, limit: int = 500) -> list[InboxRow]:
-        """Move up to ``limit`` new deliveries to ``processing`` and return them, oldest first."""
+    def claim_inbox(self, *, topics: Sequence[str] | None = None, limit: int = 500,
+                    worker: str | None = None) -> list[InboxRow]:
+        """Move up to ``limit`` new deliveries to ``processing`` for ``worker`` and return them, oldest first.
+
+        The claim is timed (``claimed_at``) and counted (``claims``): see :meth:`requeue_stale_inbox`."""
+        now = utcnow()
         with self.engine.begin() as conn:
             query = select(inbox.c.id).where(inbox.c.status == "new").order_by(inbox.c.id).limit(limit)
             if topics:
@@ -286,22 +304,16 @@ class SyncStore:
             ids = list(conn.execute(query).scalars())
             if not ids:
                 return []
-            conn.execute(update(inbox).where(inbox.c.id.in_(ids)).values(status="processing"))
+            conn.execute(update(inbox).where(inbox.c.id.in_(ids)).values(
+                status="processing", claimed_at=now, claimed_by=worker, claims=inbox.c.claims + 1))
             rows = conn.execute(select(inbox).where(inbox.c.id.in_(ids)).order_by(inbox.c.id)).mappings().all()
-        return [
-            InboxRow(
-                id=r["id"],
-                webhook_id=r["webhook_id"],
-                event_id=r["event_id"],
-                topic=r["topic"],
-                resource_gid=r["resource_gid"],
-                payload=r["payload"],
-                status=r["status"],
-                received_at=r["received_at"],
-                triggered_at=r["triggered_at"],
-            )
-            for r in rows
-        ]
+        return [self._inbox_row(r) for r in rows]
+
+    @staticmethod
+    def _inbox_row(r: Any) -> InboxRow:
+        return InboxRow(id=r["id"], webhook_id=r["webhook_id"], event_id=r["event_id"], topic=r["topic"],
+                        resource_gid=r["resource_gid"], payload=r["payload"], status=r["status"],
+                        received_at=r["received_at"], triggered_at=r["triggered_at"], claims=r["claims"])
 
     def mark_inbox(self, ids: Iterable[int], status: str) -> int:
         if status not in INBOX_STATUSES:
@@ -314,15 +326,27 @@ class SyncStore:
                 update(inbox).where(inbox.c.id.in_(id_list)).values(status=status, processed_at=utcnow())
             ).rowcount
 
-    def requeue_stale_inbox(self, older_than: timedelta) -> int:
-        """Deliveries claimed by a worker that died go back to ``new`` after ``older_than``."""
-        cutoff = utcnow() - older_than
+    def requeue_stale_inbox(self, older_than: timedelta, *, max_claims: int = 3,
+                            topics: Sequence[str] | None = None) -> tuple[int, list[InboxRow]]:
+        """Deliveries whose claim is older than ``older_than`` (the worker died, was killed or crashed) go back
+        to ``new``; those already claimed ``max_claims`` times go to ``failed`` instead, because they keep
+        killing whoever claims them (a poison message). Returns (requeued, the deliveries failed now)."""
+        now = utcnow()
+        cutoff = now - older_than
+        stale = and_(inbox.c.status == "processing",
+                     or_(inbox.c.claimed_at < cutoff, and_(inbox.c.claimed_at.is_(None), inbox.c.received_at < cutoff)))
+        if topics:
+            stale = and_(stale, inbox.c.topic.in_(list(topics)))
         with self.engine.begin() as conn:
-            return conn.execute(
-                update(inbox)
-                .where(inbox.c.status == "processing", inbox.c.received_at < cutoff, inbox.c.processed_at.is_(None))
-                .values(status="new")
-            ).rowcount
+            poisoned_ids = list(conn.execute(select(inbox.c.id).where(stale, inbox.c.claims >= max_claims)).scalars())
+            if poisoned_ids:
+                conn.execute(update(inbox).where(inbox.c.id.in_(poisoned_ids))
+                             .values(status="failed", processed_at=now))
+            requeued = conn.execute(update(inbox).where(stale, inbox.c.claims < max_claims)
+                                    .values(status="new", claimed_at=None, claimed_by=None)).rowcount
+            poisoned = [self._inbox_row(r) for r in conn.execute(
+                select(inbox).where(inbox.c.id.in_(poisoned_ids)).order_by(inbox.c.id)).mappings()] if poisoned_ids else []
+        return requeued, poisoned
 
     def inbox_counts(self) -> dict[str, int]:
         with self.engine.begin() as conn:
@@ -690,8 +714,15 @@ class SyncStore:
                 found.update({row["order_gid"]: self._staged(row) for row in rows.mappings()})
         return found
 
-    def stage_order(self, order: StagedOrder) -> None:
-        """Insert or replace the staged copy of an order (keeps what was exported: ORDNUM and its digest)."""
+    def stage_order(self, order: StagedOrder, *, expected_version: int | None = None) -> bool:
+        """Write the staged copy of an order, only if nobody changed the row since it was read.
+
+        ``expected_version`` None: insert a new row (False when one appeared meanwhile). Otherwise replace the
+        row only while its ``row_version`` is still ``expected_version``. A row whose write lease is live is
+        never replaced. The caller re-reads and decides again when this returns False. The deferred version is
+        dropped: the caller stages the newest version it knows. What was exported (ORDNUM and the digest
+        exported) is kept: staging never changes it.
+        """
         now = utcnow()
         values = {
             "order_gid": order.order_gid, "order_name": order.order_name, "source": order.source,
@@ -699,14 +730,45 @@ class SyncStore:
             "material_digest": order.material_digest, "order_json": order.order_json, "status": order.status,
             "mapped_json": order.mapped_json, "detail": order.detail, "run_id": order.run_id,
             "run_outcome": order.run_outcome, "run_outcome_reason": order.run_outcome_reason,
-            "claimed_at": None, "captured_at": now, "updated_at": now,
+            "claimed_at": None, "updated_at": now, "lease_owner": None, "lease_expires_at": None,
+            "deferred_json": None, "deferred_updated_at": None,
         }
         with self.engine.begin() as conn:
-            insert = _insert_for(conn)(order_stage).values(**values)
-            conn.execute(insert.on_conflict_do_update(
-                index_elements=[order_stage.c.order_gid],
-                set_={key: insert.excluded[key] for key in values if key not in ("order_gid",)},
-            ))
+            if expected_version is None:
+                insert = _insert_for(conn)(order_stage).values(**values, captured_at=now, row_version=1)
+                return conn.execute(insert.on_conflict_do_nothing(index_elements=[order_stage.c.order_gid])).rowcount == 1
+            return conn.execute(
+                update(order_stage)
+                .where(order_stage.c.order_gid == order.order_gid, order_stage.c.row_version == expected_version,
+                       self._lease_free(now))
+                .values(**{k: v for k, v in values.items() if k != "order_gid"}, captured_at=now,
+                        row_version=order_stage.c.row_version + 1)
+            ).rowcount == 1
+
+    def defer_newer_version(self, staged: StagedOrder, *, order_json: str, updated_at: datetime,
+                            adopt_run_id: str | None = None) -> bool:
+        """Keep a newer version of an order whose write to MAX is under way, to be decided once it settles.
+
+        With ``adopt_run_id``, a row whose write lease has expired is also taken over by that run (its export
+        or cancellation step then settles the write, by CUSTPO lookup first). Conditional on ``row_version``.
+        """
+        now = utcnow()
+        values: dict[str, Any] = {"deferred_json": order_json, "deferred_updated_at": updated_at, "updated_at": now,
+                                  "row_version": order_stage.c.row_version + 1}
+        conditions = [order_stage.c.order_gid == staged.order_gid, order_stage.c.row_version == staged.row_version]
+        if adopt_run_id is not None and staged.run_id != adopt_run_id and not staged.lease_is_live(now):
+            values.update(run_id=adopt_run_id, run_outcome="pending", run_outcome_reason=None)
+            conditions.append(self._lease_free(now))
+        with self.engine.begin() as conn:
+            return conn.execute(update(order_stage).where(*conditions).values(**values)).rowcount == 1
+
+    def orders_with_settled_deferred_versions(self, limit: int = 5000) -> list[StagedOrder]:
+        """Orders holding a newer version that waited for a MAX write which has since settled."""
+        with self.engine.begin() as conn:
+            rows = conn.execute(select(order_stage).where(order_stage.c.deferred_json.is_not(None),
+                                                          order_stage.c.status.not_in(list(WRITING_STATUSES)))
+                                .order_by(order_stage.c.id).limit(limit))
+            return [self._staged(row) for row in rows.mappings()]
 
     def orders_in_stage(self, *, run_id: str, statuses: Sequence[str]) -> list[StagedOrder]:
         for status in statuses:
@@ -719,30 +781,93 @@ class SyncStore:
             return [self._staged(row) for row in rows.mappings()]
 
     def adopt_unfinished_orders(self, run_id: str) -> int:
-        """Orders a crashed or killed run left half-way are taken over by ``run_id``."""
+        """Orders another run left half-way are taken over by ``run_id``: any not yet being written to MAX, and
+        those being written whose write lease has expired (the writer died or hung). A live lease is left alone."""
+        now = utcnow()
         with self.engine.begin() as conn:
             return conn.execute(
                 update(order_stage)
-                .where(order_stage.c.status.in_(["captured", "mapped", "validated", "exporting", "cancel_pending"]),
-                       or_(order_stage.c.run_id.is_(None), order_stage.c.run_id != run_id))
-                .values(run_id=run_id, run_outcome="pending", run_outcome_reason=None, updated_at=utcnow())
+                .where(order_stage.c.status.in_(list(IN_FLIGHT_STATUSES)),
+                       or_(order_stage.c.run_id.is_(None), order_stage.c.run_id != run_id),
+                       or_(order_stage.c.status.not_in(list(WRITING_STATUSES)), self._lease_free(now)))
+                .values(run_id=run_id, run_outcome="pending", run_outcome_reason=None, updated_at=now,
+                        row_version=order_stage.c.row_version + 1)
             ).rowcount
 
-    def set_stage_status(self, order_gid: str, status: str, *, expected: Sequence[str] | None = None,
-                         **values: Any) -> bool:
-        """Move one order to ``status`` (with ``values``); with ``expected``, only from those statuses.
+    @staticmethod
+    def _lease_free(now: datetime):  # noqa: ANN205 - a SQL condition
+        return or_(order_stage.c.lease_expires_at.is_(None), order_stage.c.lease_expires_at < now)
 
-        The conditional form is the per-order lock: two workers cannot both move an order from
-        ``validated`` to ``exporting``. Returns whether this call moved it.
+    def set_stage_status(self, order_gid: str, status: str, *, expected: Sequence[str] | None = None,
+                         owned_by: str | None = None, expected_digest: str | None = None,
+                         lease_owner: str | None = None, **values: Any) -> bool:
+        """Move one order to ``status`` (with ``values``), under conditions; returns whether this call moved it.
+
+        - ``expected``: only from those statuses;
+        - ``owned_by``: only while that run owns the order (another run may have taken it over);
+        - ``expected_digest``: only while the row still holds that version of the order (a newer one may have
+          been captured meanwhile: work done on the older one is not written over it);
+        - ``lease_owner``: only while that writer holds the write lease (it is released by this move).
         """
         if status not in ORDER_STAGE_STATUSES:
             raise ValueError(f"unknown order stage status {status!r}")
         conditions = [order_stage.c.order_gid == order_gid]
         if expected is not None:
             conditions.append(order_stage.c.status.in_(list(expected)))
+        if owned_by is not None:
+            conditions.append(order_stage.c.run_id == owned_by)
+        if expected_digest is not None:
+            conditions.append(order_stage.c.payload_digest == expected_digest)
+        if lease_owner is not None:
+            conditions.append(order_stage.c.lease_owner == lease_owner)
+            values.update(lease_owner=None, lease_expires_at=None)
         with self.engine.begin() as conn:
-            return conn.execute(update(order_stage).where(*conditions)
-                                .values(status=status, updated_at=utcnow(), **values)).rowcount == 1
+            return conn.execute(update(order_stage).where(*conditions).values(
+                status=status, updated_at=utcnow(), row_version=order_stage.c.row_version + 1, **values)).rowcount == 1
+
+    def take_write_lease(self, order_gid: str, *, run_id: str, owner: str, ttl: timedelta, from_status: str,
+                         to_status: str) -> StagedOrder | None:
+        """Take the write lease of an order this run owns, for ``ttl``; returns the row as it now stands.
+
+        Taken when the order is in ``from_status``, or already in ``to_status`` with no live lease (a writer that
+        died: the caller settles that write by lookup before sending anything) or a lease ``owner`` holds.
+        None when another writer holds a live lease, or another run owns the order.
+        """
+        now = utcnow()
+        with self.engine.begin() as conn:
+            taken = conn.execute(
+                update(order_stage)
+                .where(order_stage.c.order_gid == order_gid, order_stage.c.run_id == run_id,
+                       or_(order_stage.c.status == from_status,
+                           and_(order_stage.c.status == to_status,
+                                or_(self._lease_free(now), order_stage.c.lease_owner == owner))))
+                .values(status=to_status, lease_owner=owner, lease_expires_at=now + ttl, claimed_at=now,
+                        updated_at=now, row_version=order_stage.c.row_version + 1)
+            ).rowcount == 1
+            if not taken:
+                return None
+            row = conn.execute(select(order_stage).where(order_stage.c.order_gid == order_gid)).mappings().one()
+            return self._staged(row)
+
+    def release_write_lease(self, order_gid: str, *, owner: str) -> bool:
+        """Give a lease back early (the writer stops on an error, with no send of its own still waiting): the
+        order stays where it is, and the next attempt or run may take it over at once."""
+        with self.engine.begin() as conn:
+            return conn.execute(update(order_stage).where(order_stage.c.order_gid == order_gid,
+                                                          order_stage.c.lease_owner == owner)
+                                .values(lease_owner=None, lease_expires_at=None, updated_at=utcnow(),
+                                        row_version=order_stage.c.row_version + 1)).rowcount == 1
+
+    def renew_write_lease(self, order_gid: str, *, owner: str, ttl: timedelta) -> bool:
+        """Extend a live lease ``owner`` holds; False when it expired or was taken over (then do not write)."""
+        now = utcnow()
+        with self.engine.begin() as conn:
+            return conn.execute(
+                update(order_stage)
+                .where(order_stage.c.order_gid == order_gid, order_stage.c.lease_owner == owner,
+                       order_stage.c.lease_expires_at >= now)
+                .values(lease_expires_at=now + ttl)
+            ).rowcount == 1
 
     def run_outcomes(self, run_id: str) -> dict[str, list[tuple[str, str | None]]]:
         """Per outcome (pending, exported, skipped, failed): (order name, reason) of each order the run read."""
@@ -764,9 +889,11 @@ class SyncStore:
         """Blank payloads older than ``retention`` that may hold personal data.
 
         - audit log: request and response of entries flagged ``contains_pii``;
-        - inbox: payloads of deliveries already processed or ignored;
-        - error queue: payloads of items resolved or ignored.
-        Open error items keep their payload: replaying them needs it.
+        - inbox: payloads of deliveries processed, ignored or failed (new and claimed ones are work to do);
+        - error queue: payloads of items not seen for ``retention``, open ones too (a replay reads the staged
+          order, not this copy); an item claimed by a replay within ``retention`` keeps it until released;
+        - order stage: the copies of orders exported or skipped.
+        The record of what happened stays: the row, its status, reason and ids; only the personal payload goes.
         """
         now = now or utcnow()
         cutoff = now - retention
@@ -779,7 +906,7 @@ class SyncStore:
             inbox_rows = conn.execute(
                 update(inbox)
                 .where(
-                    inbox.c.status.in_(["processed", "ignored"]),
+                    inbox.c.status.in_(["processed", "ignored", "failed"]),
                     inbox.c.payload_purged_at.is_(None),
                     inbox.c.received_at < cutoff,
                 )
@@ -788,7 +915,8 @@ class SyncStore:
             errors = conn.execute(
                 update(error_queue)
                 .where(
-                    error_queue.c.status.in_(["resolved", "ignored"]),
+                    or_(error_queue.c.status.in_(["open", "resolved", "ignored"]),
+                        error_queue.c.claimed_at.is_(None), error_queue.c.claimed_at < cutoff),
                     error_queue.c.payload_purged_at.is_(None),
                     error_queue.c.last_seen < cutoff,
                 )
@@ -801,3 +929,88 @@ class SyncStore:
                 .values(order_json=None, mapped_json=None)
             ).rowcount
         return {"audit_log": audit, "inbox": inbox_rows, "error_queue": errors, "order_stage": staged}
+
+    # -- personal data on a privacy request (shopify_max.privacy) -------------------------------------
+    # Per table: the columns that may hold someone's personal data, and those that say which record a row is.
+    PERSONAL_DATA_COLUMNS = {
+        "order_stage": ("order_json", "mapped_json", "deferred_json", "detail", "run_outcome_reason"),
+        "inbox": ("payload",),
+        "error_queue": ("payload", "reason", "detail"),
+        "audit_log": ("request", "response"),
+    }
+    _RECORD_COLUMNS = {
+        "order_stage": ("id", "order_gid", "order_name", "status"),
+        "inbox": ("id", "webhook_id", "topic", "resource_gid", "status"),
+        "error_queue": ("id", "entity", "record_key", "stage", "status"),
+        "audit_log": ("id", "entity", "record_key", "contains_pii", "pii_purged_at"),
+    }
+    # What a redaction may write besides the personal columns: when it happened, and what it decided.
+    _REDACTION_COLUMNS = {
+        "order_stage": ("status", "run_outcome"),
+        "inbox": ("status", "payload_purged_at"),
+        "error_queue": ("payload_purged_at",),
+        "audit_log": ("pii_purged_at",),
+    }
+
+    @staticmethod
+    def _personal_table(name: str):  # noqa: ANN205 - a Table
+        tables = {"order_stage": order_stage, "inbox": inbox, "error_queue": error_queue, "audit_log": audit_log}
+        if name not in tables:
+            raise ValueError(f"no personal data is kept in table {name!r}; expected one of {sorted(tables)}")
+        return tables[name]
+
+    def personal_data_rows(self, table_name: str, *, keys: Iterable[str] = (), mentions: Iterable[str] = (),
+                           every_row: bool = False, after_id: int = 0, limit: int = 500) -> list[dict[str, Any]]:
+        """Rows of ``table_name`` that may hold one person's data: the next ``limit`` after ``after_id``.
+
+        A row is returned when its key is in ``keys`` (order_stage: the order gid; inbox: the resource gid;
+        error_queue and audit_log: the record key), or when one of its personal columns contains one of
+        ``mentions`` (an e-mail, a phone, a gid; case-insensitive). With ``every_row``: every row that may still
+        hold personal data (audit entries: those flagged ``contains_pii`` and not purged yet). These are
+        candidates; the caller reads them to decide. Each row has its record columns and personal columns.
+        """
+        table = self._personal_table(table_name)
+        personal = [name for name in self.PERSONAL_DATA_COLUMNS[table_name] if name in table.c]
+        key_column = {"order_stage": "order_gid", "inbox": "resource_gid"}.get(table_name, "record_key")
+        if every_row:
+            condition = (and_(audit_log.c.contains_pii.is_(True), audit_log.c.pii_purged_at.is_(None))
+                         if table_name == "audit_log" else inbox.c.payload.is_not(None) if table_name == "inbox"
+                         else table.c.id.is_not(None))
+        else:
+            key_list = sorted({str(key) for key in keys if key})
+            texts = sorted({text.lower() for text in mentions if text})
+            alternatives = [table.c[key_column].in_(key_list[start:start + 500])
+                            for start in range(0, len(key_list), 500)]
+            alternatives += [func.lower(table.c[name]).contains(text, autoescape=True)
+                             for text in texts for name in personal]
+            if not alternatives:
+                return []
+            condition = or_(*alternatives)
+        columns = [table.c[name] for name in (*self._RECORD_COLUMNS[table_name], *personal)]
+        with self.engine.begin() as conn:
+            rows = conn.execute(select(*columns).where(condition, table.c.id > after_id)
+                                .order_by(table.c.id).limit(limit)).mappings()
+            return [dict(row) for row in rows]
+
+    def rewrite_personal_data(self, table_name: str, changes: dict[int, dict[str, Any]]) -> int:
+        """Write redacted values, in one transaction: row id → new values of its personal columns (and of the
+        columns that record the redaction: status, ``payload_purged_at``, ``pii_purged_at``...). Returns the
+        number of rows changed. A changed staged order gets a new ``row_version``, so that a decision taken on
+        the copy read before is not written over the redaction."""
+        table = self._personal_table(table_name)
+        allowed = set(self.PERSONAL_DATA_COLUMNS[table_name]) | set(self._REDACTION_COLUMNS[table_name])
+        now = utcnow()
+        changed = 0
+        with self.engine.begin() as conn:
+            for row_id, values in changes.items():
+                unknown = set(values) - allowed
+                if unknown:
+                    raise ValueError(f"{table_name}: a redaction does not write {sorted(unknown)}")
+                values = {name: value for name, value in values.items() if name in table.c}
+                if table_name == "order_stage":
+                    values["updated_at"] = now
+                    if "row_version" in table.c:
+                        values["row_version"] = table.c.row_version + 1
+                if values:
+                    changed += conn.execute(update(table).where(table.c.id == row_id).values(**values)).rowcount
+        return changed

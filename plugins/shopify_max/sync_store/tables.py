@@ -71,6 +71,11 @@ inbox = Table(
     Column("status", String(16), nullable=False),
     Column("processed_at", UtcDateTime),
     Column("payload_purged_at", UtcDateTime),
+    # Who claimed the delivery and when; a claim older than the configured time goes back to ``new``, and a
+    # delivery claimed ``claims`` times without finishing is a poison message (failed, on the error queue).
+    Column("claimed_at", UtcDateTime),
+    Column("claimed_by", String(250)),
+    Column("claims", Integer, nullable=False, server_default="0"),
     UniqueConstraint("webhook_id", name="uq_inbox_webhook_id"),
     # Event-Id is shared by every delivery of one merchant action; dedupe per topic so that two
     # topics fired by one action are both kept.
@@ -196,6 +201,15 @@ order_stage = Table(
     Column("claimed_at", UtcDateTime),
     Column("captured_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # The write lease: only ``lease_owner`` (one attempt of one task) may write the order to MAX, until
+    # ``lease_expires_at``; after that another run may take the order over, settling it by CUSTPO first.
+    Column("lease_owner", String(300)),
+    Column("lease_expires_at", UtcDateTime),
+    # A newer version of the order that arrived while a write to MAX was under way: decided once it settles.
+    Column("deferred_json", Text),
+    Column("deferred_updated_at", UtcDateTime),
+    # Bumped by every change: a decision made on a stale read is not written (optimistic concurrency).
+    Column("row_version", Integer, nullable=False, server_default="0"),
     UniqueConstraint("order_gid", name="uq_order_stage_order_gid"),
     Index("ix_order_stage_run_status", "run_id", "status"),
 )
