@@ -36,10 +36,12 @@ ui: airflow-init  ## the Airflow UI on http://localhost:8080 (all users are admi
 	$(BIN)/airflow standalone
 
 airflow-init: $(AIRFLOW_HOME)/.initialised
+	@$(BIN)/python -m shopify_max.airflow_glue.fernet_key $(AIRFLOW_HOME)/fernet.key  # an older home's key: 0600
 
+# The Fernet key decrypts every connection password: created 0600 (umask too, for anything else made here).
 $(AIRFLOW_HOME)/.initialised: $(STAMP) airflow_settings.yaml
-	mkdir -p $(AIRFLOW_HOME)
-	test -s $(AIRFLOW_HOME)/fernet.key || $(BIN)/python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())" > $(AIRFLOW_HOME)/fernet.key
+	umask 077 && mkdir -p $(AIRFLOW_HOME)
+	$(BIN)/python -m shopify_max.airflow_glue.fernet_key $(AIRFLOW_HOME)/fernet.key
 	$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log
 	$(BIN)/python -m shopify_max.airflow_glue.settings_loader airflow_settings.yaml
 	touch $@

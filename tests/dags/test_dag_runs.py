@@ -61,3 +61,26 @@ def test_maintenance_run_purges_expired_pii(airflow_metadata_db, dag_bag, sync_s
     assert _return_value(dag_run, "purge_expired_pii") == {"audit_log": 1, "inbox": 0, "error_queue": 0, "order_stage": 0}
     assert "Jane Doe" not in store.audit_entries()[0]["request"]
     store.dispose()
+
+
+def test_maintenance_run_acts_on_a_customers_redact_webhook(airflow_metadata_db, dag_bag, sync_store_connection):
+    from pathlib import Path
+
+    from shopify_max.sync_store import AuditEntry, InboxDelivery
+
+    store = SyncStore.from_url(sync_store_connection)
+    example = Path(__file__).resolve().parents[2] / "include/vendor/shopify/webhooks/customers.redact.json"
+    store.add_inbox_delivery(InboxDelivery(webhook_id="wh-redact", topic="customers/redact",
+                                           payload=json.dumps(json.loads(example.read_text())["response"])))
+    store.write_audit([AuditEntry(entity="order", record_key="#1", direction="manual", outcome="noted",
+                                  request={"note": "john@example.com asked about #1"})])
+
+    dag_run = run_once(dag_bag.dags["sync_store_maintenance"])
+
+    assert dag_run.state == "success"
+    [acted] = _return_value(dag_run, "act_on_privacy_requests")["acted_on"]
+    assert (acted["topic"], acted["outcome"], acted["result"]["rows_changed"]["audit_log"]) == (
+        "customers/redact", "redacted", 1)
+    assert store.inbox_counts() == {"processed": 1}
+    assert all("john@example.com" not in (row["request"] or "") for row in store.audit_entries())
+    store.dispose()

@@ -57,3 +57,12 @@ def purge_expired_pii(retention_days: int, conn_id: str = SyncStoreHook.default_
         purged = store.purge_expired_pii(timedelta(days=retention_days))
     log.info("purged PII older than %d days: %s", retention_days, purged)
     return purged
+
+
+def act_on_privacy_requests(*, run_id: str | None = None, task_id: str | None = None,
+                            conn_id: str = SyncStoreHook.default_conn_name) -> dict[str, Any]:
+    """Answer data requests and erase personal data on redaction requests waiting in the inbox."""
+    from shopify_max.privacy import act_on_privacy_requests as act
+
+    with open_sync_store(conn_id) as store:
+        return act(store, run_id=run_id, task_id=task_id)
