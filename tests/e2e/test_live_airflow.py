@@ -4,9 +4,10 @@ executor, the README's embedded default). A new order webhook in the inbox becom
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import signal
+import socket
 import subprocess
 import sys
 import time
@@ -21,10 +22,16 @@ pytestmark = pytest.mark.e2e
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 @pytest.fixture
 def live_airflow(tmp_path):
     """`airflow standalone` in a throw-away home; yields (metadata DB URL, sync store URL)."""
-    port = 8790
+    port = free_port()
     sync_store_url = f"sqlite:///{tmp_path / 'sync.sqlite'}"
     home = tmp_path / "airflow"
     env = {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW")}
@@ -55,12 +62,28 @@ def live_airflow(tmp_path):
             time.sleep(1)
         yield f"sqlite:///{home / 'airflow.db'}", sync_store_url
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+        _stop_with_every_descendant(process)
         log.close()
+
+
+def _stop_with_every_descendant(process: subprocess.Popen) -> None:
+    """`airflow standalone` starts components that outlive a signal to its process group (the scheduler and its
+    executor workers were seen running after it, reparented to init): stop each process of the tree."""
+    import psutil
+
+    try:
+        tree = [psutil.Process(process.pid), *psutil.Process(process.pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        tree = []
+    for member in tree:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            member.terminate()
+    _gone, alive = psutil.wait_procs(tree, timeout=30)
+    for member in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            member.kill()
+    psutil.wait_procs(alive, timeout=10)
+    process.wait(timeout=10)
 
 
 def test_a_new_order_webhook_schedules_the_orders_dag_within_a_minute(live_airflow):
