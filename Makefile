@@ -14,13 +14,13 @@ export AIRFLOW__CORE__EXECUTOR := LocalExecutor
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS := True
 # Connection passwords are encrypted at rest with a key generated once per Airflow home.
 export AIRFLOW__CORE__FERNET_KEY_CMD := cat $(AIRFLOW_HOME)/fernet.key
-export PYTHONPATH := $(CURDIR)/plugins
+export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)
 export PATH := $(BIN):$(PATH)
 
 .PHONY: demo test lint bench ui airflow-init sandboxes install lock clean
 
 demo: airflow-init  ## set up everything, run each DAG once against the sandboxes, print a summary
-	$(BIN)/python -m shopify_max.demo
+	$(BIN)/python -m sandboxes.demo
 
 test: $(STAMP)  ## lint (ruff, with Airflow 3 rules) and the whole test suite
 	$(BIN)/ruff check .
@@ -48,10 +48,11 @@ $(AIRFLOW_HOME)/.initialised: $(STAMP) airflow_settings.yaml
 
 install: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+$(STAMP): requirements.txt requirements-services.txt requirements-dev.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt -c constraints.txt
+	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-services.txt -r requirements-dev.txt \
+		-c constraints.txt
 	touch $@
 
 lock: $(STAMP)  ## regenerate constraints.txt from the installed, tested environment

@@ -1,6 +1,6 @@
 """MAX gateway write throughput: sales orders of 10 lines each, through ExactMaxHook, over real HTTP.
 
-The reference gateway runs as its own process (``python -m shopify_max.sandboxes.exactmax``, the one-command
+The reference gateway runs as its own process (``python -m sandboxes.exactmax``, the one-command
 start) on loopback, on SQLite and, when reachable, on PostgreSQL. Writers are threads, each with its own hook.
 """
 
@@ -31,9 +31,9 @@ TOKEN = "bench-token-0123456789"
 @contextmanager
 def _gateway_process(database_url: str):
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "plugins"), "EXACTMAX_GATEWAY_TOKEN": TOKEN}
+    env = {**os.environ, "EXACTMAX_GATEWAY_TOKEN": TOKEN}
     process = subprocess.Popen(
-        [sys.executable, "-m", "shopify_max.sandboxes.exactmax", "--port", str(port), "--database-url", database_url,
+        [sys.executable, "-m", "sandboxes.exactmax", "--port", str(port), "--database-url", database_url,
          "--products", "200"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60

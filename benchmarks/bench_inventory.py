@@ -131,8 +131,8 @@ def _baseline(sample_skus: int) -> dict[str, float]:
 def _managed_levels(products: int) -> int:
     """SKU × location levels the flow manages in the sandbox catalogue of ``products`` products: mapped SKUs
     with one Shopify carrier, at the two locations fed by MAX stockrooms, where stocked."""
-    from shopify_max.sandboxes import catalog
-    from shopify_max.sandboxes.shopify import seed
+    from sandboxes import catalog
+    from sandboxes.shopify import seed
 
     levels = 0
     for index in range(1, products + 1):
@@ -156,8 +156,8 @@ def _products_for_managed_levels(wanted: int) -> int:
 
 def run(quick: bool) -> list[Figure]:
     sys.path.insert(0, str(ROOT / "plugins"))
-    from shopify_max.sandboxes import catalog
-    from shopify_max.sandboxes.shopify.seed import _has_duplicate_sku as has_duplicate_sku
+    from sandboxes import catalog
+    from sandboxes.shopify.seed import _has_duplicate_sku as has_duplicate_sku
     from shopify_max.sync_store import SyncStore
 
     products = _products_for_managed_levels(4_000 if quick else 100_000)
@@ -168,12 +168,12 @@ def run(quick: bool) -> list[Figure]:
         writer = csv.writer(handle)
         writer.writerow(["sku", "part_number", "sales_uom", "uom_factor"])
         writer.writerows(catalog.sku_mapping_rows(products))
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "plugins"), "EXACTMAX_GATEWAY_TOKEN": MAX_TOKEN}
+    env = {**os.environ, "EXACTMAX_GATEWAY_TOKEN": MAX_TOKEN}
     figures: list[Figure] = []
     seeding = time.perf_counter()
-    with _process(["shopify_max.sandboxes.shopify", "--products", str(products), "--orders", "2", "--plan",
+    with _process(["sandboxes.shopify", "--products", str(products), "--orders", "2", "--plan",
                    "standard", "--token", TOKEN], "/_sandbox/health", env, tmp / "shopify.log") as shop_port, \
-            _process(["shopify_max.sandboxes.exactmax", "--products", str(products), "--database-url",
+            _process(["sandboxes.exactmax", "--products", str(products), "--database-url",
                       f"sqlite:///{tmp / 'max.sqlite'}"], "/openapi.yaml", env, tmp / "max.log") as max_port:
         seeding = time.perf_counter() - seeding
         shop, gateway = f"http://127.0.0.1:{shop_port}", f"http://127.0.0.1:{max_port}"

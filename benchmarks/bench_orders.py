@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _orders(count: int):
+    from sandboxes import catalog
     from shopify_max.orders.webhook_payload import order_from_webhook_payload
-    from shopify_max.sandboxes import catalog
 
     example = json.loads((ROOT / "include/vendor/shopify/webhooks/orders.create.json").read_text())["response"]
     mapped_skus = [sku for sku, *_ in catalog.sku_mapping_rows(500)]
@@ -50,10 +50,10 @@ def _orders(count: int):
 
 
 def _map_and_validate(count: int) -> list[Figure]:
+    from sandboxes import catalog
+    from sandboxes.exactmax.seed import NON_STOCK_PARTS, TAX_CODES, TERMS, UOMS
     from shopify_max.mappings import load_mappings
     from shopify_max.orders.mapper import map_order_to_sales_order
-    from shopify_max.sandboxes import catalog
-    from shopify_max.sandboxes.exactmax.seed import NON_STOCK_PARTS, TAX_CODES, TERMS, UOMS
     from shopify_max.validation.sales_orders import ReferenceCodes, validate_sales_orders
 
     orders = _orders(count)
@@ -85,16 +85,16 @@ def _map_and_validate(count: int) -> list[Figure]:
 def _end_to_end(order_count: int) -> list[Figure]:
     import os
 
+    from max_gateway.app import GatewayAuth
+    from sandboxes.exactmax.server import GatewayConfig
+    from sandboxes.exactmax.server import run_in_thread as run_gateway
+    from sandboxes.shopify.app import SandboxConfig
+    from sandboxes.shopify.app import run_in_thread as run_shop
     from shopify_max.airflow_glue.order_tasks import reference_codes_from_max
     from shopify_max.clock import utcnow
     from shopify_max.exactmax.hook import ExactMaxHook
     from shopify_max.mappings import load_mappings
     from shopify_max.orders import pipeline
-    from shopify_max.sandboxes.exactmax.app import GatewayAuth
-    from shopify_max.sandboxes.exactmax.server import GatewayConfig
-    from shopify_max.sandboxes.exactmax.server import run_in_thread as run_gateway
-    from shopify_max.sandboxes.shopify.app import SandboxConfig
-    from shopify_max.sandboxes.shopify.app import run_in_thread as run_shop
     from shopify_max.shopify.api import ShopifyAdminApi
     from shopify_max.shopify.client import ShopifyClient
     from shopify_max.sync_store import SyncStore

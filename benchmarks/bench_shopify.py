@@ -19,8 +19,8 @@ import time
 import requests
 from figures import Figure
 
-from shopify_max.sandboxes.shopify.app import DEFAULT_TOKEN, SandboxConfig, run_in_thread
-from shopify_max.sandboxes.shopify.seed import products_for_levels
+from sandboxes.shopify.app import DEFAULT_TOKEN, SandboxConfig, run_in_thread
+from sandboxes.shopify.seed import products_for_levels
 from shopify_max.shopify import documents
 from shopify_max.shopify.api import ShopifyAdminApi
 from shopify_max.shopify.bulk import BulkOperationRunner

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import platform
 import sys
 import time
@@ -19,6 +20,8 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 sys.path.insert(0, str(BENCH_DIR.parent / "plugins"))
+sys.path.insert(1, str(BENCH_DIR.parent))  # max_gateway/ and sandboxes/
+os.environ["PYTHONPATH"] = os.pathsep.join([str(BENCH_DIR.parent / "plugins"), str(BENCH_DIR.parent)])
 
 from figures import Figure  # noqa: E402
 

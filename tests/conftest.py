@@ -19,7 +19,11 @@ from pathlib import Path
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(PROJECT_ROOT / "plugins"))
+# The library (plugins/) and, beside it, the services the tests run: max_gateway/ and sandboxes/. Subprocesses
+# the tests start inherit the same path.
+for _path in (PROJECT_ROOT, PROJECT_ROOT / "plugins"):
+    sys.path.insert(0, str(_path))
+os.environ["PYTHONPATH"] = os.pathsep.join([str(PROJECT_ROOT / "plugins"), str(PROJECT_ROOT)])
 
 # Airflow reads its configuration at import: point it at a throw-away home before anything imports it,
 # so the tests never touch the demo's `.airflow/` and always parse this checkout's dags/ and plugins/.
@@ -117,7 +121,7 @@ def sync_store(database_url: str):
 @pytest.fixture(scope="session")
 def airflow_metadata_db() -> Path:
     """A migrated Airflow metadata DB (SQLite) in the test home: what ``dag.test()`` needs."""
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "plugins")}
+    env = {**os.environ}
     result = subprocess.run(
         [sys.executable, "-m", "airflow", "db", "migrate"], env=env, capture_output=True, text=True, timeout=300
     )

@@ -84,13 +84,25 @@ def test_the_receiver_gets_the_connections_it_reads():
     assert "8703:8703" in SERVICES["webhook-receiver"]["ports"]
 
 
-def test_the_services_run_modules_of_this_project():
-    for service in ("webhook-receiver", "shopify-sandbox", "exactmax-gateway"):
+def test_the_services_run_modules_of_this_project_from_where_they_are_mounted():
+    """The receiver is part of the library (plugins/); the gateway and the sandboxes are services of their own
+    (max_gateway/, sandboxes/), mounted beside it and on the service's PYTHONPATH."""
+    for service, root in (("webhook-receiver", "plugins"), ("shopify-sandbox", "."), ("exactmax-gateway", ".")):
         entrypoint = SERVICES[service]["entrypoint"]
         module = entrypoint[entrypoint.index("-m") + 1]
-        module_dir = PROJECT_ROOT / "plugins" / Path(*module.split("."))
-        assert module.startswith("shopify_max."), module
-        assert (module_dir / "__main__.py").exists(), f"{service} runs {module}, which has no __main__"
+        assert (PROJECT_ROOT / root / Path(*module.split(".")) / "__main__.py").exists(), f"{service} runs {module}"
+        if root == ".":
+            top = module.split(".")[0]
+            assert f"./{top}:/opt/services/{top}" in SERVICES[service]["volumes"]
+            assert "/opt/services" in SERVICES[service]["environment"]["PYTHONPATH"].split(":")
+            assert SERVICES[service]["build"]["target"] == "services"
+
+
+def test_the_airflow_image_does_not_carry_what_only_the_sandboxes_need():
+    airflow_requirements = (PROJECT_ROOT / "requirements.txt").read_text()
+    assert "graphql-core" not in airflow_requirements
+    assert "graphql-core" in (PROJECT_ROOT / "requirements-services.txt").read_text()
+    assert SERVICES["airflow-scheduler"]["build"]["target"] == "airflow"
 
 
 def test_the_shop_sandbox_signs_webhooks_for_the_receiver_with_the_secret_airflow_has():

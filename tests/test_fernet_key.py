@@ -58,7 +58,7 @@ def test_the_makefile_recipe_creates_the_key_0600_and_fixes_an_existing_home(tmp
                              cwd=PROJECT_ROOT, capture_output=True, text=True, check=True).stdout
     key_commands = [line for line in printed.splitlines() if "fernet" in line or "mkdir" in line]
     assert key_commands, printed
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "plugins")}
+    env = {**os.environ}
     for _run in ("a fresh home", "an existing home"):
         subprocess.run(["bash", "-c", "set -e\n" + "\n".join(key_commands)], cwd=PROJECT_ROOT, env=env, check=True,
                        capture_output=True)

@@ -43,7 +43,7 @@ def test_an_entry_missing_required_keys_is_named(tmp_path):
 
 
 def test_loading_into_airflow_creates_everything_and_is_safe_to_repeat(airflow_metadata_db):
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "plugins"), "SHOPIFY_ACCESS_TOKEN": "shpat_from_env_123456"}
+    env = {**os.environ, "SHOPIFY_ACCESS_TOKEN": "shpat_from_env_123456"}
     command = [sys.executable, "-m", "shopify_max.airflow_glue.settings_loader", str(PROJECT_ROOT / "airflow_settings.yaml")]
     for _ in range(2):
         result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)

@@ -10,14 +10,14 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
+from max_gateway.app import GatewayAuth
+from sandboxes.exactmax.server import GatewayConfig
+from sandboxes.exactmax.server import run_in_thread as run_gateway
+from sandboxes.shopify.app import RunningSandbox, SandboxConfig
+from sandboxes.shopify.app import run_in_thread as run_shop
 from shopify_max.airflow_glue.run_results import task_return_values
 from shopify_max.exactmax.hook import ExactMaxHook
 from shopify_max.http_server import serve_in_thread
-from shopify_max.sandboxes.exactmax.app import GatewayAuth
-from shopify_max.sandboxes.exactmax.server import GatewayConfig
-from shopify_max.sandboxes.exactmax.server import run_in_thread as run_gateway
-from shopify_max.sandboxes.shopify.app import RunningSandbox, SandboxConfig
-from shopify_max.sandboxes.shopify.app import run_in_thread as run_shop
 from shopify_max.sync_store import SyncStore
 from shopify_max.webhooks.receiver import create_receiver_app
 

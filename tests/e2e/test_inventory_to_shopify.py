@@ -23,8 +23,8 @@ import psutil
 import pytest
 from conftest import PRODUCTS, xcom_return
 
+from sandboxes import catalog
 from shopify_max.paths import MAPPINGS_DIR
-from shopify_max.sandboxes import catalog
 
 pytestmark = pytest.mark.e2e
 
@@ -224,7 +224,7 @@ def test_a_fault_storm_still_converges_and_applies_each_batch_once(airflow_metad
 
 def test_a_run_killed_half_way_is_finished_by_the_next_run(airflow_metadata_db, dag_bag, stack, tmp_path):
     stack.shop_admin.post("/_sandbox/faults", json={"latency_ms": 400}).raise_for_status()
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "plugins")}
+    env = {**os.environ}
     log_path = tmp_path / "killed-run.log"
     with open(log_path, "w") as log:
         process = subprocess.Popen(

@@ -42,7 +42,7 @@ def live_airflow(tmp_path):
         "AIRFLOW__API__PORT": str(port), "AIRFLOW__CORE__FERNET_KEY": os.environ["AIRFLOW__CORE__FERNET_KEY"],
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
         "AIRFLOW_CONN_SYNC_STORE_DEFAULT": json.dumps({"conn_type": "sqlite", "extra": {"sqlalchemy_url": sync_store_url}}),
-        "PYTHONPATH": str(PROJECT_ROOT / "plugins"),
+        "PYTHONPATH": os.environ["PYTHONPATH"],
         "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
     })
     SyncStore.from_url(sync_store_url).dispose()

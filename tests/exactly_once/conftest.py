@@ -79,9 +79,9 @@ def gateway_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gatewa
     database = tmp_path_factory.mktemp("max-gateway") / "max.sqlite"
     log = open(database.with_suffix(".log"), "wb")  # noqa: SIM115 - closed below, after the process
     process = subprocess.Popen(
-        [sys.executable, "-m", "shopify_max.sandboxes.exactmax", "--host", "127.0.0.1", "--port", str(port),
+        [sys.executable, "-m", "sandboxes.exactmax", "--host", "127.0.0.1", "--port", str(port),
          "--database-url", f"sqlite:///{database}", "--products", "12", "--token", TOKEN],
-        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "plugins")}, stdout=log, stderr=subprocess.STDOUT)
+        env={**os.environ}, stdout=log, stderr=subprocess.STDOUT)
     http = requests.Session()
     http.headers["Authorization"] = f"Bearer {TOKEN}"
     base_url = f"http://127.0.0.1:{port}"

@@ -102,7 +102,7 @@ def test_a_run_that_adopts_an_order_another_run_is_exporting_does_not_export_it_
 
 def _attempt_process(store_url: str, run_id: str, task_id: str, lease_seconds: float) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, str(ATTEMPT_SCRIPT), store_url, run_id, task_id, str(lease_seconds)],
-                            env={**os.environ, "PYTHONPATH": str(PLUGINS)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            env={**os.environ}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def _finished(process: subprocess.Popen) -> dict[str, int]:
@@ -165,7 +165,7 @@ def test_an_order_whose_custpo_already_matches_two_max_orders_fails_alone_and_th
     that order goes to the error queue naming both ORDNUMs, and the rest of the batch is exported."""
     import sqlalchemy as sa
 
-    from shopify_max.sandboxes.exactmax.schema import so_detail, so_master
+    from max_gateway.reference.schema import so_detail, so_master
 
     duplicated, fine = example_order(), example_order()
     for order in (duplicated, fine):

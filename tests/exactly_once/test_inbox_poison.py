@@ -59,7 +59,7 @@ def test_deliveries_claimed_by_a_killed_capture_return_to_the_inbox_after_the_cl
     for number in range(3):
         _deliver(sync_store, _body(f"#killed-{number}"))
     attempt = subprocess.Popen([sys.executable, str(Path(__file__).with_name("capture_attempt.py")), database_url,
-                                "doomed-run"], env={**os.environ, "PYTHONPATH": str(PLUGINS)},
+                                "doomed-run"], env={**os.environ},
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = attempt.stdout.readline()

@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 from max_gateway_helpers import AUTH, PASSWORD, PG_URL, PRODUCTS, USERNAME, GatewayClient
 
-from shopify_max.sandboxes.exactmax.server import GatewayConfig, run_in_thread
+from sandboxes.exactmax.server import GatewayConfig, run_in_thread
 
 
 @pytest.fixture

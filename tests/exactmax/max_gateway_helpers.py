@@ -11,9 +11,9 @@ from decimal import Decimal
 import requests
 import sqlalchemy as sa
 
+from max_gateway.app import GatewayAuth
+from sandboxes.exactmax.server import RunningGateway
 from shopify_max.exactmax.models import SalesOrder, SalesOrderLine
-from shopify_max.sandboxes.exactmax.app import GatewayAuth
-from shopify_max.sandboxes.exactmax.server import RunningGateway
 
 PG_URL = os.environ.get("SHOPIFY_MAX_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
 USERNAME = "max-integration"

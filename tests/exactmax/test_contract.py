@@ -8,8 +8,9 @@ import requests
 import yaml
 from fastapi.routing import APIRoute
 
-from shopify_max.sandboxes.exactmax.app import OPENAPI_PATH, create_app
-from shopify_max.sandboxes.exactmax.database import create_gateway_engine
+from max_gateway.app import OPENAPI_PATH, create_app
+from max_gateway.reference.database import create_gateway_engine
+from sandboxes.exactmax.server import GatewayConfig, build_gateway
 
 HTTP_METHODS = {"get", "put", "post", "delete", "patch"}
 
@@ -20,16 +21,27 @@ def _document_operations() -> set[tuple[str, str]]:
             if method in HTTP_METHODS}
 
 
-def test_gateway_routes_match_the_openapi_document(tmp_path: Path) -> None:
+def _routes(app) -> set[tuple[str, str]]:  # noqa: ANN001
+    return {(method, route.path) for route in app.routes if isinstance(route, APIRoute) for method in route.methods}
+
+
+def _sandbox_app(tmp_path: Path):  # noqa: ANN202
+    return build_gateway(GatewayConfig(database_url=f"sqlite:///{tmp_path / 'sandbox.sqlite'}", products=3))[0]
+
+
+def test_the_gateway_serves_exactly_the_contract_without_its_sandbox_operations(tmp_path: Path) -> None:
     app = create_app(create_gateway_engine(f"sqlite:///{tmp_path / 'contract.sqlite'}"))
-    routes = {(method, route.path) for route in app.routes if isinstance(route, APIRoute) for method in route.methods}
-    assert routes == _document_operations()
+    assert _routes(app) == {(method, path) for method, path in _document_operations() if not path.startswith("/_sandbox")}
+
+
+def test_the_sandbox_build_serves_the_contract_and_its_sandbox_operations(tmp_path: Path) -> None:
+    assert _routes(_sandbox_app(tmp_path)) == _document_operations()
 
 
 def test_query_and_path_parameters_match_the_openapi_document(tmp_path: Path) -> None:
     document = yaml.safe_load(OPENAPI_PATH.read_text(encoding="utf-8"))
     shared = document["components"]["parameters"]
-    app = create_app(create_gateway_engine(f"sqlite:///{tmp_path / 'contract.sqlite'}"))
+    app = _sandbox_app(tmp_path)
     for route in (r for r in app.routes if isinstance(r, APIRoute)):
         for method in route.methods:
             declared = document["paths"][route.path][method.lower()].get("parameters", [])

@@ -27,9 +27,9 @@ def _free_port() -> int:
 
 def test_gateway_starts_with_one_command_and_seeds_its_database(tmp_path: Path) -> None:
     port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(PLUGINS), "EXACTMAX_GATEWAY_TOKEN": TOKEN}
+    env = {**os.environ, "EXACTMAX_GATEWAY_TOKEN": TOKEN}
     process = subprocess.Popen(
-        [sys.executable, "-m", "shopify_max.sandboxes.exactmax", "--host", "127.0.0.1", "--port", str(port),
+        [sys.executable, "-m", "sandboxes.exactmax", "--host", "127.0.0.1", "--port", str(port),
          "--database-url", f"sqlite:///{tmp_path / 'max.sqlite'}", "--products", "12"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

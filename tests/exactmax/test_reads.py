@@ -6,9 +6,9 @@ from decimal import Decimal
 
 from max_gateway_helpers import PRODUCTS, make_order
 
+from sandboxes import catalog
+from sandboxes.exactmax.seed import NON_STOCK_PARTS, stock_quantity
 from shopify_max.exactmax.models import SalesOrderLine
-from shopify_max.sandboxes import catalog
-from shopify_max.sandboxes.exactmax.seed import NON_STOCK_PARTS, stock_quantity
 
 STOCKROOMS = [stk for location in catalog.LOCATIONS for stk in location.max_stockrooms]
 

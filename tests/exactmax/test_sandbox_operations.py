@@ -7,8 +7,8 @@ from decimal import Decimal
 import sqlalchemy as sa
 from max_gateway_helpers import make_order
 
+from max_gateway.reference import schema as t
 from shopify_max.exactmax.models import SalesOrderLine
-from shopify_max.sandboxes.exactmax import schema as t
 
 
 def _rows(gateway, query) -> list:

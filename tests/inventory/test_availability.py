@@ -96,7 +96,7 @@ def test_a_bad_safety_value_is_refused_with_file_and_line(tmp_path):
 
 
 def test_the_shipped_location_mapping_matches_the_sandbox_catalogue(rules):
-    from shopify_max.sandboxes import catalog
+    from sandboxes import catalog
 
     expected = {f"gid://shopify/Location/{loc.shopify_location_id}": loc.max_stockrooms for loc in catalog.LOCATIONS}
     assert {loc.location_gid: loc.stockrooms for loc in rules.locations} == expected

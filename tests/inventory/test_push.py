@@ -10,8 +10,8 @@ from decimal import Decimal
 import httpx
 import pytest
 
+from sandboxes.shopify.app import RunningSandbox, SandboxConfig, run_in_thread
 from shopify_max.inventory.push import InventoryPushError, PushSettings, push_quantities
-from shopify_max.sandboxes.shopify.app import RunningSandbox, SandboxConfig, run_in_thread
 from shopify_max.shopify.api import ShopifyAdminApi
 from shopify_max.shopify.client import ShopifyClient
 from shopify_max.sync_store import InventoryTarget

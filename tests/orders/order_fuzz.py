@@ -23,12 +23,7 @@ from typing import Any
 from hypothesis import strategies as st
 from order_payloads import EXAMPLE_ORDER
 
-from shopify_max.exactmax.xml_builder import build_customer_xml, build_sales_order_xml
-from shopify_max.mappings.loader import Mappings
-from shopify_max.orders.mapper import map_order_to_sales_order
-from shopify_max.orders.outcome import RECORDED_TEXT_CHARS
-from shopify_max.orders.webhook_payload import UnreadableOrderPayload, order_from_webhook_body
-from shopify_max.sandboxes.exactmax.xml_rules import (
+from max_gateway.reference.xml_rules import (
     CUSTOMER_FIELDS,
     SHIP_TO_FIELDS,
     SO_DETAIL_FIELDS,
@@ -39,6 +34,11 @@ from shopify_max.sandboxes.exactmax.xml_rules import (
     parse_document,
     parse_record,
 )
+from shopify_max.exactmax.xml_builder import build_customer_xml, build_sales_order_xml
+from shopify_max.mappings.loader import Mappings
+from shopify_max.orders.mapper import map_order_to_sales_order
+from shopify_max.orders.outcome import RECORDED_TEXT_CHARS
+from shopify_max.orders.webhook_payload import UnreadableOrderPayload, order_from_webhook_body
 from shopify_max.shopify.models import Order
 
 

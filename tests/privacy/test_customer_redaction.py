@@ -21,14 +21,14 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from max_gateway.app import GatewayAuth
+from sandboxes.exactmax.server import GatewayConfig
+from sandboxes.exactmax.server import run_in_thread as run_gateway
 from shopify_max.exactmax.hook import ExactMaxHook
 from shopify_max.http_server import serve_in_thread
 from shopify_max.mappings import load_mappings
 from shopify_max.orders.pipeline import capture_orders, export_staged_orders, map_staged_orders
 from shopify_max.privacy import act_on_privacy_requests
-from shopify_max.sandboxes.exactmax.app import GatewayAuth
-from shopify_max.sandboxes.exactmax.server import GatewayConfig
-from shopify_max.sandboxes.exactmax.server import run_in_thread as run_gateway
 from shopify_max.sync_store import AuditEntry
 from shopify_max.webhooks.receiver import create_receiver_app, shopify_hmac
 

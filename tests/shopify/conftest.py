@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from shopify_helpers import Received, SandboxAdmin, WebhookReceiver, make_client
 
-from shopify_max.sandboxes.shopify.app import RunningSandbox, SandboxConfig, run_in_thread
+from sandboxes.shopify.app import RunningSandbox, SandboxConfig, run_in_thread
 from shopify_max.shopify.api import ShopifyAdminApi
 from shopify_max.shopify.client import ShopifyClient
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import requests
 
-from shopify_max.sandboxes.shopify.app import DEFAULT_TOKEN, RunningSandbox
+from sandboxes.shopify.app import DEFAULT_TOKEN, RunningSandbox
 from shopify_max.shopify.client import RetryPolicy, ShopifyClient
 
 TOKEN = DEFAULT_TOKEN

@@ -87,7 +87,7 @@ def test_get_order_by_gid_and_missing_order(api, all_orders):
 
 
 def test_locations_come_from_the_shared_catalogue(api):
-    from shopify_max.sandboxes import catalog
+    from sandboxes import catalog
 
     locations = api.list_locations()
     assert [loc.name for loc in locations] == [loc.name for loc in catalog.LOCATIONS]

@@ -9,9 +9,9 @@ import pytest
 from graphql import FieldNode, OperationDefinitionNode, OperationType, parse, visit
 from graphql.language import Visitor
 
+from sandboxes.shopify.schema import SCHEMA_PATH, admin_schema, validation_errors
 from shopify_max.shopify import documents
 from shopify_max.shopify.documents import ALL_DOCUMENTS, Document
-from shopify_max.shopify.schema import SCHEMA_PATH, admin_schema, validation_errors
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # Mutations that take @idempotent(key:) (SHOPIFY.md §5): sending one without a key fails on 2026-04+.

@@ -13,11 +13,11 @@ import requests
 from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
 from shopify_helpers import TOKEN
 
-from shopify_max.sandboxes.shopify import cost
-from shopify_max.sandboxes.shopify.seed import level_count, products_for_levels, seed_store
-from shopify_max.sandboxes.shopify.store import SandboxStore
-from shopify_max.sandboxes.shopify.webhooks import order_payload
-from shopify_max.shopify.schema import admin_schema
+from sandboxes.shopify import cost
+from sandboxes.shopify.schema import admin_schema
+from sandboxes.shopify.seed import level_count, products_for_levels, seed_store
+from sandboxes.shopify.store import SandboxStore
+from sandboxes.shopify.webhooks import order_payload
 
 VENDORED_WEBHOOKS = Path(__file__).resolve().parents[2] / "include" / "vendor" / "shopify" / "webhooks"
 
@@ -202,7 +202,7 @@ def test_seed_size_reaches_from_a_handful_to_100k_levels(levels):
 
 
 def test_the_seed_matches_the_shared_catalogue():
-    from shopify_max.sandboxes import catalog
+    from sandboxes import catalog
 
     store = seed_store(SandboxStore(), 30, 5)
     skus = {variant.sku for product in catalog.products(30) for variant in product.variants}
@@ -221,7 +221,7 @@ def test_mutations_announce_orders_updated(sandbox, admin, api, webhook_receiver
 
 
 def test_the_sandbox_starts_with_one_command(tmp_path):
-    """``python -m shopify_max.sandboxes.shopify`` serves the API on loopback (what `make demo` runs)."""
+    """``python -m sandboxes.shopify`` serves the API on loopback (what `make demo` runs)."""
     import os
     import socket
     import subprocess
@@ -231,8 +231,8 @@ def test_the_sandbox_starts_with_one_command(tmp_path):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "plugins")}
-    process = subprocess.Popen([sys.executable, "-m", "shopify_max.sandboxes.shopify", "--host", "127.0.0.1",
+    env = {**os.environ}
+    process = subprocess.Popen([sys.executable, "-m", "sandboxes.shopify", "--host", "127.0.0.1",
                                 "--port", str(port), "--products", "5", "--orders", "3"], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -1,5 +1,5 @@
 """Exact MAX, client side: ``ExactMaxHook`` (the gateway contract on HttpHook), the MAX document models,
-the eMAXExact XML builder and the typed errors. The contract is ``sandboxes/exactmax/openapi.yaml``."""
+the eMAXExact XML builder and the typed errors. The contract is ``max_gateway/openapi.yaml``."""
 
 from shopify_max.exactmax.errors import (
     ExactMaxAmbiguousWriteError,

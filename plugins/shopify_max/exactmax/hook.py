@@ -1,4 +1,4 @@
-"""``ExactMaxHook``: the MAX gateway contract (``sandboxes/exactmax/openapi.yaml``) on top of ``HttpHook``.
+"""``ExactMaxHook``: the MAX gateway contract (``max_gateway/openapi.yaml``) on top of ``HttpHook``.
 
 Connection ``exactmax_default`` (conn_type ``http``): host and port of the gateway, schema ``http``/``https``;
 login/password for Basic auth, or extra ``{"token": "..."}`` for a bearer token. Optional extras:

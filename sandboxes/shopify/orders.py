@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from shopify_max.clock import as_utc, utcnow
 
 if TYPE_CHECKING:
-    from shopify_max.sandboxes.shopify.store import SandboxStore
+    from sandboxes.shopify.store import SandboxStore
 
 CENT = Decimal("0.01")
 SHOP_CURRENCY = "USD"

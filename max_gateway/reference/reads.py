@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, and_, or_, select, tuple_
 
-from shopify_max.sandboxes.exactmax import schema as t
+from max_gateway.reference import schema as t
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000

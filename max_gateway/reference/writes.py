@@ -13,9 +13,9 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, Engine, func, select, text, update
 
-from shopify_max.sandboxes.exactmax import schema as t
-from shopify_max.sandboxes.exactmax.database import NumberRangeExhausted, take_next_number
-from shopify_max.sandboxes.exactmax.xml_rules import (
+from max_gateway.reference import schema as t
+from max_gateway.reference.database import NumberRangeExhausted, take_next_number
+from max_gateway.reference.xml_rules import (
     BAD_CODE,
     BAD_NUMBER,
     CANCELLATION_FIELDS,

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from sandboxes.shopify.orders import SHOP_CURRENCY, Currency, OrderSpec, cents, compose_order, iso
 from shopify_max.clock import utcnow
-from shopify_max.sandboxes.shopify.orders import SHOP_CURRENCY, Currency, OrderSpec, cents, compose_order, iso
 
 SHOP_DOMAIN = "sandbox-shop.myshopify.com"
 # Shopify ids exceed 2^53 (SHOPIFY.md §4): start above it so nobody can get away with floats.

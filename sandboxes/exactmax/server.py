@@ -1,4 +1,5 @@
-"""Build and run the gateway: one command from the CLI, or a background thread on an ephemeral port for tests."""
+"""The sandbox gateway: the MAX gateway seeded with demo data, plus ``/_sandbox`` operations and fault knobs; run
+from the CLI (``python -m sandboxes.exactmax``) or in a background thread on an ephemeral port for tests."""
 
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from shopify_max.sandboxes.exactmax.app import GatewayAuth, create_app
-from shopify_max.sandboxes.exactmax.database import create_gateway_engine, create_schema
-from shopify_max.sandboxes.exactmax.faults import FaultSettings
-from shopify_max.sandboxes.exactmax.seed import seed_database
+from max_gateway.app import GatewayAuth, create_app
+from max_gateway.reference.database import create_gateway_engine
+from sandboxes.exactmax.faults import FaultMiddleware, FaultSettings
+from sandboxes.exactmax.routes import sandbox_router
+from sandboxes.exactmax.seed import seed_database
 
 
 @dataclass
@@ -32,11 +34,13 @@ class GatewayConfig:
 def build_gateway(config: GatewayConfig) -> tuple[FastAPI, Engine]:
     """Create the schema, seed it (once) and return the app and its engine."""
     engine = create_gateway_engine(config.database_url)
-    create_schema(engine)
     seed_database(engine, products=config.products, ordnum_first=config.ordnum_first, ordnum_last=config.ordnum_last)
     faults = FaultSettings()
     faults.configure(latency_ms=config.latency_ms)
-    return create_app(engine, auth=config.auth, faults=faults), engine
+    app = create_app(engine, auth=config.auth, inner_middleware=[(FaultMiddleware, {"settings": faults})],
+                     routers=[sandbox_router(engine, faults)])
+    app.state.faults = faults
+    return app, engine
 
 
 @dataclass

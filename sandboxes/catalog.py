@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     with open(args.output, "w", newline="", encoding="utf-8") as handle:
         handle.write("# Shopify SKU -> MAX part, the MAX sales UOM sent on the order line, and how many of those\n"
                      "# units one Shopify unit is (a case of 12 = 12 EA). Generated for the sandbox catalogue by\n"
-                     f"# `python -m shopify_max.sandboxes.catalog --products {args.products}`; edit freely for a real shop.\n")
+                     f"# `python -m sandboxes.catalog --products {args.products}`; edit freely for a real shop.\n")
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(["sku", "part_number", "sales_uom", "uom_factor"])
         writer.writerows(sku_mapping_rows(args.products))

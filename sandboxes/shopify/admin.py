@@ -13,8 +13,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from shopify_max.sandboxes.shopify import cost
-from shopify_max.sandboxes.shopify.orders import LineSpec, OrderSpec
+from sandboxes.shopify import cost
+from sandboxes.shopify.orders import LineSpec, OrderSpec
 
 
 def _update_dataclass(target: Any, values: dict[str, Any]) -> list[str]:

@@ -24,9 +24,9 @@ from typing import Any
 
 import requests
 
+from sandboxes.shopify.orders import iso
+from sandboxes.shopify.store import SHOP_DOMAIN
 from shopify_max.clock import utcnow
-from shopify_max.sandboxes.shopify.orders import iso
-from shopify_max.sandboxes.shopify.store import SHOP_DOMAIN
 
 log = logging.getLogger(__name__)
 

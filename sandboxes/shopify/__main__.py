@@ -1,4 +1,4 @@
-"""``python -m shopify_max.sandboxes.shopify``: serve the Shopify sandbox on loopback."""
+"""``python -m sandboxes.shopify``: serve the Shopify sandbox on loopback."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import logging
 
 import uvicorn
 
-from shopify_max.sandboxes.shopify.app import DEFAULT_TOKEN, Faults, SandboxConfig, create_app
-from shopify_max.sandboxes.shopify.cost import PRESETS
-from shopify_max.sandboxes.shopify.webhooks import WebhookSettings
+from sandboxes.shopify.app import DEFAULT_TOKEN, Faults, SandboxConfig, create_app
+from sandboxes.shopify.cost import PRESETS
+from sandboxes.shopify.webhooks import WebhookSettings
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

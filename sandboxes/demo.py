@@ -37,13 +37,13 @@ class Sandbox:
 DEMO_PRODUCTS = 500  # catalogue size both sandboxes seed: what include/mappings/sku_to_part.csv maps
 
 SANDBOXES = (
-    Sandbox("Shopify sandbox", "shopify_max.sandboxes.shopify",
+    Sandbox("Shopify sandbox", "sandboxes.shopify",
             ("--host", "127.0.0.1", "--port", "8701", "--products", str(DEMO_PRODUCTS), "--orders", "30",
              # Webhooks go to the receiver below, signed with the secret airflow_settings.yaml gives Airflow.
              "--webhook-url", "http://127.0.0.1:8703/webhooks/shopify",
              "--webhook-secret", "sandbox-webhook-signing-secret"),
             "http://127.0.0.1:8701/_sandbox/health"),
-    Sandbox("Exact MAX gateway", "shopify_max.sandboxes.exactmax",
+    Sandbox("Exact MAX gateway", "sandboxes.exactmax",
             ("--host", "127.0.0.1", "--port", "8702", "--products", str(DEMO_PRODUCTS),
              "--username", "max-sandbox", "--password", "max-sandbox-password",
              "--database-url", f"sqlite:///{PROJECT_ROOT / '.airflow' / 'max_gateway.sqlite'}"),

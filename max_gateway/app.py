@@ -1,31 +1,28 @@
-"""The reference MAX gateway: FastAPI routes over the MAX-shaped database.
+"""The MAX gateway's HTTP layer: the contract's routes, authentication and limits, over the reference backend.
 
 ``openapi.yaml`` beside this module is the contract; the gateway serves it at ``/openapi.yaml`` and a test
-checks that these routes match it exactly.
+checks that these routes (with the sandbox's ``/_sandbox`` operations) match it exactly.
 """
 
 from __future__ import annotations
 
 import base64
 import hmac
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
-from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from shopify_max.sandboxes.exactmax import operations, reads, writes
-from shopify_max.sandboxes.exactmax.faults import FaultMiddleware, FaultSettings
-from shopify_max.sandboxes.exactmax.xml_rules import FieldError, TransactionRejected
+from max_gateway.reference import reads, writes
+from max_gateway.reference.xml_rules import FieldError, TransactionRejected
 
 OPENAPI_PATH = Path(__file__).with_name("openapi.yaml")
 Limit = Annotated[int, Query(ge=1, le=reads.MAX_LIMIT)]
@@ -82,51 +79,20 @@ class AuthenticateFirst:
         await response(scope, receive, send)
 
 
-class ShipLine(BaseModel):
-    LINNUM: str
-    DELNUM: str = "01"
-    quantity: Decimal = Field(gt=0)
-
-
-class ShipRequest(BaseModel):
-    ORDNUM: str
-    lines: list[ShipLine] | None = None  # None: ship everything still due
-    carrier: str = ""
-    tracking_number: str = ""
-    SHPVIA: str | None = None
-    ship_date: date | None = None
-
-
-class InvoiceRequest(BaseModel):
-    ORDNUM: str
-    invoice_date: date | None = None
-
-
-class StockRequest(BaseModel):
-    PRTNUM: str
-    STK: str
-    quantity: Decimal
-    kind: str = Field(pattern="^[RI]$")  # R receive, I issue
-
-
-class CloseRequest(BaseModel):
-    ORDNUM: str
-
-
-class FaultRequest(BaseModel):
-    latency_ms: int = Field(default=0, ge=0)
-    rules: list[dict] = []
-
-
-def create_app(engine: Engine, auth: GatewayAuth | None = None, faults: FaultSettings | None = None) -> FastAPI:
+def create_app(engine: Engine, auth: GatewayAuth | None = None, *,
+               inner_middleware: Sequence[tuple[type, dict[str, Any]]] = (),
+               routers: Sequence[APIRouter] = ()) -> FastAPI:
+    """The gateway over ``engine``. ``inner_middleware`` runs after authentication and ``routers`` add routes:
+    the sandbox build (``sandboxes.exactmax``) adds its fault knobs and ``/_sandbox`` operations that way."""
     auth = auth or GatewayAuth()
-    faults = faults or FaultSettings()
 
     app = FastAPI(title="Exact MAX gateway (reference)", openapi_url=None, docs_url=None, redoc_url=None)
     app.state.engine = engine
-    app.state.faults = faults
-    app.add_middleware(FaultMiddleware, settings=faults)
+    for middleware, options in inner_middleware:
+        app.add_middleware(middleware, **options)
     app.add_middleware(AuthenticateFirst, auth=auth)  # added last: the outermost, so it runs first
+    for router in routers:
+        app.include_router(router)
 
     @app.exception_handler(TransactionRejected)
     async def _rejected(_request: Request, exc: TransactionRejected) -> JSONResponse:
@@ -233,38 +199,6 @@ def create_app(engine: Engine, auth: GatewayAuth | None = None, faults: FaultSet
     @app.get("/code-tables")
     async def get_code_tables() -> dict:
         return await run_read(reads.code_tables)
-
-    # ---------------------------------------------------------------- sandbox operations (not in a real MAX)
-    @app.post("/_sandbox/ship")
-    async def sandbox_ship(body: ShipRequest) -> dict:
-        lines = None if body.lines is None else [line.model_dump() for line in body.lines]
-        return await run_in_threadpool(operations.ship_order, engine, body.ORDNUM, lines, body.carrier,
-                                       body.tracking_number, body.SHPVIA, body.ship_date)
-
-    @app.post("/_sandbox/invoice")
-    async def sandbox_invoice(body: InvoiceRequest) -> dict:
-        return await run_in_threadpool(operations.invoice_order, engine, body.ORDNUM, body.invoice_date)
-
-    @app.post("/_sandbox/stock")
-    async def sandbox_stock(body: StockRequest) -> dict:
-        return await run_in_threadpool(operations.move_stock, engine, body.PRTNUM, body.STK, body.quantity, body.kind)
-
-    @app.post("/_sandbox/close")
-    async def sandbox_close(body: CloseRequest) -> dict:
-        return await run_in_threadpool(operations.close_order, engine, body.ORDNUM)
-
-    @app.get("/_sandbox/faults")
-    async def sandbox_get_faults() -> dict:
-        return faults.as_dict()
-
-    @app.put("/_sandbox/faults")
-    async def sandbox_put_faults(body: FaultRequest) -> Response:
-        try:
-            faults.configure(body.latency_ms, body.rules)
-        except (TypeError, ValueError) as exc:
-            return JSONResponse({"errors": [{"element": "rules", "line": None, "rule": "bad_parameter",
-                                             "message": str(exc)}]}, status_code=422)
-        return JSONResponse(faults.as_dict())
 
     return app
 

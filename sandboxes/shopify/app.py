@@ -27,20 +27,20 @@ from fastapi.responses import FileResponse, JSONResponse
 from graphql import FragmentDefinitionNode, GraphQLError
 from starlette.concurrency import run_in_threadpool
 
-from shopify_max.clock import utcnow
-from shopify_max.sandboxes.shopify import admin, cost
-from shopify_max.sandboxes.shopify.execution import (
+from sandboxes.shopify import admin, cost
+from sandboxes.shopify.execution import (
     DocumentCache,
     ExecutionContext,
     flatten_bulk_result,
     run_document,
     write_jsonl,
 )
-from shopify_max.sandboxes.shopify.orders import iso
-from shopify_max.sandboxes.shopify.seed import seed_store
-from shopify_max.sandboxes.shopify.store import SandboxStore, SandboxUserError
-from shopify_max.sandboxes.shopify.webhooks import WebhookDispatcher, WebhookSettings
-from shopify_max.shopify.schema import SCHEMA_VERSION, admin_schema
+from sandboxes.shopify.orders import iso
+from sandboxes.shopify.schema import SCHEMA_VERSION, admin_schema
+from sandboxes.shopify.seed import seed_store
+from sandboxes.shopify.store import SandboxStore, SandboxUserError
+from sandboxes.shopify.webhooks import WebhookDispatcher, WebhookSettings
+from shopify_max.clock import utcnow
 
 log = logging.getLogger(__name__)
 DEFAULT_TOKEN = "shpat_sandbox0000000000000000000000"

@@ -31,9 +31,9 @@ from graphql import (
     value_from_ast_untyped,
 )
 
+from sandboxes.shopify.orders import iso
+from sandboxes.shopify.store import SandboxStore, SandboxUserError
 from shopify_max.clock import utcnow
-from shopify_max.sandboxes.shopify.orders import iso
-from shopify_max.sandboxes.shopify.store import SandboxStore, SandboxUserError
 
 MAX_PAGE_SIZE = 250  # SHOPIFY.md §3: first/last ≤ 250
 MAX_INPUT_ARRAY = 250  # SHOPIFY.md §2: input arrays ≤ 250 items

@@ -11,12 +11,12 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, Engine, select, update
 
+from max_gateway.reference import schema as t
+from max_gateway.reference.database import take_next_number
+from max_gateway.reference.reads import line_factor, uom_factors
+from max_gateway.reference.writes import NOT_OPEN, NOT_POSITIVE, UNKNOWN_ORDER, UNKNOWN_PART
+from max_gateway.reference.xml_rules import FieldError, TransactionRejected
 from shopify_max.clock import utcnow
-from shopify_max.sandboxes.exactmax import schema as t
-from shopify_max.sandboxes.exactmax.database import take_next_number
-from shopify_max.sandboxes.exactmax.reads import line_factor, uom_factors
-from shopify_max.sandboxes.exactmax.writes import NOT_OPEN, NOT_POSITIVE, UNKNOWN_ORDER, UNKNOWN_PART
-from shopify_max.sandboxes.exactmax.xml_rules import FieldError, TransactionRejected
 
 OVER_SHIPPED = "over_shipped"
 NOTHING_TO_INVOICE = "nothing_to_invoice"

@@ -16,9 +16,9 @@ from decimal import Decimal
 
 from sqlalchemy import Engine, func, select
 
-from shopify_max.sandboxes import catalog
-from shopify_max.sandboxes.exactmax import schema as t
-from shopify_max.sandboxes.exactmax.database import ensure_counter
+from max_gateway.reference import schema as t
+from max_gateway.reference.database import prepare_database
+from sandboxes import catalog
 
 TERMS = {"30": "Net 30", "10": "Net 10", "CC": "Credit card", "PP": "Prepaid"}
 SHIP_VIA = {"UP": "UPS Ground", "U2": "UPS 2nd Day Air", "FX": "FedEx Ground", "US": "USPS Priority", "WC": "Will call"}
@@ -70,10 +70,8 @@ def stock_quantity(index: int, stockroom_position: int) -> Decimal:
 
 def seed_database(engine: Engine, products: int = 200, ordnum_first: int = 100001, ordnum_last: int = 99999999) -> None:
     """Load master data once; a database that already holds parts is left as it is (counters excepted)."""
+    prepare_database(engine, ordnum_first=ordnum_first, ordnum_last=ordnum_last)
     with engine.begin() as conn:
-        ensure_counter(conn, "ORDNUM", ordnum_first, ordnum_last)
-        ensure_counter(conn, "INVCE", 500001, 99999999)
-        ensure_counter(conn, "SHIPID", 1, 2_000_000_000)
         if conn.execute(select(func.count()).select_from(t.part_master)).scalar_one():
             return
         code_rows = [

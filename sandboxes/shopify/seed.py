@@ -1,6 +1,6 @@
 """A deterministic, realistic sandbox shop: the same arguments always build the same store.
 
-Products, variants and locations come from :mod:`shopify_max.sandboxes.catalog` (shared with the MAX
+Products, variants and locations come from :mod:`sandboxes.catalog` (shared with the MAX
 sandbox, so SKUs line up). On top of that it builds customers and orders that cover what an ERP export
 must handle: awkward names and addresses, companies, guest checkouts, every kind of discount, several
 shipping and tax lines, taxes included and excluded, tax-exempt customers, foreign presentment currency,
@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sandboxes import catalog
+from sandboxes.shopify.orders import LineSpec, OrderSpec
+from sandboxes.shopify.store import SandboxStore
 from shopify_max.clock import utcnow
-from shopify_max.sandboxes import catalog
-from shopify_max.sandboxes.shopify.orders import LineSpec, OrderSpec
-from shopify_max.sandboxes.shopify.store import SandboxStore
 
 _FIRST = ("Anna", "Bram", "Chloé", "Dmitri", "Eva", "Farid", "Grace", "Hiro", "Ingrid", "José", "Kai", "Lotte")
 _LAST = ("de Vries", "Smith", "Müller", "Okafor", "Nakamura", "García", "Jansen", "Kowalski", "Nguyen", "Brown")

@@ -7,7 +7,7 @@ import warnings
 from sqlalchemy import Connection, Engine, create_engine, event, exc, select, update
 from sqlalchemy.engine import make_url
 
-from shopify_max.sandboxes.exactmax.schema import metadata, x_gateway_counter
+from max_gateway.reference.schema import metadata, x_gateway_counter
 
 # SQLite keeps Numeric as REAL; values are quantised to the column scale on read, which is enough here.
 warnings.filterwarnings("ignore", category=exc.SAWarning, message=".*Decimal objects natively.*")
@@ -40,6 +40,15 @@ def create_gateway_engine(url: str) -> Engine:
 
 def create_schema(engine: Engine) -> None:
     metadata.create_all(engine)
+
+
+def prepare_database(engine: Engine, *, ordnum_first: int = 100001, ordnum_last: int = 99999999) -> None:
+    """Create the tables and the number ranges (ORDNUM, invoice and shipment numbers) once."""
+    create_schema(engine)
+    with engine.begin() as conn:
+        ensure_counter(conn, "ORDNUM", ordnum_first, ordnum_last)
+        ensure_counter(conn, "INVCE", 500001, 99999999)
+        ensure_counter(conn, "SHIPID", 1, 2_000_000_000)
 
 
 def ensure_counter(conn: Connection, name: str, first: int, last: int) -> None:

@@ -1,1 +1,0 @@
-"""Sandboxes: a Shopify emulator and the reference Exact MAX gateway, for the demo, tests and benchmarks."""

@@ -1,5 +1,0 @@
-"""The Shopify sandbox: a loopback stand-in for a shop's Admin GraphQL API that fails the way Shopify fails.
-
-Start it with ``python -m shopify_max.sandboxes.shopify --port 8701``; in tests use
-:func:`shopify_max.sandboxes.shopify.app.run_in_thread`. See docs/shopify.md for knobs and admin endpoints.
-"""

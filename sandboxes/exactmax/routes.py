@@ -1,0 +1,92 @@
+"""The gateway's sandbox-only operations (``/_sandbox``): ship, invoice, move stock, close, and the fault knobs.
+
+A real MAX does these in its own screens; the demo, tests and benchmarks need them over HTTP. They are documented
+in the contract (``max_gateway/openapi.yaml``) as sandbox-only, and only the sandbox build mounts them.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+
+from sandboxes.exactmax import operations
+from sandboxes.exactmax.faults import FaultSettings
+
+
+class ShipLine(BaseModel):
+    LINNUM: str
+    DELNUM: str = "01"
+    quantity: Decimal = Field(gt=0)
+
+
+class ShipRequest(BaseModel):
+    ORDNUM: str
+    lines: list[ShipLine] | None = None  # None: ship everything still due
+    carrier: str = ""
+    tracking_number: str = ""
+    SHPVIA: str | None = None
+    ship_date: date | None = None
+
+
+class InvoiceRequest(BaseModel):
+    ORDNUM: str
+    invoice_date: date | None = None
+
+
+class StockRequest(BaseModel):
+    PRTNUM: str
+    STK: str
+    quantity: Decimal
+    kind: str = Field(pattern="^[RI]$")  # R receive, I issue
+
+
+class CloseRequest(BaseModel):
+    ORDNUM: str
+
+
+class FaultRequest(BaseModel):
+    latency_ms: int = Field(default=0, ge=0)
+    rules: list[dict] = []
+
+
+def sandbox_router(engine: Engine, faults: FaultSettings) -> APIRouter:
+    router = APIRouter()
+
+    @router.post("/_sandbox/ship")
+    async def sandbox_ship(body: ShipRequest) -> dict:
+        lines = None if body.lines is None else [line.model_dump() for line in body.lines]
+        return await run_in_threadpool(operations.ship_order, engine, body.ORDNUM, lines, body.carrier,
+                                       body.tracking_number, body.SHPVIA, body.ship_date)
+
+    @router.post("/_sandbox/invoice")
+    async def sandbox_invoice(body: InvoiceRequest) -> dict:
+        return await run_in_threadpool(operations.invoice_order, engine, body.ORDNUM, body.invoice_date)
+
+    @router.post("/_sandbox/stock")
+    async def sandbox_stock(body: StockRequest) -> dict:
+        return await run_in_threadpool(operations.move_stock, engine, body.PRTNUM, body.STK, body.quantity, body.kind)
+
+    @router.post("/_sandbox/close")
+    async def sandbox_close(body: CloseRequest) -> dict:
+        return await run_in_threadpool(operations.close_order, engine, body.ORDNUM)
+
+    @router.get("/_sandbox/faults")
+    async def sandbox_get_faults() -> dict:
+        return faults.as_dict()
+
+    @router.put("/_sandbox/faults")
+    async def sandbox_put_faults(body: FaultRequest) -> Response:
+        try:
+            faults.configure(body.latency_ms, body.rules)
+        except (TypeError, ValueError) as exc:
+            return JSONResponse({"errors": [{"element": "rules", "line": None, "rule": "bad_parameter",
+                                             "message": str(exc)}]}, status_code=422)
+        return JSONResponse(faults.as_dict())
+
+    return router
