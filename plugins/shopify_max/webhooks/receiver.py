@@ -153,7 +153,7 @@ def _resource_gid(body: bytes) -> str | None:
     return None
 
 
-def _storable_text(body: bytes) -> str:
+def storable_text(body: bytes) -> str:
     """The body as text for the inbox. Valid JSON is UTF-8 without raw NUL bytes and is kept byte for byte;
     anything else (it can only end in the error queue) is decoded with replacement characters and NUL
     escaped, because PostgreSQL text cannot hold NUL."""
@@ -273,7 +273,7 @@ def create_receiver_app(
             api_version=_header(request, "api-version"),
             triggered_at=_parse_triggered_at(_header(request, "triggered-at")),
             resource_gid=_resource_gid(body),
-            payload=_storable_text(body),
+            payload=storable_text(body),
         )
         stored = store().add_inbox_delivery(delivery)
         log.info("webhook %s %s %s: %s", webhook_id, topic, delivery.resource_gid,

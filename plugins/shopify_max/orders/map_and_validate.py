@@ -1,0 +1,113 @@
+"""``map_staged_orders`` and ``validate_staged_orders``: the run's captured orders become MAX sales orders, and the
+Great Expectations suite checks them; each result is written only onto the version it was made from."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from shopify_max.exactmax.models import SalesOrder
+from shopify_max.mappings.loader import Mappings
+from shopify_max.orders.capture import problem_text
+from shopify_max.orders.mapper import map_order_to_sales_order
+from shopify_max.orders.outcome import MappedOrder, MappingError
+from shopify_max.shopify.models import Order
+from shopify_max.sync_store import AuditEntry, StagedOrder, SyncStore
+
+log = logging.getLogger(__name__)
+
+
+def map_staged_orders(store: SyncStore, mappings: Mappings, *, run_id: str) -> dict[str, int]:
+    """Map every captured order of the run; failures go to the error queue with each field and rule.
+
+    Each result is written only while the run still owns the order and the row still holds the version that was
+    mapped (a newer version captured meanwhile is mapped by whoever captured it)."""
+    counts: Counter[str] = Counter()
+    for staged in store.orders_in_stage(run_id=run_id, statuses=["captured"]):
+        counts[_map_one(store, mappings, staged, run_id)] += 1
+    return dict(counts)
+
+
+def _map_one(store: SyncStore, mappings: Mappings, staged: StagedOrder, run_id: str) -> str:
+    def move(status: str, **values: Any) -> bool:
+        moved = store.set_stage_status(staged.order_gid, status, expected=["captured"], owned_by=run_id,
+                                       expected_digest=staged.payload_digest, **values)
+        if not moved:
+            log.info("order %s: changed or taken over by another run while mapping; its result is dropped",
+                     staged.order_name)
+        return moved
+
+    try:
+        order = Order.model_validate_json(staged.order_json or "{}")
+        known_custid = store.max_key_for("customer", order.customer.id) if order.customer else None
+        result = map_order_to_sales_order(order, mappings, known_custid=known_custid)
+    except SQLAlchemyError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - one order's surprise must not stop the batch
+        result = MappedOrder(order_gid=staged.order_gid, order_name=staged.order_name, custpo="")
+        result.errors.append(MappingError("order", "unexpected", f"mapping raised {problem_text(exc)}"))
+        log.exception("order %s: mapping raised; sent to the error queue", staged.order_name)
+    rules = [rule.as_dict() for rule in result.rules_applied]
+    if result.outcome == "failed":
+        error_id = store.record_error(
+            entity="order", record_key=staged.order_name, stage="map", reason=result.error_reason(),
+            payload=staged.order_json, detail={"order_gid": staged.order_gid,
+                                               "errors": [e.as_dict() for e in result.errors], "rules_applied": rules})
+        if move("failed", run_outcome="failed",
+                run_outcome_reason=f"error queue item {error_id}: {result.error_reason()}"[:2000]):
+            log.info("order %s: mapping failed (%d problem(s)), error queue item %d: %s", staged.order_name,
+                     len(result.errors), error_id, result.error_reason()[:500])
+    elif result.outcome == "skipped":
+        if move("skipped", run_outcome="skipped", run_outcome_reason=result.skip_reason):
+            log.info("order %s: skipped: %s", staged.order_name, result.skip_reason)
+    else:
+        mapped = {
+            "sales_order": result.sales_order.model_dump(mode="json"),
+            "new_customer": result.new_customer.model_dump(mode="json") if result.new_customer else None,
+            "customer_gid": result.customer_gid,
+            "rules_applied": rules,
+        }
+        if move("mapped", mapped_json=json.dumps(mapped)):
+            log.info("order %s: mapped to CUSTPO %s with %d line row(s), %d rule(s) applied", staged.order_name,
+                     result.custpo, len(result.sales_order.lines), len(rules))
+    return result.outcome
+
+
+def validate_staged_orders(store: SyncStore, codes: Any, *, run_id: str, task_id: str | None = None) -> dict[str, Any]:
+    """Run the Great Expectations suite over the run's mapped orders; failing orders go to the error queue."""
+    from shopify_max.validation.sales_orders import validate_sales_orders
+
+    staged = store.orders_in_stage(run_id=run_id, statuses=["mapped"])
+    by_custpo: dict[str, StagedOrder] = {}
+    orders = []
+    for row in staged:
+        sales_order = SalesOrder.model_validate(json.loads(row.mapped_json or "{}")["sales_order"])
+        by_custpo[sales_order.CUSTPO] = row
+        orders.append(sales_order)
+    report = validate_sales_orders(orders, codes)
+    for custpo, row in by_custpo.items():
+        conditions = {"expected": ["mapped"], "owned_by": run_id, "expected_digest": row.payload_digest}
+        failures = report.failures_by_order.get(custpo)
+        if not failures:
+            store.set_stage_status(row.order_gid, "validated", **conditions)
+            continue
+        reason = (f"order {row.order_name} ({row.order_gid}) fails validation: "
+                  + "; ".join(f.message() for f in failures))
+        error_id = store.record_error(entity="order", record_key=row.order_name, stage="validate", reason=reason,
+                                      payload=row.mapped_json,
+                                      detail={"failures": [f.__dict__ for f in failures], "order_gid": row.order_gid})
+        store.set_stage_status(row.order_gid, "failed", run_outcome="failed",
+                               run_outcome_reason=f"error queue item {error_id}: {reason}"[:2000], **conditions)
+        log.info("order %s: validation failed: %s", row.order_name, reason)
+    summary = report.summary()
+    store.write_audit([AuditEntry(entity="order_batch", record_key=run_id, direction="validation",
+                                  outcome="passed" if not report.failures_by_order else "some_failed",
+                                  request={"orders": len(orders)}, response=summary, run_id=run_id,
+                                  task_id=task_id, contains_pii=False)])
+    return summary
+
+
