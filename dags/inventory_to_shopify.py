@@ -23,9 +23,10 @@ Exact MAX owns stock; Shopify quantities are only ever set from MAX.
 
 from __future__ import annotations
 
-from airflow.sdk import CronTriggerTimetable, Param, Variable, dag, task
+from airflow.sdk import CronTriggerTimetable, Param, dag, task
 
 from shopify_max.airflow_glue.dag_defaults import DEFAULT_ARGS, EXACTMAX_POOL, SHOPIFY_POOL, START_DATE, tags
+from shopify_max.shopify.limits import MAX_INPUT_ARRAY_ITEMS
 
 
 @dag(
@@ -41,7 +42,7 @@ from shopify_max.airflow_glue.dag_defaults import DEFAULT_ARGS, EXACTMAX_POOL, S
         "mode": Param("auto", enum=["auto", "delta", "full"],
                       description="auto: full when the nightly reconcile is due, else delta; delta: push changes "
                                   "since the shadow; full: read Shopify in bulk and correct every drift."),
-        "batch_size": Param(None, type=["null", "integer"], minimum=1, maximum=250,
+        "batch_size": Param(None, type=["null", "integer"], minimum=1, maximum=MAX_INPUT_ARRAY_ITEMS,
                             description="Quantities per mutation for this run (default: inventory_rules.yaml)."),
     },
 )
@@ -56,8 +57,7 @@ def inventory_to_shopify():
     def choose_sync_mode(params=None, run_id=None) -> dict:
         from shopify_max.airflow_glue import inventory_tasks
 
-        hour = int(Variable.get(inventory_tasks.RECONCILE_HOUR_VARIABLE, default=2))
-        return inventory_tasks.choose_sync_mode(params["mode"], hour, run_id)
+        return inventory_tasks.choose_sync_mode(params["mode"], inventory_tasks.reconcile_hour_utc(), run_id)
 
     @task(pool=EXACTMAX_POOL)
     def compute_available_quantities(run_id=None) -> dict:

@@ -28,7 +28,7 @@ default 30, or the `retention_days` param), blanks:
 
 from __future__ import annotations
 
-from airflow.sdk import CronTriggerTimetable, Param, Variable, dag, task
+from airflow.sdk import CronTriggerTimetable, Param, dag, task
 
 from shopify_max.airflow_glue.dag_defaults import DEFAULT_ARGS, START_DATE, tags
 
@@ -56,13 +56,9 @@ def sync_store_maintenance():
 
     @task
     def purge_expired_pii(params: dict | None = None) -> dict:
-        from shopify_max.airflow_glue.store_tasks import DEFAULT_PII_RETENTION_DAYS
         from shopify_max.airflow_glue.store_tasks import purge_expired_pii as purge
 
-        retention_days = (params or {}).get("retention_days") or int(
-            Variable.get("pii_retention_days", default=DEFAULT_PII_RETENTION_DAYS)
-        )
-        return purge(int(retention_days))
+        return purge((params or {}).get("retention_days"))  # None: the pii_retention_days Variable
 
     act_on_privacy_requests() >> purge_expired_pii()
 

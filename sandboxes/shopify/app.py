@@ -23,7 +23,7 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from graphql import FragmentDefinitionNode, GraphQLError
 from starlette.concurrency import run_in_threadpool
 
@@ -56,6 +56,10 @@ class Faults:
     retry_after_seconds: float = 1.0  # the Retry-After value sent with 429
     storm_rate: float = 0.0  # drain the bucket before the check (another client's burst): real THROTTLED
     drop_after_commit_rate: float = 0.0  # execute (a mutation applies), then close the connection: outcome unknown
+    # Bulk result downloads (GET /_sandbox/bulk/…), counted down, so a test knows exactly what happens:
+    bulk_download_drops: int = 0  # the next N send half of what was asked (mid-line), then close the connection
+    bulk_download_5xx: int = 0  # the next N answer 503
+    bulk_download_ranges: bool = True  # answer Range requests (206) as Shopify's storage does; False: whole file
 
 
 @dataclass
@@ -75,7 +79,14 @@ class SandboxConfig:
 
 
 class _DroppedConnection(Exception):
-    """Raised after the response started, so uvicorn closes the connection mid-response."""
+    """Raised after the response started, so uvicorn closes the connection mid-response: the middleware sends
+    the status, headers and the part of the body given here, announcing ``content_length`` bytes."""
+
+    def __init__(self, status: int = 200, content_type: bytes = b"application/json", partial_body: bytes = b'{"data":',
+                 content_length: int = 4096, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+        super().__init__("connection dropped mid-response")
+        self.status, self.content_type, self.partial_body = status, content_type, partial_body
+        self.content_length, self.headers = content_length, headers or []
 
 
 class Sandbox:
@@ -257,10 +268,30 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
         return JSONResponse(payload, status_code=status, headers=headers)
 
     @app.get("/_sandbox/bulk/{name}")
-    async def bulk_file(name: str):
+    async def bulk_file(name: str, request: Request):
         path = sandbox.bulk_dir / Path(name).name
         if not path.exists():
             return JSONResponse({"errors": "Not Found"}, status_code=404)
+        faults = sandbox.faults
+        ranged = request.headers.get("range")
+        sandbox.stats["bulk_downloads"] += 1
+        if ranged:
+            sandbox.stats["bulk_download_range_requests"] += 1
+        if faults.bulk_download_5xx > 0:
+            faults.bulk_download_5xx -= 1
+            sandbox.stats["bulk_download_5xx"] += 1
+            return JSONResponse({"errors": "Service Unavailable"}, status_code=503)
+        if faults.bulk_download_drops > 0:
+            faults.bulk_download_drops -= 1
+            sandbox.stats["bulk_download_dropped"] += 1
+            data = path.read_bytes()
+            start = _range_start(ranged) if faults.bulk_download_ranges else 0
+            rest = data[start:]
+            headers = [(b"content-range", f"bytes {start}-{len(data) - 1}/{len(data)}".encode())] if start else []
+            raise _DroppedConnection(206 if start else 200, b"application/jsonl", rest[: len(rest) // 2], len(rest),
+                                     headers)
+        if not faults.bulk_download_ranges:
+            return Response(path.read_bytes(), media_type="application/jsonl")
         return FileResponse(path, media_type="application/jsonl")
 
     admin.register(app, sandbox, authorised, unauthorised)
@@ -277,11 +308,19 @@ class _DropConnectionMiddleware:
     async def __call__(self, scope, receive, send) -> None:
         try:
             await self.app(scope, receive, send)
-        except _DroppedConnection:
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")]})
-            await send({"type": "http.response.body", "body": b'{"data":', "more_body": True})
+        except _DroppedConnection as dropped:
+            await send({"type": "http.response.start", "status": dropped.status,
+                        "headers": [(b"content-type", dropped.content_type),
+                                    (b"content-length", str(dropped.content_length).encode()), *dropped.headers]})
+            await send({"type": "http.response.body", "body": dropped.partial_body, "more_body": True})
             raise
+
+
+def _range_start(header: str | None) -> int:
+    """The first byte of ``Range: bytes=N-`` (the only form the client sends); 0 without one."""
+    if not header or not header.startswith("bytes=") or not header.endswith("-"):
+        return 0
+    return int(header[len("bytes="):-1])
 
 
 class _QuietDrops(logging.Filter):

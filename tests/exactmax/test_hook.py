@@ -11,11 +11,11 @@ from shopify_max.exactmax.errors import (
     ExactMaxAuthError,
     ExactMaxRejected,
     ExactMaxUnavailableError,
-    is_retryable,
 )
 from shopify_max.exactmax.hook import ExactMaxHook
 from shopify_max.exactmax.models import Customer, SalesOrderLine, ShipTo
 from shopify_max.redaction import REDACTED, redact_text
+from shopify_max.retry_policy import is_retryable_exactmax_error
 
 SALES_ORDERS = "/sales-orders"
 
@@ -49,7 +49,7 @@ def test_auth_failure_is_a_task_failure_not_a_record_rejection(shared_gateway, m
     with pytest.raises(ExactMaxAuthError) as raised:
         hook.create_sales_order(make_order())
     assert raised.value.status == 401
-    assert not is_retryable(raised.value)
+    assert not is_retryable_exactmax_error(raised.value)
 
 
 def test_connection_secrets_are_registered_for_redaction(shared_gateway, make_hook) -> None:
@@ -64,7 +64,7 @@ def test_field_rejection_is_a_typed_per_record_outcome(shared_gateway, make_hook
         make_hook(shared_gateway).create_sales_order(order)
     assert raised.value.has_rule("unknown_part", "PRTNUM_28")
     assert [(e.element, e.line, e.rule) for e in raised.value.errors] == [("PRTNUM_28", "09", "unknown_part")]
-    assert not is_retryable(raised.value)
+    assert not is_retryable_exactmax_error(raised.value)
     assert shared_gateway.count_orders(order.CUSTPO) == 0
 
 

@@ -46,6 +46,7 @@ def _first_levels(api: ShopifyAdminApi, count: int):
     return api.inventory_levels([ref.inventory_item_id for ref in refs])
 
 
+@pytest.mark.slow  # paces 800 points through a 40-point bucket on the real clock
 def test_pacing_keeps_a_long_run_free_of_throttling(sandbox, admin):
     """A small bucket (40 points, 200/s) and 80 mutations of 10 points: the pacer waits, Shopify never throttles."""
     client = make_client(sandbox)
@@ -68,6 +69,7 @@ def test_pacing_keeps_a_long_run_free_of_throttling(sandbox, admin):
     assert (state.maximum_available, state.restore_rate) == (40, 200)  # learned from responses, not constants
 
 
+@pytest.mark.slow  # paced on the real clock
 def test_concurrent_callers_share_the_pacer_and_never_see_throttled(sandbox, admin):
     client = make_client(sandbox)
     admin.post("bucket", {"bucket_size": 50, "restore_rate": 300})

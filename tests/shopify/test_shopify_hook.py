@@ -74,6 +74,7 @@ def test_hook_logs_operation_cost_and_wait_but_not_the_token(hook, caplog):
     assert TOKEN not in caplog.text
 
 
+@pytest.mark.slow  # paced on the real clock
 def test_a_long_paced_run_through_the_hook_surfaces_no_throttling(admin, sandbox, monkeypatch):
     """Order pages request ~742 points each through an 800-point bucket: the hook paces, Shopify never throttles."""
     monkeypatch.setenv("AIRFLOW_CONN_SHOPIFY_DEFAULT", _connection(sandbox))

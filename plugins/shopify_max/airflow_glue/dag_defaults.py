@@ -11,6 +11,8 @@ START_DATE = datetime(2026, 1, 1, tzinfo=UTC)
 SHOPIFY_POOL = "shopify_api"
 EXACTMAX_POOL = "exactmax_api"
 
+# Retries are for failures that pass (outages, timeouts). Auth, configuration, mapping-file and whole-batch
+# failures fail the task at once instead: airflow_glue/task_failures.py, worn by every task body.
 DEFAULT_ARGS = {
     "owner": OWNER,
     "retries": 3,

@@ -11,6 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from shopify_max.airflow_glue.store_tasks import open_sync_store
+from shopify_max.airflow_glue.task_failures import fails_at_once_when_retrying_cannot_help
+from shopify_max.airflow_glue.variables import whole_number_variable
 from shopify_max.clock import utcnow
 
 log = logging.getLogger(__name__)
@@ -18,6 +20,15 @@ log = logging.getLogger(__name__)
 RECONCILE_HOUR_VARIABLE = "inventory_full_reconcile_hour_utc"
 
 
+@fails_at_once_when_retrying_cannot_help
+def reconcile_hour_utc() -> int:
+    """The hour (UTC) the nightly full reconcile becomes due: Variable ``inventory_full_reconcile_hour_utc``."""
+    from shopify_max.inventory.mode import DEFAULT_RECONCILE_HOUR_UTC
+
+    return whole_number_variable(RECONCILE_HOUR_VARIABLE, DEFAULT_RECONCILE_HOUR_UTC, 0, 23)
+
+
+@fails_at_once_when_retrying_cannot_help
 def choose_sync_mode(requested: str, reconcile_hour_utc: int, run_id: str) -> dict[str, str]:
     from shopify_max.inventory.mode import FULL_RECONCILE_WATERMARK, choose_mode
 
@@ -28,6 +39,7 @@ def choose_sync_mode(requested: str, reconcile_hour_utc: int, run_id: str) -> di
     return decision
 
 
+@fails_at_once_when_retrying_cannot_help
 def compute_available_quantities(run_id: str) -> dict[str, Any]:
     from shopify_max.exactmax.hook import ExactMaxHook
     from shopify_max.inventory.rules import load_inventory_rules
@@ -41,6 +53,7 @@ def compute_available_quantities(run_id: str) -> dict[str, Any]:
         return compute_targets(store, stock, parts_by_sku, rules, run_id=run_id)
 
 
+@fails_at_once_when_retrying_cannot_help
 def read_shopify_inventory(mode: str, run_id: str) -> dict[str, Any]:
     from shopify_max.inventory.rules import load_inventory_rules
     from shopify_max.inventory.shopify_side import read_shopify_inventory as read
@@ -52,6 +65,7 @@ def read_shopify_inventory(mode: str, run_id: str) -> dict[str, Any]:
         return read(store, ShopifyHook(), load_mappings().parts_by_sku, rules, mode=mode, run_id=run_id)
 
 
+@fails_at_once_when_retrying_cannot_help
 def push_changed_quantities(mode: str, run_id: str, task_id: str, batch_size: int | None) -> dict[str, Any]:
     from shopify_max.inventory.mode import FULL_RECONCILE_WATERMARK
     from shopify_max.inventory.push import PushSettings, push_quantities
@@ -71,6 +85,7 @@ def push_changed_quantities(mode: str, run_id: str, task_id: str, batch_size: in
     return summary
 
 
+@fails_at_once_when_retrying_cannot_help
 def summarise(decision: dict[str, Any], targets: dict[str, Any], shopify: dict[str, Any],
               pushed: dict[str, Any]) -> dict[str, Any]:
     """One dict an engineer can read in the XCom tab: what was computed, found, pushed, and what is wrong."""

@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from shopify_max.airflow_glue.store_tasks import open_sync_store
+from shopify_max.airflow_glue.task_failures import fails_at_once_when_retrying_cannot_help
+from shopify_max.airflow_glue.variables import seconds_variable
 from shopify_max.clock import as_utc, utcnow
 
 log = logging.getLogger(__name__)
@@ -23,25 +25,10 @@ WRITE_LEASE_VARIABLE = "orders_write_lease_seconds"
 INBOX_CLAIM_TIMEOUT_VARIABLE = "orders_inbox_claim_timeout_seconds"
 
 
-def _seconds_variable(name: str, default: timedelta) -> timedelta:
-    from airflow.sdk import Variable
-
-    value = Variable.get(name, default=None)
-    if value in (None, ""):
-        return default
-    try:
-        seconds = float(value)
-    except ValueError as exc:
-        raise ValueError(f"Airflow Variable {name} must be a number of seconds, got {value!r}") from exc
-    if seconds <= 0:
-        raise ValueError(f"Airflow Variable {name} must be above 0 seconds, got {value!r}")
-    return timedelta(seconds=seconds)
-
-
 def write_lease() -> timedelta:
     from shopify_max.orders.pipeline import DEFAULT_WRITE_LEASE
 
-    return _seconds_variable(WRITE_LEASE_VARIABLE, DEFAULT_WRITE_LEASE)
+    return seconds_variable(WRITE_LEASE_VARIABLE, DEFAULT_WRITE_LEASE)
 
 
 class BulkOrderSource:
@@ -80,6 +67,7 @@ def poll_window(params: dict[str, Any], data_interval_start: datetime | None, da
     return start, max(end, start)
 
 
+@fails_at_once_when_retrying_cannot_help
 def capture_orders(run_id: str, params: dict[str, Any], data_interval_start: datetime | None,
                    data_interval_end: datetime | None, task_id: str | None = None) -> dict[str, Any]:
     from shopify_max.orders.pipeline import DEFAULT_INBOX_CLAIM_TIMEOUT, POLL_WATERMARK
@@ -93,11 +81,12 @@ def capture_orders(run_id: str, params: dict[str, Any], data_interval_start: dat
         log.info("reading orders updated from %s to %s (with %s overlap) %s", *window, POLL_OVERLAP,
                  "with a bulk operation" if isinstance(source, BulkOrderSource) else "page by page")
         report = capture(store, source, run_id=run_id, window=window, overlap=POLL_OVERLAP, task_id=task_id,
-                         inbox_claim_timeout=_seconds_variable(INBOX_CLAIM_TIMEOUT_VARIABLE,
-                                                               DEFAULT_INBOX_CLAIM_TIMEOUT)).as_xcom()
+                         inbox_claim_timeout=seconds_variable(INBOX_CLAIM_TIMEOUT_VARIABLE,
+                                                              DEFAULT_INBOX_CLAIM_TIMEOUT)).as_xcom()
         return {**report, "read_by": "bulk_operation" if isinstance(source, BulkOrderSource) else "pages"}
 
 
+@fails_at_once_when_retrying_cannot_help
 def map_orders(run_id: str) -> dict[str, int]:
     from shopify_max.mappings import load_mappings
     from shopify_max.orders.pipeline import map_staged_orders
@@ -123,6 +112,7 @@ def reference_codes_from_max():  # noqa: ANN201 - ReferenceCodes, imported lazil
     )
 
 
+@fails_at_once_when_retrying_cannot_help
 def validate_orders(run_id: str, task_id: str) -> dict[str, Any]:
     from shopify_max.orders.pipeline import validate_staged_orders
 
@@ -130,6 +120,7 @@ def validate_orders(run_id: str, task_id: str) -> dict[str, Any]:
         return validate_staged_orders(store, reference_codes_from_max(), run_id=run_id, task_id=task_id)
 
 
+@fails_at_once_when_retrying_cannot_help
 def export_orders(run_id: str, task_id: str) -> dict[str, int]:
     from shopify_max.exactmax.hook import ExactMaxHook
     from shopify_max.orders.pipeline import export_staged_orders
@@ -138,6 +129,7 @@ def export_orders(run_id: str, task_id: str) -> dict[str, int]:
         return export_staged_orders(store, ExactMaxHook(), run_id=run_id, task_id=task_id, write_lease=write_lease())
 
 
+@fails_at_once_when_retrying_cannot_help
 def cancel_orders(run_id: str, task_id: str | None = None) -> dict[str, int]:
     from shopify_max.exactmax.hook import ExactMaxHook
     from shopify_max.orders.pipeline import apply_cancellations
@@ -146,6 +138,7 @@ def cancel_orders(run_id: str, task_id: str | None = None) -> dict[str, int]:
         return apply_cancellations(store, ExactMaxHook(), run_id=run_id, task_id=task_id, write_lease=write_lease())
 
 
+@fails_at_once_when_retrying_cannot_help
 def summarise(run_id: str, capture: dict[str, Any]) -> dict[str, Any]:
     from shopify_max.orders.pipeline import summarise_orders_run
 
@@ -155,15 +148,18 @@ def summarise(run_id: str, capture: dict[str, Any]) -> dict[str, Any]:
     return summary
 
 
+@fails_at_once_when_retrying_cannot_help
 def replay_errors(run_id: str, task_id: str, params: dict[str, Any]) -> dict[str, Any]:
     """The error-replay DAG's order replay, selected by its params."""
     from shopify_max.exactmax.hook import ExactMaxHook
     from shopify_max.mappings import load_mappings
     from shopify_max.orders.pipeline import replay_order_errors
+    from shopify_max.sync_store.states import ErrorStatus
 
     with open_sync_store() as store:
         return replay_order_errors(
             store, load_mappings(), reference_codes_from_max(), ExactMaxHook(), run_id=run_id,
-            worker=f"error_replay/{run_id}", statuses=[params.get("status") or "open"], stage=params.get("stage"),
+            worker=f"error_replay/{run_id}", statuses=[params.get("status") or ErrorStatus.OPEN],
+            stage=params.get("stage"),
             reason_contains=params.get("reason_contains"), record_keys=params.get("record_keys") or None,
             task_id=task_id, write_lease=write_lease())

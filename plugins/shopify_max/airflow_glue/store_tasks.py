@@ -13,11 +13,15 @@ from datetime import timedelta
 from typing import Any
 
 from shopify_max.airflow_glue.sync_store_hook import SyncStoreHook
+from shopify_max.airflow_glue.task_failures import fails_at_once_when_retrying_cannot_help
+from shopify_max.airflow_glue.variables import whole_number_variable
 from shopify_max.sync_store import SyncStore
+from shopify_max.sync_store.error_queue import UNRESOLVED_STATUSES
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PII_RETENTION_DAYS = 30
+PII_RETENTION_VARIABLE = "pii_retention_days"
 
 
 @contextmanager
@@ -30,6 +34,7 @@ def open_sync_store(conn_id: str = SyncStoreHook.default_conn_name) -> Iterator[
         store.dispose()
 
 
+@fails_at_once_when_retrying_cannot_help
 def prepare_sync_store(conn_id: str = SyncStoreHook.default_conn_name) -> dict[str, Any]:
     """Open the sync store and bring its schema up to date; report the revision."""
     with open_sync_store(conn_id) as store:
@@ -38,19 +43,25 @@ def prepare_sync_store(conn_id: str = SyncStoreHook.default_conn_name) -> dict[s
         return {"schema_revision": revision}
 
 
+@fails_at_once_when_retrying_cannot_help
 def summarise_error_queue(conn_id: str = SyncStoreHook.default_conn_name) -> dict[str, Any]:
     """Count error-queue items by status, entity and stage: what an on-call engineer looks at first."""
     with open_sync_store(conn_id) as store:
         items = store.list_errors()
     by_status = Counter(item.status for item in items)
-    open_by_stage = Counter(f"{item.entity}/{item.stage}" for item in items if item.status in ("open", "retrying"))
+    open_by_stage = Counter(f"{item.entity}/{item.stage}" for item in items if item.status in UNRESOLVED_STATUSES)
     for key, count in sorted(open_by_stage.items()):
         log.info("error queue: %d open item(s) for %s", count, key)
     return {"by_status": dict(by_status), "open_by_entity_stage": dict(open_by_stage)}
 
 
-def purge_expired_pii(retention_days: int, conn_id: str = SyncStoreHook.default_conn_name) -> dict[str, int]:
-    """Blank payloads holding personal data once they are older than the retention period."""
+@fails_at_once_when_retrying_cannot_help
+def purge_expired_pii(retention_days: int | None = None,
+                      conn_id: str = SyncStoreHook.default_conn_name) -> dict[str, int]:
+    """Blank payloads holding personal data once they are older than the retention period (``retention_days``,
+    else the Variable ``pii_retention_days``, else 30 days)."""
+    if retention_days is None:
+        retention_days = whole_number_variable(PII_RETENTION_VARIABLE, DEFAULT_PII_RETENTION_DAYS, 1)
     if retention_days < 1:
         raise ValueError(f"pii_retention_days must be at least 1, got {retention_days}")
     with open_sync_store(conn_id) as store:
@@ -59,6 +70,7 @@ def purge_expired_pii(retention_days: int, conn_id: str = SyncStoreHook.default_
     return purged
 
 
+@fails_at_once_when_retrying_cannot_help
 def act_on_privacy_requests(*, run_id: str | None = None, task_id: str | None = None,
                             conn_id: str = SyncStoreHook.default_conn_name) -> dict[str, Any]:
     """Answer data requests and erase personal data on redaction requests waiting in the inbox."""

@@ -20,6 +20,10 @@ from shopify_max.redaction import register_secret
 from shopify_max.sync_store import SyncStore
 
 
+class SyncStoreConnectionError(ValueError):
+    """The ``sync_store_default`` connection cannot name a database (a type or a field is wrong). Not retried."""
+
+
 def sqlalchemy_url_for(conn_type: str, *, host: str | None, port: int | None, login: str | None,
                        password: str | None, schema: str | None, extra: dict) -> str:
     """Translate an Airflow connection's fields into an SQLAlchemy URL for the sync store."""
@@ -27,7 +31,8 @@ def sqlalchemy_url_for(conn_type: str, *, host: str | None, port: int | None, lo
         return str(extra["sqlalchemy_url"])
     if conn_type == "sqlite":
         if not host:
-            raise ValueError("sync store connection of type sqlite needs host = path of the database file")
+            raise SyncStoreConnectionError("sync store connection of type sqlite needs host = path of the database "
+                                           "file")
         return f"sqlite:///{resolve_project_path(host)}"
     if conn_type in ("postgres", "postgresql"):
         credentials = ""
@@ -40,7 +45,7 @@ def sqlalchemy_url_for(conn_type: str, *, host: str | None, port: int | None, lo
         if extra.get("search_path"):
             url += "?options=" + quote_plus(f"-csearch_path={extra['search_path']}")
         return url
-    raise ValueError(f"sync store connection type {conn_type!r} is not supported: use sqlite or postgres")
+    raise SyncStoreConnectionError(f"sync store connection type {conn_type!r} is not supported: use sqlite or postgres")
 
 
 class SyncStoreHook(BaseHook):

@@ -1,8 +1,9 @@
 """Typed errors of the MAX gateway contract.
 
 A field-level rejection (:class:`ExactMaxRejected`) is a per-record outcome: the record goes to the error
-queue and the batch goes on. Auth failures, outages and unresolved ambiguous writes are task failures, so
-Airflow retries the task.
+queue and the batch goes on. Outages and unresolved ambiguous writes are task failures, so Airflow retries the
+task; auth and configuration failures fail it at once (:mod:`shopify_max.airflow_glue.task_failures`). What the
+hook itself retries: :func:`shopify_max.retry_policy.exactmax_retry_reason`.
 """
 
 from __future__ import annotations
@@ -57,6 +58,10 @@ class ExactMaxAuthError(ExactMaxError):
     """401/403: the connection's credentials are wrong. A task failure, never retried."""
 
 
+class ExactMaxConfigurationError(ExactMaxError):
+    """The ``exactmax_default`` connection is incomplete (no host). A task failure, never retried."""
+
+
 class ExactMaxNotFound(ExactMaxError):
     """404 on a read by key."""
 
@@ -98,8 +103,3 @@ class ExactMaxDuplicateCustpo(ExactMaxProtocolError):
         super().__init__(f"CUSTPO {custpo!r} matches {len(ordnums)} MAX orders: {', '.join(ordnums)}")
         self.custpo = custpo
         self.ordnums = ordnums
-
-
-def is_retryable(exc: BaseException) -> bool:
-    """What a read may retry: 429, 5xx and connection failures or timeouts. Nothing else."""
-    return isinstance(exc, (ExactMaxUnavailableError, ExactMaxConnectionError))

@@ -4,11 +4,13 @@ Connection ``exactmax_default`` (conn_type ``http``): host and port of the gatew
 login/password for Basic auth, or extra ``{"token": "..."}`` for a bearer token. Optional extras:
 ``timeout`` (seconds, default 30) and ``ascii_only`` (transliterate non-ASCII text, recording each change).
 
-Retry policy (one, for every call):
-- reads retry 429, 5xx, connection failures and timeouts, with exponential backoff honouring Retry-After;
+Retries (what, how long, how often: :mod:`shopify_max.retry_policy`):
+- reads retry what :func:`~shopify_max.retry_policy.exactmax_retry_reason` names (429, 5xx, connection failures,
+  timeouts), up to ``read_attempts`` sends;
 - writes are never re-sent blindly. After an ambiguous failure (timeout, dropped connection, 5xx after the
-  request was sent) ``create_sales_order`` / ``create_credit_memo`` look the order up by ``CUSTPO``: found means
-  it was written (the result is flagged ``recovered``); not found means it is safe to send again.
+  request was sent) ``create_sales_order`` / ``create_credit_memo`` wait, then look the order up by ``CUSTPO``:
+  found means it was written (the result is flagged ``recovered``); not found means it is safe to send again,
+  up to ``write_attempts`` sends.
 - 401/403 raise :class:`ExactMaxAuthError`, 422 :class:`ExactMaxRejected`; neither is retried.
 - 409 on a sales order or credit memo is the gateway's CUSTPO uniqueness rule: an order for that CUSTPO already
   exists (another writer's send landed first). The hook answers with that order, flagged ``already_existed``.
@@ -18,8 +20,10 @@ Retry policy (one, for every call):
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from functools import cached_property
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -27,12 +31,13 @@ from urllib.parse import quote
 import requests
 from airflow.providers.http.hooks.http import HttpHook
 from requests import Response, Session
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
+from shopify_max import retry_policy
 from shopify_max.exactmax.errors import (
     ExactMaxAlreadyExists,
     ExactMaxAmbiguousWriteError,
     ExactMaxAuthError,
+    ExactMaxConfigurationError,
     ExactMaxConnectionError,
     ExactMaxDuplicateCustpo,
     ExactMaxError,
@@ -41,7 +46,6 @@ from shopify_max.exactmax.errors import (
     ExactMaxRejected,
     ExactMaxUnavailableError,
     FieldRejection,
-    is_retryable,
 )
 from shopify_max.exactmax.models import (
     Cancellation,
@@ -81,14 +85,17 @@ class ExactMaxHook(HttpHook):
 
     def __init__(self, exactmax_conn_id: str = default_conn_name, timeout: float | None = None,
                  read_attempts: int | None = None, write_attempts: int | None = None,
-                 max_retry_wait: float = 30.0, backoff_base: float = 0.5) -> None:
+                 max_retry_wait: float = 30.0, backoff_base: float = 0.5,
+                 sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None) -> None:
         super().__init__(method="GET", http_conn_id=exactmax_conn_id)
         self.exactmax_conn_id = exactmax_conn_id
         self._timeout = timeout
         self._read_attempts = read_attempts
         self._write_attempts = write_attempts
-        self.max_retry_wait = max_retry_wait
+        self.max_retry_wait = max_retry_wait  # caps the back-off and the gateway's Retry-After
         self.backoff_base = backoff_base
+        self._sleep = sleep
+        self._rng = rng or random.Random()
 
     # ---------------------------------------------------------------- connection and session
 
@@ -97,7 +104,7 @@ class ExactMaxHook(HttpHook):
         """The Airflow connection, read and checked once; its secrets are registered for redaction."""
         conn = self.get_connection(self.exactmax_conn_id)
         if not conn.host:
-            raise ExactMaxError(f"connection {self.exactmax_conn_id!r} has no host")
+            raise ExactMaxConfigurationError(f"connection {self.exactmax_conn_id!r} has no host")
         register_secret(conn.password)
         register_secret(conn.extra_dejson.get("token"))
         return conn
@@ -152,8 +159,9 @@ class ExactMaxHook(HttpHook):
         if status == 422:
             raise ExactMaxRejected(_field_rejections(response), status)
         if status == 429 or status >= 500:
+            retry_after = retry_policy.parse_retry_after(response.headers.get("Retry-After"))
             raise ExactMaxUnavailableError(f"gateway unavailable ({status}): {redact_text(response.text[:200])}",
-                                           status, _retry_after(response))
+                                           status, retry_after)
         raise ExactMaxProtocolError(f"unexpected {status} from gateway: {redact_text(response.text[:200])}", status)
 
     # ---------------------------------------------------------------- HTTP plumbing
@@ -173,17 +181,16 @@ class ExactMaxHook(HttpHook):
         self.check_response(response)
         return response.json()
 
-    def _retrying(self, attempts: int) -> Retrying:
-        return Retrying(retry=retry_if_exception(is_retryable), stop=stop_after_attempt(attempts),
-                        wait=self._wait, reraise=True)
-
-    def _wait(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        return self._wait_for(exc, state.attempt_number)
+    def _retry_policy(self, policy: retry_policy.RetryPolicy, attempts: int) -> retry_policy.RetryPolicy:
+        """``policy`` (reads or writes) with this hook's attempts, back-off base and cap."""
+        return replace(policy, max_attempts=attempts, backoff_base_seconds=self.backoff_base,
+                       backoff_cap_seconds=self.max_retry_wait, retry_after_cap_seconds=self.max_retry_wait)
 
     def _read(self, path: str, params: dict | None = None) -> Any:
-        """A read, retried freely on what :func:`is_retryable` names."""
-        for attempt in self._retrying(self.read_attempts):
+        """A read, retried freely on what :func:`~shopify_max.retry_policy.exactmax_retry_reason` names."""
+        policy = self._retry_policy(retry_policy.EXACTMAX_READ_RETRY_POLICY, self.read_attempts)
+        for attempt in retry_policy.retrying(policy, retry_policy.exactmax_retry_reason, api="exactmax",
+                                             operation=f"GET {path}", sleep=self._sleep, rng=self._rng):
             with attempt:
                 return self._send("GET", path, params=params)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -203,19 +210,25 @@ class ExactMaxHook(HttpHook):
 
     # ---------------------------------------------------------------- writes
 
-    def create_sales_order(self, order: SalesOrder, *,
+    def sales_order_document(self, order: SalesOrder) -> BuiltDocument:
+        """The eMAXExact XML this hook sends for ``order`` (transliterated when the connection says
+        ``ascii_only``): build it here to record exactly what is sent, then pass it to :meth:`create_sales_order`."""
+        return build_sales_order_xml(order, ascii_only=self.ascii_only)
+
+    def create_sales_order(self, order: SalesOrder, *, document: BuiltDocument | None = None,
                            before_send: Callable[[], None] | None = None) -> SalesOrderResult:
-        """Create a sales order exactly once; raises :class:`ExactMaxRejected` on field errors."""
-        return self._create_order("/sales-orders", order, before_send)
+        """Create a sales order exactly once; raises :class:`ExactMaxRejected` on field errors. ``document`` is
+        what :meth:`sales_order_document` built for ``order`` (built here when not given)."""
+        return self._create_order("/sales-orders", order, before_send, document)
 
     def create_credit_memo(self, memo: CreditMemo, *,
                            before_send: Callable[[], None] | None = None) -> SalesOrderResult:
         """Create a credit memo (STYPE CR, APPINV = the invoice credited) exactly once, as orders are."""
         return self._create_order("/credit-memos", memo, before_send)
 
-    def _create_order(self, path: str, order: SalesOrder,
-                      before_send: Callable[[], None] | None = None) -> SalesOrderResult:
-        document = build_sales_order_xml(order, ascii_only=self.ascii_only)
+    def _create_order(self, path: str, order: SalesOrder, before_send: Callable[[], None] | None = None,
+                      document: BuiltDocument | None = None) -> SalesOrderResult:
+        document = document or self.sales_order_document(order)
 
         def existing(attempts: int) -> SalesOrderResult | None:
             matches = [o for o in self.find_sales_orders_by_custpo(order.CUSTPO) if o.STYPE == order.STYPE]
@@ -234,12 +247,6 @@ class ExactMaxHook(HttpHook):
         if isinstance(answer, SalesOrderResult):
             return answer
         return _order_result(answer, document, attempts)
-
-    def _wait_for(self, exc: BaseException | None, attempt: int) -> float:
-        """Retry-After when the gateway gives one, else exponential backoff; capped at ``max_retry_wait``."""
-        retry_after = getattr(exc, "retry_after", None)
-        delay = retry_after if retry_after is not None else self.backoff_base * 2 ** (attempt - 1)
-        return min(delay, self.max_retry_wait)
 
     def create_customer(self, customer: Customer, *,
                         before_send: Callable[[], None] | None = None) -> CustomerResult:
@@ -280,6 +287,8 @@ class ExactMaxHook(HttpHook):
         """POST a write; after an ambiguous failure, wait, ask ``lookup`` whether it took effect, and only if it
         did not, send again (up to ``write_attempts``). Returns the answer (or what the lookup found) and the
         number of sends. ``before_send`` runs before every POST and may raise to stop it."""
+        policy = self._retry_policy(retry_policy.EXACTMAX_WRITE_RETRY_POLICY, self.write_attempts)
+        retries = retry_policy.Retries(policy, api="exactmax", operation=f"POST {path} ({key})", rng=self._rng)
         attempts = 0
         while True:
             attempts += 1
@@ -287,10 +296,15 @@ class ExactMaxHook(HttpHook):
                 before_send()
             try:
                 return self._send("POST", path, data=document.xml), attempts
-            except (ExactMaxUnavailableError, ExactMaxConnectionError) as exc:
-                sent = getattr(exc, "request_sent", True)
-                self.log.warning("ambiguous write of %s (attempt %d): %s", key, attempts, exc)
-                time.sleep(self._wait_for(exc, attempts))  # let a write still in flight commit before looking
+            except ExactMaxError as exc:
+                reason = retry_policy.exactmax_retry_reason(exc)
+                if reason is None:
+                    raise
+                sent = getattr(exc, "request_sent", True)  # False only when the gateway was never reached
+                self.log.info("write of %s: outcome unknown after attempt %d (%s)", key, attempts, exc)
+                # Wait even before the last lookup: a write still in flight must commit before the hook looks.
+                self._sleep(retries.after_failure(reason, retry_after=getattr(exc, "retry_after", None),
+                                                  status=exc.status, error=exc))
                 if sent:
                     try:
                         found = lookup(attempts)
@@ -300,7 +314,7 @@ class ExactMaxHook(HttpHook):
                     if found is not None:
                         self.log.info("%s was written by an earlier attempt: not sending again", key)
                         return found, attempts
-                if attempts >= self.write_attempts:
+                if retries.exhausted:
                     if not sent:
                         raise  # never reached the gateway: an outage, not an ambiguous write
                     raise ExactMaxAmbiguousWriteError(
@@ -393,14 +407,6 @@ def _existing_key(response: Response) -> str | None:
         return None
     key = body.get("ORDNUM") if isinstance(body, dict) else None
     return str(key) if key else None
-
-
-def _retry_after(response: Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
 
 
 def _never_reached_server(exc: requests.exceptions.RequestException) -> bool:

@@ -1,10 +1,8 @@
 """The Shopify Admin GraphQL client: one POST per request, paced by cost, retried only where safe.
 
-Retry policy (the one place it lives):
-- THROTTLED (HTTP 200 + ``extensions.code == THROTTLED``): wait exactly (requested − available) / restore rate;
-- 429: wait exactly ``Retry-After`` seconds;
-- 5xx, timeouts, dropped connections: capped exponential backoff with full jitter;
-- 401 / 403 / 404 and GraphQL errors: never retried; a typed error names the cause.
+What is retried, how long each wait is and how often: :mod:`shopify_max.retry_policy` (THROTTLED and 429 wait
+exactly what Shopify says; 5xx and transport faults back off; 401/403/404 and GraphQL errors raise a typed
+error at once). Pacing before each request: :mod:`shopify_max.shopify.pacing`.
 ``userErrors`` are data, returned to the caller. Logs carry operation, cost and wait, never the token.
 """
 
@@ -20,36 +18,36 @@ from typing import Any
 import requests
 
 from shopify_max.redaction import redact_text, register_secret
+from shopify_max.retry_policy import (
+    SHOPIFY_RETRY_POLICY,
+    Retries,
+    RetryPolicy,
+    RetryReason,
+    parse_retry_after,
+    shopify_retry_reason,
+)
 from shopify_max.shopify.documents import Document
 from shopify_max.shopify.errors import (
     ShopifyAuthenticationError,
+    ShopifyConnectionError,
     ShopifyError,
     ShopifyGraphQLError,
     ShopifyNotFoundError,
     ShopifyOutcomeUnknownError,
     ShopifyPermissionError,
     ShopifyQueryCostError,
+    ShopifyRateLimitedError,
     ShopifyRetryExhaustedError,
+    ShopifyThrottledError,
+    ShopifyUnavailableError,
 )
+from shopify_max.shopify.limits import MAX_PAGE_SIZE
 from shopify_max.shopify.pacing import MUTATION_COST, CostPacer, throttle_wait_seconds
 
 log = logging.getLogger("shopify_max.shopify")
 DEFAULT_API_VERSION = "2026-07"
-MAX_PAGE_SIZE = 250  # SHOPIFY.md §3
 # Mutations whose repetition cannot apply twice even without @idempotent (set semantics or upserts).
 NATURALLY_IDEMPOTENT_MUTATIONS = frozenset({"TagsAdd", "MetafieldsSet", "CustomerSet"})
-
-
-@dataclass
-class RetryPolicy:
-    max_attempts: int = 6  # for 5xx / transport faults
-    max_throttle_retries: int = 30  # THROTTLED and 429 waits are exact, so they get a larger budget
-    backoff_base_seconds: float = 0.5
-    backoff_cap_seconds: float = 30.0
-
-    def backoff(self, attempt: int, rng: random.Random) -> float:
-        """Full jitter: uniform in [0, min(cap, base × 2^attempt)]."""
-        return rng.uniform(0, min(self.backoff_cap_seconds, self.backoff_base_seconds * 2 ** attempt))
 
 
 @dataclass
@@ -82,12 +80,6 @@ class ClientStats:
     last_throttle_cost: dict[str, Any] | None = None  # the cost block of the last THROTTLED response
 
 
-class _Retryable(Exception):
-    def __init__(self, reason: str, wait: float | None = None, kind: str = "transient") -> None:
-        super().__init__(reason)
-        self.reason, self.wait, self.kind = reason, wait, kind
-
-
 class ShopifyClient:
     """Send documents from :mod:`shopify_max.shopify.documents` to one shop. Usable without Airflow."""
 
@@ -100,7 +92,7 @@ class ShopifyClient:
         self.api_version = api_version
         self._token = access_token
         self.timeout = timeout
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or SHOPIFY_RETRY_POLICY
         self.pacer = pacer or CostPacer()
         self.session = session or requests.Session()
         self._sleep = sleep
@@ -118,10 +110,10 @@ class ShopifyClient:
 
     # ----- one request -----
     def execute(self, document: Document, variables: dict[str, Any] | None = None) -> GraphQLResponse:
-        """Send ``document``; pace, retry what is retryable, raise typed errors for the rest."""
+        """Send ``document``; pace, retry what :func:`shopify_retry_reason` names, raise typed errors for the rest."""
         operation = document.operation_name
         waited = 0.0
-        transient_attempt = throttle_attempt = 0
+        retries = Retries(self.retry, api="shopify", operation=operation, rng=self._rng)
         while True:
             wait, reserved = self.pacer.reserve(operation, MUTATION_COST if document.is_mutation else None)
             if wait > 0:
@@ -133,37 +125,24 @@ class ShopifyClient:
                 payload = self._post(document, variables)
                 cost_extension = (payload.get("extensions") or {}).get("cost")
                 self._raise_for_graphql_errors(payload, operation)
-            except _Retryable as retryable:
+            except ShopifyError as error:
                 self.pacer.observe(reserved, cost_extension, operation)
-                if retryable.kind == "transient" and not _safe_to_resend(document):
+                reason = shopify_retry_reason(error)
+                if reason is None:
+                    raise
+                if reason.request_may_have_run and not _safe_to_resend(document):
                     raise ShopifyOutcomeUnknownError(
-                        f"{operation}: {retryable.reason}; not retried because the mutation is not idempotent, "
+                        f"{operation}: {error}; not retried because the mutation is not idempotent, "
                         "re-read its target before trying again", operation=operation) from None
-                if retryable.kind == "transient":
-                    transient_attempt += 1
-                    exhausted = transient_attempt >= self.retry.max_attempts
-                    delay = self.retry.backoff(transient_attempt, self._rng)
-                    self.stats.transient_retries += 1
-                else:
-                    throttle_attempt += 1
-                    exhausted = throttle_attempt > self.retry.max_throttle_retries
-                    delay = retryable.wait or 0.0
-                    if retryable.kind == "throttled":
-                        self.stats.throttled_retries += 1
-                    else:
-                        self.stats.rate_limited_retries += 1
-                log.warning("shopify op=%s retry=%s reason=%s wait=%.3fs", operation,
-                            transient_attempt + throttle_attempt, retryable.reason, delay)
-                if exhausted:
+                self._count_retry(reason)
+                delay = retries.after_failure(reason, retry_after=error.retry_after, status=error.status, error=error)
+                if retries.exhausted:
                     raise ShopifyRetryExhaustedError(
-                        f"{operation}: gave up after {transient_attempt + throttle_attempt} retries "
-                        f"({retryable.reason})", operation=operation, retry_after=retryable.wait) from None
+                        f"{operation}: gave up after {retries.retries - 1} retries ({error})", operation=operation,
+                        retry_after=error.retry_after) from None
                 self._sleep(delay)
                 waited += delay
                 continue
-            except ShopifyError:
-                self.pacer.observe(reserved, cost_extension, operation)
-                raise
             self.pacer.observe(reserved, cost_extension, operation)
             cost_extension = cost_extension or {}
             status = cost_extension.get("throttleStatus") or {}
@@ -173,9 +152,16 @@ class ShopifyClient:
             log.info("shopify op=%s cost=%s/%s available=%s/%s wait=%.3fs took=%.3fs attempts=%d", operation,
                      cost_extension.get("actualQueryCost"), cost_extension.get("requestedQueryCost"),
                      status.get("currentlyAvailable"), status.get("maximumAvailable"), waited,
-                     time.perf_counter() - started, transient_attempt + throttle_attempt + 1)
-            return GraphQLResponse(operation, payload.get("data") or {}, cost_extension, waited,
-                                   transient_attempt + throttle_attempt + 1)
+                     time.perf_counter() - started, retries.retries + 1)
+            return GraphQLResponse(operation, payload.get("data") or {}, cost_extension, waited, retries.retries + 1)
+
+    def _count_retry(self, reason: RetryReason) -> None:
+        if reason is RetryReason.THROTTLED:
+            self.stats.throttled_retries += 1
+        elif reason is RetryReason.RATE_LIMITED:
+            self.stats.rate_limited_retries += 1
+        else:
+            self.stats.transient_retries += 1
 
     def _post(self, document: Document, variables: dict[str, Any] | None) -> dict[str, Any]:
         headers = {"X-Shopify-Access-Token": self._token, "Content-Type": "application/json",
@@ -184,17 +170,17 @@ class ShopifyClient:
         try:
             response = self.session.post(self.endpoint, json=body, headers=headers, timeout=self.timeout)
         except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
-            raise _Retryable(f"{type(exc).__name__}") from None
+            raise ShopifyConnectionError(f"{type(exc).__name__}", operation=document.operation_name) from None
         return self._classify(response, document.operation_name)
 
     def _classify(self, response: requests.Response, operation: str) -> dict[str, Any]:
-        """Turn an HTTP response into a payload, a retry signal, or a typed error (never a bare HTTPError)."""
+        """Turn an HTTP response into a payload or a typed error (never a bare HTTPError)."""
         status = response.status_code
-        if status == 429:
-            retry_after = _parse_retry_after(response.headers.get("Retry-After"))
-            raise _Retryable("HTTP 429", retry_after, kind="rate_limited")
+        if status == 429:  # no or an unreadable Retry-After: Shopify's documented default, 1 s
+            raise ShopifyRateLimitedError("HTTP 429", status=status, operation=operation,
+                                          retry_after=parse_retry_after(response.headers.get("Retry-After"), 1.0))
         if status >= 500:
-            raise _Retryable(f"HTTP {status}")
+            raise ShopifyUnavailableError(f"HTTP {status}", status=status, operation=operation)
         text = redact_text(response.text[:300])
         if status == 401:
             raise ShopifyAuthenticationError(f"{operation}: 401 Unauthorized, the access token was rejected: {text}",
@@ -210,7 +196,8 @@ class ShopifyClient:
         try:
             return response.json()
         except ValueError:
-            raise _Retryable("truncated or non-JSON body") from None  # a dropped connection mid-body
+            raise ShopifyConnectionError("truncated or non-JSON body", status=status,  # dropped mid-body
+                                         operation=operation) from None
 
     def _raise_for_graphql_errors(self, payload: dict[str, Any], operation: str) -> None:
         errors = payload.get("errors")
@@ -224,7 +211,7 @@ class ShopifyClient:
             self.stats.last_throttle_cost = cost
             status = cost.get("throttleStatus")
             wait = throttle_wait_seconds(cost.get("requestedQueryCost") or 0, status) if status else 1.0
-            raise _Retryable("THROTTLED", wait, kind="throttled")
+            raise ShopifyThrottledError("THROTTLED", status=200, operation=operation, retry_after=wait)
         messages = "; ".join(str(e.get("message")) for e in errors)
         error_class = ShopifyQueryCostError if "MAX_COST_EXCEEDED" in codes else ShopifyGraphQLError
         raise error_class(f"{operation}: {messages}", status=200, operation=operation, errors=errors)
@@ -257,10 +244,3 @@ def _safe_to_resend(document: Document) -> bool:
     """Queries, keyed mutations and set-like mutations may be resent after a fault with an unknown outcome."""
     return (not document.is_mutation or document.uses_idempotent_key
             or document.operation_name in NATURALLY_IDEMPOTENT_MUTATIONS)
-
-
-def _parse_retry_after(value: str | None) -> float:
-    try:
-        return max(0.0, float(value)) if value is not None else 1.0
-    except ValueError:
-        return 1.0  # an HTTP-date: Shopify sends seconds; fall back to its documented default

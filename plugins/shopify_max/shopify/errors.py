@@ -1,7 +1,9 @@
 """Typed errors of the Shopify client: each names its cause, so callers and Airflow retries can tell them apart.
 
-Only transport faults, 5xx, 429 and THROTTLED are retried (inside the client); everything here that reaches a
-caller is final for that request. ``userErrors`` are not exceptions: they come back in typed results.
+THROTTLED, 429, 5xx and transport faults are retried inside the client (the rules:
+:mod:`shopify_max.retry_policy`); when it gives up the caller gets :class:`ShopifyRetryExhaustedError` or
+:class:`ShopifyOutcomeUnknownError`. Everything else here is final for that request. ``userErrors`` are not
+exceptions: they come back in typed results.
 """
 
 from __future__ import annotations
@@ -43,6 +45,26 @@ class ShopifyGraphQLError(ShopifyError):
 
 class ShopifyQueryCostError(ShopifyGraphQLError):
     """MAX_COST_EXCEEDED: the document asks for more than one query may cost; use smaller pages or bulk."""
+
+
+class ShopifyConfigurationError(ShopifyError):
+    """The ``shopify_default`` connection is incomplete (no shop domain). Not retried: a person fixes it."""
+
+
+class ShopifyThrottledError(ShopifyError):
+    """THROTTLED (HTTP 200): the cost bucket is empty; ``retry_after`` is the exact wait its numbers give."""
+
+
+class ShopifyRateLimitedError(ShopifyError):
+    """429: too many requests; ``retry_after`` from the header."""
+
+
+class ShopifyUnavailableError(ShopifyError):
+    """5xx: Shopify (or the bulk result's storage) could not answer. The request may have run."""
+
+
+class ShopifyConnectionError(ShopifyError):
+    """No complete answer: connection refused or dropped, a timeout, a truncated body. The request may have run."""
 
 
 class ShopifyRetryExhaustedError(ShopifyError):

@@ -16,7 +16,7 @@ from airflow.sdk import BaseHook
 from shopify_max.redaction import register_secret
 from shopify_max.shopify.api import ShopifyAdminApi
 from shopify_max.shopify.client import DEFAULT_API_VERSION, ShopifyClient
-from shopify_max.shopify.errors import ShopifyAuthenticationError, ShopifyError
+from shopify_max.shopify.errors import ShopifyAuthenticationError, ShopifyConfigurationError
 from shopify_max.shopify.pacing import CostPacer
 
 
@@ -37,7 +37,7 @@ class ShopifyHook(BaseHook, ShopifyAdminApi):
         """The Airflow connection, read once; refuses a connection without a token."""
         conn = self.get_connection(self.shopify_conn_id)
         if not conn.host:
-            raise ShopifyError(f"connection {self.shopify_conn_id!r} has no host (the shop domain)")
+            raise ShopifyConfigurationError(f"connection {self.shopify_conn_id!r} has no host (the shop domain)")
         if not conn.password:
             raise ShopifyAuthenticationError(f"connection {self.shopify_conn_id!r} has no password (access token)")
         register_secret(conn.password)

@@ -3,7 +3,7 @@
 The pacer learns the bucket from each response's ``extensions.cost.throttleStatus`` (no bucket size or
 restore rate is a constant; a connection may override them). Before a request it predicts how full the
 bucket is now and waits until the operation's expected cost fits. On THROTTLED it computes the exact wait
-from the numbers Shopify returned.
+from the numbers Shopify returned; the client retries after it under :mod:`shopify_max.retry_policy`.
 """
 
 from __future__ import annotations
@@ -14,9 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from shopify_max.shopify.limits import MAX_QUERY_COST
+
 # Before the first response for an operation its cost is unknown: assume the most one query may request
 # (single-query max, SHOPIFY.md §2), so a first use can never be throttled. Mutations cost a flat 10.
-UNKNOWN_QUERY_COST = 1000.0
+UNKNOWN_QUERY_COST = float(MAX_QUERY_COST)
 MUTATION_COST = 10.0
 
 
