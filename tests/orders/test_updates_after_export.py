@@ -12,7 +12,7 @@ from order_payloads import EXAMPLE_ORDER
 
 from shopify_max.orders.pipeline import capture_orders, order_digests
 from shopify_max.orders.webhook_payload import order_from_webhook_payload
-from shopify_max.sync_store import StagedOrder
+from shopify_max.sync_store import OrderOutcome, RunOutcomeCode, StagedOrder
 
 
 class ListSource:
@@ -65,8 +65,8 @@ def test_a_tag_change_after_export_needs_nothing(sync_store):
     report = capture_orders(sync_store, ListSource(retagged), run_id="r1", window=WINDOW)
     assert report.decided == {"exported earlier, nothing to change": 1}
     assert sync_store.list_errors() == []
-    assert sync_store.run_outcomes("r1") == {"skipped": [(original.name, sync_store.staged_orders(
-        [original.id])[original.id].run_outcome_reason)]}
+    assert sync_store.run_outcomes("r1") == {"skipped": [OrderOutcome(original.name, sync_store.staged_orders(
+        [original.id])[original.id].run_outcome_reason, RunOutcomeCode.EXPORTED_EARLIER)]}
 
 
 def test_a_cancellation_after_export_is_queued_for_the_max_cancel_step(sync_store):

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from shopify_max.clock import utcnow
 from shopify_max.redaction import REDACTED, register_secret
 from shopify_max.sync_store import AuditEntry, InboxDelivery
-from shopify_max.sync_store.store import PURGED_MARKER
+from shopify_max.sync_store.personal_data import PURGED_MARKER
 from shopify_max.sync_store.tables import error_queue, inbox
 
 TOKEN = "shpat_0123456789abcdef0123456789abcdef"

@@ -66,3 +66,29 @@ def test_an_older_schema_with_data_is_upgraded_in_place(database_url):
     assert "order_stage" in sa.inspect(upgraded.engine).get_table_names()
     for store in (old, upgraded):
         store.dispose()
+
+
+def test_0005_links_staged_orders_to_their_error_queue_items_named_in_the_reason(database_url):
+    engine = create_sync_store_engine(database_url)
+    migrator.upgrade_to(engine, "0004")
+    old = SyncStore(engine)
+    item_id = old.record_error(entity="order", record_key="#1001", stage="map", reason="SKU X-1 has no MAX part")
+    now = "2026-11-29 10:00:00+00:00"
+    with engine.begin() as conn:
+        for gid, name, reason in (("gid://shopify/Order/1", "#1001", f"error queue item {item_id}: SKU X-1 ..."),
+                                  ("gid://shopify/Order/2", "#1002", "error queue item 424242: gone since"),
+                                  ("gid://shopify/Order/3", "#1003", "unchanged since last read (exported)")):
+            conn.execute(sa.text(
+                "INSERT INTO order_stage (order_gid, order_name, source, shopify_updated_at, payload_digest, "
+                "material_digest, status, run_outcome, run_outcome_reason, captured_at, updated_at) VALUES "
+                "(:gid, :name, 'poll', :now, 'p', 'm', 'failed', 'failed', :reason, :now, :now)"),
+                {"gid": gid, "name": name, "reason": reason, "now": now})
+
+    upgraded = SyncStore.from_url(database_url)
+
+    rows = upgraded.staged_orders(["gid://shopify/Order/1", "gid://shopify/Order/2", "gid://shopify/Order/3"])
+    assert {gid: row.error_queue_id for gid, row in rows.items()} == {
+        "gid://shopify/Order/1": item_id, "gid://shopify/Order/2": None, "gid://shopify/Order/3": None}
+    assert {row.run_outcome_code for row in rows.values()} == {None}
+    for store in (old, upgraded):
+        store.dispose()

@@ -12,16 +12,17 @@ from typing import Any
 
 from shopify_max.inventory import ENTITY
 from shopify_max.sync_store import SyncStore
+from shopify_max.sync_store.states import InventoryErrorStage, parse_state
 
 # stage -> what it means; the stage names the check in the error queue.
 STAGES = {
-    "unmapped_location": "a Shopify location with no MAX stockroom (or not in locations.csv)",
-    "unmapped_sku": "a SKU in Shopify with no MAX part in sku_to_part.csv",
-    "sku_not_in_shopify": "a mapped SKU that no Shopify variant carries",
-    "duplicate_sku": "a mapped SKU that several Shopify variants carry",
-    "part_without_stock": "a mapped part with no Part_Stock row in the mapped stockrooms",
-    "not_stocked": "an item not stocked at a Shopify location that MAX has stock for",
-    "push": "a quantity Shopify refused, or found stale twice",
+    InventoryErrorStage.UNMAPPED_LOCATION: "a Shopify location with no MAX stockroom (or not in locations.csv)",
+    InventoryErrorStage.UNMAPPED_SKU: "a SKU in Shopify with no MAX part in sku_to_part.csv",
+    InventoryErrorStage.SKU_NOT_IN_SHOPIFY: "a mapped SKU that no Shopify variant carries",
+    InventoryErrorStage.DUPLICATE_SKU: "a mapped SKU that several Shopify variants carry",
+    InventoryErrorStage.PART_WITHOUT_STOCK: "a mapped part with no Part_Stock row in the mapped stockrooms",
+    InventoryErrorStage.NOT_STOCKED: "an item not stocked at a Shopify location that MAX has stock for",
+    InventoryErrorStage.PUSH: "a quantity Shopify refused, or found stale twice",
 }
 LISTED = 20  # how many record keys a run summary names per kind (the error queue has them all)
 
@@ -30,12 +31,11 @@ LISTED = 20  # how many record keys a run summary names per kind (the error queu
 class Problems:
     """The problems of one kind found by one complete pass."""
 
-    stage: str
+    stage: InventoryErrorStage
     found: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)  # record key -> (reason, detail)
 
     def __post_init__(self) -> None:
-        if self.stage not in STAGES:
-            raise ValueError(f"unknown inventory problem stage {self.stage!r}; known: {sorted(STAGES)}")
+        self.stage = parse_state(InventoryErrorStage, self.stage, "inventory problem stage")
 
     def add(self, record_key: str, reason: str, **detail: Any) -> None:
         self.found[record_key] = (reason, detail)

@@ -23,6 +23,7 @@ from shopify_max.mappings.loader import PartMapping
 from shopify_max.shopify.api import ShopifyAdminApi
 from shopify_max.shopify.models import Location
 from shopify_max.sync_store import SyncStore
+from shopify_max.sync_store.states import InventoryErrorStage
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ def managed_locations(rules: InventoryRules, shopify_locations: list[Location]) 
 
 
 def _location_problems(rules: InventoryRules, shopify_locations: list[Location]) -> Problems:
-    problems = Problems("unmapped_location")
+    problems = Problems(InventoryErrorStage.UNMAPPED_LOCATION)
     configured = {location.location_gid: location for location in rules.locations}
     for location in shopify_locations:
         if not location.is_active:
@@ -57,7 +58,9 @@ def _location_problems(rules: InventoryRules, shopify_locations: list[Location])
 
 
 def _sku_problems(store: SyncStore, parts_by_sku: dict[str, PartMapping]) -> dict[str, Problems]:
-    missing, duplicates, unmapped = Problems("sku_not_in_shopify"), Problems("duplicate_sku"), Problems("unmapped_sku")
+    missing = Problems(InventoryErrorStage.SKU_NOT_IN_SHOPIFY)
+    duplicates = Problems(InventoryErrorStage.DUPLICATE_SKU)
+    unmapped = Problems(InventoryErrorStage.UNMAPPED_SKU)
     for sku, row in store.inventory_items().items():
         mapping = parts_by_sku.get(sku)
         if mapping is None:

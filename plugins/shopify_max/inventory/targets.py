@@ -16,8 +16,8 @@ from shopify_max.inventory.availability import compute_available
 from shopify_max.inventory.problems import Problems
 from shopify_max.inventory.rules import InventoryRules
 from shopify_max.mappings.loader import PartMapping
-from shopify_max.sync_store import SyncStore
-from shopify_max.sync_store.store import InventoryTarget
+from shopify_max.sync_store import InventoryTarget, SyncStore
+from shopify_max.sync_store.states import InventoryErrorStage
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def compute_targets(store: SyncStore, stock: Iterable[StockLevel], parts_by_sku:
     for mapping in parts_by_sku.values():
         skus_by_part[mapping.part_number].append(mapping.sku)
     stockrooms = ", ".join(mapped_stockrooms(rules))
-    without_stock = Problems("part_without_stock")
+    without_stock = Problems(InventoryErrorStage.PART_WITHOUT_STOCK)
     for part in report.parts_without_stock:
         skus = sorted(skus_by_part[part])
         without_stock.add(part, f"part {part} (SKU {', '.join(skus)}) has no Part_Stock row in the mapped MAX "

@@ -18,7 +18,15 @@ from shopify_max.orders.stage_versions import newest_held_version, order_digests
 from shopify_max.orders.webhook_payload import order_from_webhook_body
 from shopify_max.shopify.models import Order
 from shopify_max.sync_store import AuditEntry, StagedOrder, SyncStore
-from shopify_max.sync_store.store import WRITING_STATUSES
+from shopify_max.sync_store.states import (
+    WRITING_STATUSES,
+    ErrorEntity,
+    InboxStatus,
+    OrderErrorStage,
+    OrderStageStatus,
+    RunOutcome,
+    RunOutcomeCode,
+)
 from shopify_max.webhooks import ORDER_TOPICS
 
 log = logging.getLogger(__name__)
@@ -67,14 +75,15 @@ class _Candidate:
     delivery_ids: list[int] = field(default_factory=list)
 
 
-def _stage(store: SyncStore, order: Order, source: str, run_id: str, status: str, *, digests: tuple[str, str],
-           previous: StagedOrder | None = None, outcome: str = "pending", reason: str | None = None) -> bool:
+def _stage(store: SyncStore, order: Order, source: str, run_id: str, status: OrderStageStatus, *,
+           digests: tuple[str, str], previous: StagedOrder | None = None, outcome: RunOutcome = RunOutcome.PENDING,
+           code: RunOutcomeCode | None = None, reason: str | None = None) -> bool:
     """Write the order's newest version; False when the row changed since ``previous`` was read."""
     return store.stage_order(StagedOrder(
         order_gid=order.id, order_name=order.name, source=source, shopify_updated_at=order.updated_at,
         payload_digest=digests[0], material_digest=digests[1], order_json=order.model_dump_json(), status=status,
         detail=previous.detail if previous else None, run_id=run_id, run_outcome=outcome,
-        run_outcome_reason=reason), expected_version=previous.row_version if previous else None)
+        run_outcome_reason=reason, run_outcome_code=code), expected_version=previous.row_version if previous else None)
 
 
 def capture_orders(store: SyncStore, source: OrderSource | None, *, run_id: str,
@@ -131,7 +140,8 @@ def capture_orders(store: SyncStore, source: OrderSource | None, *, run_id: str,
                 _refuse_unusable_identity(order)
             except ValueError as exc:
                 error_id = store.record_error(
-                    entity="order", record_key=recordable_text(order.id, MAX_IDENTIFIER_CHARS) or "", stage="capture",
+                    entity=ErrorEntity.ORDER, record_key=recordable_text(order.id, MAX_IDENTIFIER_CHARS) or "",
+                    stage=OrderErrorStage.CAPTURE,
                     reason=f"order {recordable_text(order.id, 80)} read by the poll cannot be staged: {exc}",
                     payload=_safe_json(order), detail={"origin": "poll"})
                 report.bad_payloads += 1
@@ -149,10 +159,10 @@ def capture_orders(store: SyncStore, source: OrderSource | None, *, run_id: str,
             raise  # the sync store itself failed: the task fails and Airflow retries it
         except Exception as exc:  # noqa: BLE001 - one order's surprise must not stop the batch
             error_id = store.record_error(
-                entity="order", record_key=order.name, stage="capture",
+                entity=ErrorEntity.ORDER, record_key=order.name, stage=OrderErrorStage.CAPTURE,
                 reason=f"order {order.name} ({gid}) could not be staged: {problem_text(exc)}",
                 payload=_safe_json(order), detail={"order_gid": gid, "origin": candidate.origin})
-            store.mark_inbox(candidate.delivery_ids, "failed")
+            store.mark_inbox(candidate.delivery_ids, InboxStatus.FAILED)
             report.bad_payloads += 1
             report.bad_payload_error_ids.append(error_id)
             decided["failed at capture: error queue"] += 1
@@ -161,7 +171,8 @@ def capture_orders(store: SyncStore, source: OrderSource | None, *, run_id: str,
         decided[decision] += 1
         if decision.startswith("stale"):
             report.stale_deliveries += len(candidate.delivery_ids)
-        store.mark_inbox(candidate.delivery_ids, "ignored" if decision.startswith("stale") else "processed")
+        store.mark_inbox(candidate.delivery_ids,
+                         InboxStatus.IGNORED if decision.startswith("stale") else InboxStatus.PROCESSED)
         log.info("order %s (%s, from %s): %s", order.name, gid, candidate.origin, decision)
     if window is not None:
         store.set_watermark(POLL_WATERMARK, window[1].isoformat(), run_id=run_id)
@@ -198,11 +209,12 @@ def _safe_json(order: Order) -> str | None:
 
 def _bad_delivery(store: SyncStore, report: CaptureReport, delivery: Any, why: str) -> None:
     error_id = store.record_error(
-        entity="order", record_key=delivery.resource_gid or f"webhook {delivery.webhook_id}", stage="capture",
+        entity=ErrorEntity.ORDER, record_key=delivery.resource_gid or f"webhook {delivery.webhook_id}",
+        stage=OrderErrorStage.CAPTURE,
         reason=f"webhook {delivery.webhook_id} ({delivery.topic}) was not processed: {why}", payload=delivery.payload,
         detail={"webhook_id": delivery.webhook_id, "topic": delivery.topic, "inbox_id": delivery.id,
                 "claims": delivery.claims})
-    store.mark_inbox([delivery.id], "failed")
+    store.mark_inbox([delivery.id], InboxStatus.FAILED)
     report.bad_payloads += 1
     report.bad_payload_error_ids.append(error_id)
     log.warning("webhook %s: %s; error queue item %d", delivery.webhook_id, why, error_id)
@@ -225,7 +237,7 @@ def _capture_decision(store: SyncStore, order: Order, origin: str, run_id: str, 
     row changed since ``staged`` was read (the caller reads it again and decides again)."""
     digests = order_digests(order)
     if staged is None:
-        return "new" if _stage(store, order, origin, run_id, "captured", digests=digests) else None
+        return "new" if _stage(store, order, origin, run_id, OrderStageStatus.CAPTURED, digests=digests) else None
     held = newest_held_version(staged)
     if held is not None and version_key(order) < held:
         store.write_audit([AuditEntry(
@@ -242,38 +254,43 @@ def _capture_decision(store: SyncStore, order: Order, origin: str, run_id: str, 
         deferred = store.defer_newer_version(staged, order_json=order.model_dump_json(), updated_at=order.updated_at,
                                              adopt_run_id=run_id)
         return f"in flight ({staged.status}): newer version waits until the MAX write settles" if deferred else None
-    if staged.status in ("captured", "mapped", "validated"):
+    if staged.status in (OrderStageStatus.CAPTURED, OrderStageStatus.MAPPED, OrderStageStatus.VALIDATED):
         if same_version and staged.run_id == run_id:
             return f"in flight ({staged.status}), continued"
-        written = _stage(store, order, origin, run_id, "captured", digests=digests, previous=staged)
+        written = _stage(store, order, origin, run_id, OrderStageStatus.CAPTURED, digests=digests, previous=staged)
         return (f"in flight ({staged.status}), " + ("taken over" if same_version else "newer version: mapped again")
                 if written else None)
     if staged.payload_digest == digests[0]:
-        written = _stage(store, order, origin, run_id, staged.status, digests=digests, previous=staged,
-                         outcome="skipped", reason=f"unchanged since last read ({staged.status})")
+        written = _stage(store, order, origin, run_id, staged.status, digests=digests,
+                         previous=staged, outcome=RunOutcome.SKIPPED, code=RunOutcomeCode.UNCHANGED,
+                         reason=f"unchanged since last read ({staged.status})")
         return "unchanged" if written else None
-    if staged.status in ("skipped", "failed"):
-        written = _stage(store, order, origin, run_id, "captured", digests=digests, previous=staged)
+    if staged.status in (OrderStageStatus.SKIPPED, OrderStageStatus.FAILED):
+        written = _stage(store, order, origin, run_id, OrderStageStatus.CAPTURED, digests=digests, previous=staged)
         return f"changed since it was {staged.status}: mapped again" if written else None
     # Exported before, and Shopify changed it since.
     already_cancelled = CANCELLED_IN_MAX in (staged.detail or "")
     if order.cancelled_at is not None and not already_cancelled:
-        written = _stage(store, order, origin, run_id, "cancel_pending", digests=digests, previous=staged)
+        written = _stage(store, order, origin, run_id, OrderStageStatus.CANCEL_PENDING, digests=digests,
+                         previous=staged)
         return "cancelled after export: cancel in MAX" if written else None
     if digests[1] not in (staged.exported_material_digest, staged.material_digest):
-        if not _stage(store, order, origin, run_id, "exported", digests=digests, previous=staged, outcome="failed",
+        if not _stage(store, order, origin, run_id, OrderStageStatus.EXPORTED, digests=digests, previous=staged,
+                      outcome=RunOutcome.FAILED, code=RunOutcomeCode.EDITED_AFTER_EXPORT,
                       reason="edited after export: see the error queue"):
             return None
         error_id = store.record_error(
-            entity="order", record_key=order.name, stage="update_after_export",
+            entity=ErrorEntity.ORDER, record_key=order.name, stage=OrderErrorStage.UPDATE_AFTER_EXPORT,
             reason=f"order {order.name} ({order.id}) was edited in Shopify after its export to MAX as ORDNUM "
                    f"{staged.max_ordnum}: lines, prices, addresses or total changed. Change MAX order "
                    f"{staged.max_ordnum} by hand, then resolve this item.",
             payload=order.model_dump_json(), detail={"ordnum": staged.max_ordnum, "order_gid": order.id})
-        store.set_stage_status(order.id, "exported", owned_by=run_id, expected_digest=digests[0],
-                               run_outcome_reason=f"error queue item {error_id}: edited after export")
+        store.set_stage_status(order.id, OrderStageStatus.EXPORTED, owned_by=run_id, expected_digest=digests[0],
+                               run_outcome_reason=f"error queue item {error_id}: edited after export",
+                               error_queue_id=error_id)
         return "edited after export: error queue"
-    written = _stage(store, order, origin, run_id, "exported", digests=digests, previous=staged, outcome="skipped",
+    written = _stage(store, order, origin, run_id, OrderStageStatus.EXPORTED, digests=digests, previous=staged,
+                     outcome=RunOutcome.SKIPPED, code=RunOutcomeCode.EXPORTED_EARLIER,
                      reason=f"already exported as ORDNUM {staged.max_ordnum}; changes since do not touch the MAX order")
     return "exported earlier, nothing to change" if written else None
 

@@ -17,6 +17,13 @@ from shopify_max.orders.mapper import map_order_to_sales_order
 from shopify_max.orders.outcome import MappedOrder, MappingError
 from shopify_max.shopify.models import Order
 from shopify_max.sync_store import AuditEntry, StagedOrder, SyncStore
+from shopify_max.sync_store.states import (
+    ErrorEntity,
+    OrderErrorStage,
+    OrderStageStatus,
+    RunOutcome,
+    RunOutcomeCode,
+)
 
 log = logging.getLogger(__name__)
 
@@ -27,14 +34,14 @@ def map_staged_orders(store: SyncStore, mappings: Mappings, *, run_id: str) -> d
     Each result is written only while the run still owns the order and the row still holds the version that was
     mapped (a newer version captured meanwhile is mapped by whoever captured it)."""
     counts: Counter[str] = Counter()
-    for staged in store.orders_in_stage(run_id=run_id, statuses=["captured"]):
+    for staged in store.orders_in_stage(run_id=run_id, statuses=[OrderStageStatus.CAPTURED]):
         counts[_map_one(store, mappings, staged, run_id)] += 1
     return dict(counts)
 
 
-def _map_one(store: SyncStore, mappings: Mappings, staged: StagedOrder, run_id: str) -> str:
-    def move(status: str, **values: Any) -> bool:
-        moved = store.set_stage_status(staged.order_gid, status, expected=["captured"], owned_by=run_id,
+def _map_one(store: SyncStore, mappings: Mappings, staged: StagedOrder, run_id: str) -> OrderStageStatus:
+    def move(status: OrderStageStatus, **values: Any) -> bool:
+        moved = store.set_stage_status(staged.order_gid, status, expected=[OrderStageStatus.CAPTURED], owned_by=run_id,
                                        expected_digest=staged.payload_digest, **values)
         if not moved:
             log.info("order %s: changed or taken over by another run while mapping; its result is dropped",
@@ -52,17 +59,20 @@ def _map_one(store: SyncStore, mappings: Mappings, staged: StagedOrder, run_id: 
         result.errors.append(MappingError("order", "unexpected", f"mapping raised {problem_text(exc)}"))
         log.exception("order %s: mapping raised; sent to the error queue", staged.order_name)
     rules = [rule.as_dict() for rule in result.rules_applied]
-    if result.outcome == "failed":
+    if result.outcome == OrderStageStatus.FAILED:
         error_id = store.record_error(
-            entity="order", record_key=staged.order_name, stage="map", reason=result.error_reason(),
+            entity=ErrorEntity.ORDER, record_key=staged.order_name, stage=OrderErrorStage.MAP,
+            reason=result.error_reason(),
             payload=staged.order_json, detail={"order_gid": staged.order_gid,
                                                "errors": [e.as_dict() for e in result.errors], "rules_applied": rules})
-        if move("failed", run_outcome="failed",
-                run_outcome_reason=f"error queue item {error_id}: {result.error_reason()}"[:2000]):
+        if move(OrderStageStatus.FAILED, run_outcome=RunOutcome.FAILED, run_outcome_code=RunOutcomeCode.MAPPING_FAILED,
+                run_outcome_reason=f"error queue item {error_id}: {result.error_reason()}"[:2000],
+                error_queue_id=error_id):
             log.info("order %s: mapping failed (%d problem(s)), error queue item %d: %s", staged.order_name,
                      len(result.errors), error_id, result.error_reason()[:500])
-    elif result.outcome == "skipped":
-        if move("skipped", run_outcome="skipped", run_outcome_reason=result.skip_reason):
+    elif result.outcome == OrderStageStatus.SKIPPED:
+        if move(OrderStageStatus.SKIPPED, run_outcome=RunOutcome.SKIPPED, run_outcome_code=result.skip_code,
+                run_outcome_reason=result.skip_reason):
             log.info("order %s: skipped: %s", staged.order_name, result.skip_reason)
     else:
         mapped = {
@@ -71,7 +81,7 @@ def _map_one(store: SyncStore, mappings: Mappings, staged: StagedOrder, run_id: 
             "customer_gid": result.customer_gid,
             "rules_applied": rules,
         }
-        if move("mapped", mapped_json=json.dumps(mapped)):
+        if move(OrderStageStatus.MAPPED, mapped_json=json.dumps(mapped)):
             log.info("order %s: mapped to CUSTPO %s with %d line row(s), %d rule(s) applied", staged.order_name,
                      result.custpo, len(result.sales_order.lines), len(rules))
     return result.outcome
@@ -81,7 +91,7 @@ def validate_staged_orders(store: SyncStore, codes: Any, *, run_id: str, task_id
     """Run the Great Expectations suite over the run's mapped orders; failing orders go to the error queue."""
     from shopify_max.validation.sales_orders import validate_sales_orders
 
-    staged = store.orders_in_stage(run_id=run_id, statuses=["mapped"])
+    staged = store.orders_in_stage(run_id=run_id, statuses=[OrderStageStatus.MAPPED])
     by_custpo: dict[str, StagedOrder] = {}
     orders = []
     for row in staged:
@@ -90,18 +100,20 @@ def validate_staged_orders(store: SyncStore, codes: Any, *, run_id: str, task_id
         orders.append(sales_order)
     report = validate_sales_orders(orders, codes)
     for custpo, row in by_custpo.items():
-        conditions = {"expected": ["mapped"], "owned_by": run_id, "expected_digest": row.payload_digest}
+        conditions = {"expected": [OrderStageStatus.MAPPED], "owned_by": run_id, "expected_digest": row.payload_digest}
         failures = report.failures_by_order.get(custpo)
         if not failures:
-            store.set_stage_status(row.order_gid, "validated", **conditions)
+            store.set_stage_status(row.order_gid, OrderStageStatus.VALIDATED, **conditions)
             continue
         reason = (f"order {row.order_name} ({row.order_gid}) fails validation: "
                   + "; ".join(f.message() for f in failures))
-        error_id = store.record_error(entity="order", record_key=row.order_name, stage="validate", reason=reason,
-                                      payload=row.mapped_json,
+        error_id = store.record_error(entity=ErrorEntity.ORDER, record_key=row.order_name,
+                                      stage=OrderErrorStage.VALIDATE, reason=reason, payload=row.mapped_json,
                                       detail={"failures": [f.__dict__ for f in failures], "order_gid": row.order_gid})
-        store.set_stage_status(row.order_gid, "failed", run_outcome="failed",
-                               run_outcome_reason=f"error queue item {error_id}: {reason}"[:2000], **conditions)
+        store.set_stage_status(row.order_gid, OrderStageStatus.FAILED, run_outcome=RunOutcome.FAILED,
+                               run_outcome_code=RunOutcomeCode.VALIDATION_FAILED,
+                               run_outcome_reason=f"error queue item {error_id}: {reason}"[:2000],
+                               error_queue_id=error_id, **conditions)
         log.info("order %s: validation failed: %s", row.order_name, reason)
     summary = report.summary()
     store.write_audit([AuditEntry(entity="order_batch", record_key=run_id, direction="validation",

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shopify_max.exactmax.models import Customer, SalesOrder
+from shopify_max.sync_store.states import OrderStageStatus, RunOutcomeCode
 
 RECORDED_TEXT_CHARS = 1_000  # the longest before/after/value/message a rule record or error item keeps
 EXCERPT_CHARS = 60  # a value quoted inside a message
@@ -86,7 +87,8 @@ class MappingRefused(ValueError):
 
 @dataclass
 class MappedOrder:
-    """The result for one order: exactly one of ``sales_order``, ``skip_reason`` or ``errors``."""
+    """The result for one order: exactly one of ``sales_order``, ``skip_reason`` (with its ``skip_code``) or
+    ``errors``."""
 
     order_gid: str
     order_name: str
@@ -95,16 +97,22 @@ class MappedOrder:
     new_customer: Customer | None = None  # per-customer strategy: the MAX account to create first
     customer_gid: str | None = None
     skip_reason: str | None = None
+    skip_code: RunOutcomeCode | None = None
     errors: list[MappingError] = field(default_factory=list)
     rules_applied: list[RuleApplied] = field(default_factory=list)
 
+    def skip(self, code: RunOutcomeCode, reason: str) -> MappedOrder:
+        """The order needs no export: why (``reason``, for a person) and what kind of skip (``code``)."""
+        self.skip_code, self.skip_reason = code, reason
+        return self
+
     @property
-    def outcome(self) -> str:
+    def outcome(self) -> OrderStageStatus:
         if self.errors:
-            return "failed"
+            return OrderStageStatus.FAILED
         if self.skip_reason:
-            return "skipped"
-        return "mapped"
+            return OrderStageStatus.SKIPPED
+        return OrderStageStatus.MAPPED
 
     def error_reason(self) -> str:
         """One sentence a person can act on: the order, then each field and rule."""

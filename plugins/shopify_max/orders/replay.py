@@ -12,14 +12,16 @@ from shopify_max.orders.export import MaxGateway, export_staged_orders
 from shopify_max.orders.map_and_validate import map_staged_orders, validate_staged_orders
 from shopify_max.orders.write_lease import DEFAULT_WRITE_LEASE
 from shopify_max.sync_store import SyncStore
+from shopify_max.sync_store.states import ErrorEntity, ErrorStatus, OrderErrorStage, OrderStageStatus, RunOutcome
 
 log = logging.getLogger(__name__)
 
-REPLAYABLE_STAGES = ("map", "validate", "export")
+REPLAYABLE_STAGES = (OrderErrorStage.MAP, OrderErrorStage.VALIDATE, OrderErrorStage.EXPORT)
 
 
 def replay_order_errors(store: SyncStore, mappings: Mappings, codes: Any, gateway: MaxGateway, *, run_id: str,
-                        worker: str, statuses: Iterable[str] = ("open",), stage: str | None = None,
+                        worker: str, statuses: Iterable[ErrorStatus | str] = (ErrorStatus.OPEN,),
+                        stage: str | None = None,
                         reason_contains: str | None = None, record_keys: Iterable[str] | None = None,
                         limit: int = 500, task_id: str | None = None,
                         write_lease: timedelta = DEFAULT_WRITE_LEASE) -> dict[str, Any]:
@@ -34,10 +36,10 @@ def replay_order_errors(store: SyncStore, mappings: Mappings, codes: Any, gatewa
     """
     stages = [stage] if stage else list(REPLAYABLE_STAGES)
     if any(s not in REPLAYABLE_STAGES for s in stages):
-        raise ValueError(f"only stages {REPLAYABLE_STAGES} can be replayed, not {stage!r}")
+        raise ValueError(f"only stages {tuple(s.value for s in REPLAYABLE_STAGES)} can be replayed, not {stage!r}")
     claimed = []
     for one_stage in stages:
-        claimed += store.claim_errors(worker, entity="order", stage=one_stage, statuses=list(statuses),
+        claimed += store.claim_errors(worker, entity=ErrorEntity.ORDER, stage=one_stage, statuses=list(statuses),
                                       reason_contains=reason_contains, record_keys=list(record_keys or []) or None,
                                       limit=limit)
     order_gids: dict[int, str] = {}
@@ -50,15 +52,16 @@ def replay_order_errors(store: SyncStore, mappings: Mappings, codes: Any, gatewa
                                                 "re-read it with a backfill window)")
             failing.append(item.record_key)
             continue
-        if staged.status in ("exported", "skipped") and not staged.deferred_json:
+        if staged.status in (OrderStageStatus.EXPORTED, OrderStageStatus.SKIPPED) and not staged.deferred_json:
             store.resolve_error(item.id)
             resolved.append(item.record_key)
             log.info("error queue item %d (%s, %s): resolved, the order is %s since: %s", item.id, item.record_key,
                      item.stage, staged.status, staged.run_outcome_reason)
             continue
-        if staged.status != "failed" or staged.deferred_json or not store.set_stage_status(
-                gid, "captured", expected=["failed"], expected_digest=staged.payload_digest, run_id=run_id,
-                run_outcome="pending", run_outcome_reason=None, mapped_json=None):
+        if staged.status != OrderStageStatus.FAILED or staged.deferred_json or not store.set_stage_status(
+                gid, OrderStageStatus.CAPTURED, expected=[OrderStageStatus.FAILED],
+                expected_digest=staged.payload_digest, run_id=run_id, run_outcome=RunOutcome.PENDING,
+                run_outcome_reason=None, run_outcome_code=None, error_queue_id=None, mapped_json=None):
             store.release_error(item.id)
             left.append(item.record_key)
             log.info("error queue item %d (%s, %s): left open, the order is in flight elsewhere (%s, run %s)",
@@ -70,7 +73,8 @@ def replay_order_errors(store: SyncStore, mappings: Mappings, codes: Any, gatewa
     export_staged_orders(store, gateway, run_id=run_id, task_id=task_id, write_lease=write_lease)
 
     staged_now = store.staged_orders(order_gids.values())
-    still_open = {(item.record_key, item.stage) for item in store.list_errors(entity="order", status="open")}
+    still_open = {(item.record_key, item.stage)
+                  for item in store.list_errors(entity=ErrorEntity.ORDER, status=ErrorStatus.OPEN)}
     for item in claimed:
         gid = order_gids.get(item.id)
         if gid is None:
@@ -81,7 +85,8 @@ def replay_order_errors(store: SyncStore, mappings: Mappings, codes: Any, gatewa
             left.append(item.record_key)
             log.info("error queue item %d (%s, %s): the order was taken over by run %s meanwhile; left open",
                      item.id, item.record_key, item.stage, row.run_id)
-        elif row.run_outcome in ("exported", "skipped") or (item.record_key, item.stage) not in still_open:
+        elif (row.run_outcome in (RunOutcome.EXPORTED, RunOutcome.SKIPPED)
+              or (item.record_key, item.stage) not in still_open):
             store.resolve_error(item.id)
             resolved.append(item.record_key)
             log.info("error queue item %d (%s, %s): resolved by replay: %s", item.id, item.record_key, item.stage,

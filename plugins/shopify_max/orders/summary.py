@@ -1,4 +1,8 @@
-"""``summarise_orders_run``: every order a run read ends exported, skipped or failed, or the task fails."""
+"""``summarise_orders_run``: every order a run read ends exported, skipped or failed, or the task fails.
+
+Skips are counted by their kind (``order_stage.run_outcome_code``); failures list their error-queue items
+(``order_stage.error_queue_id``). Neither is read out of the reason text, which is for a person.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,9 @@ from typing import Any
 
 from shopify_max.run_summary import RunSummary, SummaryDoesNotAddUp
 from shopify_max.sync_store import SyncStore
+from shopify_max.sync_store.states import RunOutcome
+
+UNSPECIFIED = "unspecified"  # a skip recorded without a kind (written before the kinds existed)
 
 
 def summarise_orders_run(store: SyncStore, *, run_id: str, capture: dict[str, Any]) -> dict[str, Any]:
@@ -14,24 +21,23 @@ def summarise_orders_run(store: SyncStore, *, run_id: str, capture: dict[str, An
     summary = RunSummary(flow="orders_to_max")
     for outcome, orders in outcomes.items():
         summary.read += len(orders)
-        if outcome == "exported":
+        if outcome == RunOutcome.EXPORTED:
             summary.exported += len(orders)
-        elif outcome == "skipped":
-            for _name, reason in orders:
-                summary.skip((reason or "unspecified").split(":")[0].split(" (")[0][:80])
-        elif outcome == "failed":
+        elif outcome == RunOutcome.SKIPPED:
+            for order in orders:
+                summary.skip(order.code or UNSPECIFIED)
+        elif outcome == RunOutcome.FAILED:
             summary.failed += len(orders)
     bad = int(capture.get("bad_payloads", 0))
     summary.read += bad
     summary.failed += bad
     summary.error_queue_ids = list(capture.get("bad_payload_error_ids", []))
-    for outcome in ("failed",):
-        for _name, reason in outcomes.get(outcome, []):
-            if reason and reason.startswith("error queue item "):
-                summary.error_queue_ids.append(int(reason.split()[3].rstrip(":")))
-    pending = outcomes.get("pending", [])
+    summary.error_queue_ids += [order.error_queue_id for order in outcomes.get(RunOutcome.FAILED, [])
+                                if order.error_queue_id is not None]
+    pending = outcomes.get(RunOutcome.PENDING, [])
     if pending:
-        summary.notes.append(f"{len(pending)} order(s) still pending: " + ", ".join(name for name, _ in pending[:10]))
+        summary.notes.append(f"{len(pending)} order(s) still pending: "
+                             + ", ".join(order.order_name for order in pending[:10]))
         raise SummaryDoesNotAddUp(f"orders_to_max run {run_id}: {summary.notes[-1]}")
     return summary.as_xcom()
 

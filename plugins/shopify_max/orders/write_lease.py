@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from shopify_max.clock import utcnow
 from shopify_max.sync_store import StagedOrder, SyncStore
+from shopify_max.sync_store.states import OrderStageStatus
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +57,8 @@ class Writer:
         return before_send
 
 
-def leased_order(store: SyncStore, staged: StagedOrder, writer: Writer, from_status: str,
-            to_status: str) -> StagedOrder | None:
+def leased_order(store: SyncStore, staged: StagedOrder, writer: Writer, from_status: OrderStageStatus,
+                 to_status: OrderStageStatus) -> StagedOrder | None:
     """Take the order's write lease, waiting while another attempt of this run holds a live one.
 
     None when the order no longer needs this run: another run owns it, or the other attempt settled it.
@@ -83,8 +84,8 @@ def leased_order(store: SyncStore, staged: StagedOrder, writer: Writer, from_sta
         time.sleep(min(max(remaining, 0.05) + 0.05, 2.0))
 
 
-def with_write_lease(store: SyncStore, staged: StagedOrder, writer: Writer, from_status: str, to_status: str,
-                work: Callable[[StagedOrder], str]) -> str | None:
+def with_write_lease(store: SyncStore, staged: StagedOrder, writer: Writer, from_status: OrderStageStatus,
+                     to_status: OrderStageStatus, work: Callable[[StagedOrder], str]) -> str | None:
     """Run ``work`` on the leased row; when the lease was lost before a send, take it again and settle again."""
     for _attempt in range(3):
         leased = leased_order(store, staged, writer, from_status, to_status)

@@ -31,6 +31,7 @@ from shopify_max.privacy.requests import (
     read_compliance_request,
 )
 from shopify_max.sync_store import AuditEntry, InboxRow, SyncStore
+from shopify_max.sync_store.states import InboxStatus, PrivacyErrorStage
 
 log = logging.getLogger(__name__)
 
@@ -52,14 +53,14 @@ def act_on_privacy_requests(store: SyncStore, *, run_id: str | None = None, task
                                               webhook_id=delivery.webhook_id, payload=delivery.payload)
         except UnreadableRequest as problem:
             summary["unreadable_error_ids"].append(_queue_unreadable(store, delivery, str(problem)))
-            store.mark_inbox([delivery.id], "failed")
+            store.mark_inbox([delivery.id], InboxStatus.FAILED)
             continue
         outcome, result = _act(store, request)
         store.write_audit([AuditEntry(entity=PRIVACY_ENTITY, record_key=request.reference, direction="privacy_request",
                                       outcome=outcome, request=request.describe(), response=result, run_id=run_id,
                                       task_id=task_id, contains_pii=False)])
         store.rewrite_personal_data("inbox", {delivery.id: {"payload": None, "payload_purged_at": utcnow()}})
-        store.mark_inbox([delivery.id], "processed")
+        store.mark_inbox([delivery.id], InboxStatus.PROCESSED)
         log.info("%s (webhook %s): %s: %s", request.reference, request.webhook_id, outcome, result)
         summary["acted_on"].append({**request.describe(), "outcome": outcome, "result": result})
     return summary
@@ -77,7 +78,7 @@ def _act(store: SyncStore, request: ComplianceRequest) -> tuple[str, dict[str, A
 
 def _queue_unreadable(store: SyncStore, delivery: InboxRow, problem: str) -> int:
     error_id = store.record_error(
-        entity=PRIVACY_ENTITY, record_key=f"inbox {delivery.id}", stage="read_request",
+        entity=PRIVACY_ENTITY, record_key=f"inbox {delivery.id}", stage=PrivacyErrorStage.READ_REQUEST,
         reason=f"compliance webhook {delivery.webhook_id} ({delivery.topic}, inbox {delivery.id}) was not acted on: "
                f"{problem}. Read the payload, erase or report by hand (shopify_max.privacy), then resolve this item.",
         payload=delivery.payload, detail={"inbox_id": delivery.id, "topic": delivery.topic,

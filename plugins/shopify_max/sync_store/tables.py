@@ -1,4 +1,7 @@
-"""Table definitions of the sync store (SQLAlchemy Core). Migrations create them; code reads them here."""
+"""Table definitions of the sync store (SQLAlchemy Core). Migrations create them; code reads them here.
+
+The values of every status, stage and outcome column are the enums of :mod:`.states`.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    ForeignKey,
     Index,
     Integer,
     MetaData,
@@ -53,8 +57,6 @@ id_map = Table(
     UniqueConstraint("entity", "max_key", name="uq_id_map_entity_max_key"),
 )
 
-INBOX_STATUSES = ("new", "processing", "processed", "ignored", "failed")
-
 inbox = Table(
     "inbox",
     metadata,
@@ -68,7 +70,7 @@ inbox = Table(
     Column("received_at", UtcDateTime, nullable=False),
     Column("resource_gid", String(255)),
     Column("payload", Text),
-    Column("status", String(16), nullable=False),
+    Column("status", String(16), nullable=False),  # InboxStatus
     Column("processed_at", UtcDateTime),
     Column("payload_purged_at", UtcDateTime),
     # Who claimed the delivery and when; a claim older than the configured time goes back to ``new``, and a
@@ -83,20 +85,18 @@ inbox = Table(
     Index("ix_inbox_status_id", "status", "id"),
 )
 
-ERROR_STATUSES = ("open", "retrying", "resolved", "ignored")
-
 error_queue = Table(
     "error_queue",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("entity", String(32), nullable=False),
     Column("record_key", String(255), nullable=False),
-    Column("stage", String(64), nullable=False),
+    Column("stage", String(64), nullable=False),  # states.ERROR_STAGES[entity]
     Column("reason", Text, nullable=False),
     Column("detail", Text),
     Column("payload", Text),
     Column("attempts", Integer, nullable=False),
-    Column("status", String(16), nullable=False),
+    Column("status", String(16), nullable=False),  # ErrorStatus
     Column("first_seen", UtcDateTime, nullable=False),
     Column("last_seen", UtcDateTime, nullable=False),
     Column("claimed_by", String(255)),
@@ -174,10 +174,6 @@ inventory_target = Table(
 
 # Orders on their way to MAX. One row per Shopify order; ``status`` moves captured → mapped → validated →
 # exporting → exported, or ends skipped / failed (with ``detail``). ``run_id`` is the run that last captured it.
-ORDER_STAGE_STATUSES = ("captured", "mapped", "validated", "exporting", "exported", "skipped", "failed",
-                        "cancel_pending")
-RUN_OUTCOMES = ("pending", "exported", "skipped", "failed")
-
 order_stage = Table(
     "order_stage",
     metadata,
@@ -189,15 +185,19 @@ order_stage = Table(
     Column("payload_digest", String(64), nullable=False),
     Column("material_digest", String(64), nullable=False),  # lines, quantities, prices, addresses, total
     Column("order_json", Text),
-    Column("status", String(16), nullable=False),
+    Column("status", String(16), nullable=False),  # OrderStageStatus
     Column("mapped_json", Text),
     Column("detail", Text),
     Column("exported_material_digest", String(64)),
     Column("max_ordnum", String(16)),
     Column("run_id", String(250)),
     # What the run that last touched the order decided: pending until it ends exported, skipped or failed.
-    Column("run_outcome", String(16)),
-    Column("run_outcome_reason", Text),
+    Column("run_outcome", String(16)),  # RunOutcome
+    Column("run_outcome_reason", Text),  # for a person
+    Column("run_outcome_code", String(32)),  # RunOutcomeCode: the kind of outcome, for counting
+    # The error-queue item of a failed outcome: a link, never an id parsed out of the reason.
+    Column("error_queue_id", Integer, ForeignKey("error_queue.id", name="fk_order_stage_error_queue_id",
+                                                 ondelete="SET NULL")),
     Column("claimed_at", UtcDateTime),
     Column("captured_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),

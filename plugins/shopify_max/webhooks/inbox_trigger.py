@@ -25,13 +25,14 @@ def newest_new_delivery(conn_id: str, topics: Sequence[str]) -> tuple[int, int]:
     from sqlalchemy import func, select
 
     from shopify_max.airflow_glue.sync_store_hook import SyncStoreHook
+    from shopify_max.sync_store.states import InboxStatus
     from shopify_max.sync_store.tables import inbox
 
     store = SyncStoreHook(conn_id).get_store()
     try:
         with store.engine.begin() as conn:
             count, highest = conn.execute(
-                select(func.count(), func.max(inbox.c.id)).where(inbox.c.status == "new",
+                select(func.count(), func.max(inbox.c.id)).where(inbox.c.status == InboxStatus.NEW,
                                                                  inbox.c.topic.in_(list(topics)))).one()
         return int(count), int(highest or 0)
     finally:
