@@ -7,6 +7,6 @@ Where things live:
 - ``sync_store``: the integration's own database (id map, inbox, error queue, audit log,
   watermarks, inventory shadow), with versioned migrations.
 - ``redaction``: strips secrets before anything reaches the audit log, XCom or task logs.
-- ``money`` and ``clock``: the one money type and the one clock.
+- ``money``, ``ids`` and ``clock``: the one money type, the one id type (Shopify gids) and the one clock.
 - ``airflow_glue``: the thin layer DAG tasks call (connections, run summaries).
 """

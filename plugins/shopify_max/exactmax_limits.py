@@ -1,6 +1,7 @@
 """Exact MAX field lengths from the MAXUpdate record layouts (EXACTMAX.md, "Field lengths").
 
-One table, used by the mapping loader, the order mapping and the validation suite alike.
+One table, used by the MAX document models (``exactmax/models.py``), the mapping loader, the order mapping and
+the validation suite alike.
 """
 
 FIELD_LENGTHS: dict[str, int] = {
@@ -30,10 +31,15 @@ FIELD_LENGTHS: dict[str, int] = {
     "UDFKEY": 15,
     "UDFREF": 25,
     "INVCE": 8,
+    "APPINV": 8,  # the invoice a credit memo credits: an invoice number
     "SO_NOTE": 50,
+    # Not in EXACTMAX.md's table: the lengths the reference gateway declares (max_gateway/reference/schema.py).
+    "REASON": 2,
+    "SLSREP": 3,
+    "TXEXEM": 20,
 }
 
-MAX_LINES_PER_ORDER = 99  # LINNUM is 2 digits
+MAX_LINES_PER_ORDER = 10 ** FIELD_LENGTHS["LINNUM"] - 1  # LINNUM is 2 digits: 01..99
 ADDRESS_LINES = 6  # ADDR1..ADDR6
 TAX_CODE_SLOTS = 3  # TAXCD1..TAXCD3 per header and per line
 NUMBER_INTEGER_DIGITS = 12  # amounts and quantities: at most 12 digits before the point (the gateway's number rule)

@@ -87,6 +87,15 @@ def test_a_stockroom_feeding_two_locations_is_refused_with_file_and_line(tmp_pat
         load_inventory_rules(directory)
 
 
+@pytest.mark.parametrize("location", ["gid://shopify/Product/1", "main-store"])
+def test_a_location_that_is_not_a_shopify_location_id_is_refused_with_file_and_line(tmp_path, location):
+    directory = tmp_path / "mappings"
+    shutil.copytree(MAPPINGS_DIR, directory)
+    (directory / "locations.csv").write_text(f"shopify_location_id,location_name,max_stockrooms\n{location},A,MAIN\n")
+    with pytest.raises(MappingFileError, match=r"locations.csv line 2: not a Shopify Location"):
+        load_inventory_rules(directory)
+
+
 def test_a_bad_safety_value_is_refused_with_file_and_line(tmp_path):
     directory = tmp_path / "mappings"
     shutil.copytree(MAPPINGS_DIR, directory)

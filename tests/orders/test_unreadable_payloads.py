@@ -131,3 +131,31 @@ def test_a_body_that_is_not_json_is_unreadable_with_a_reason(body):
 def test_a_json_body_reads_the_same_as_its_decoded_payload():
     body = json.dumps(EXAMPLE_ORDER)
     assert order_from_webhook_body(body) == order_from_webhook_payload(json.loads(body))
+
+
+# ---------------------------------------------------------------- money and ids at the boundary
+
+
+@pytest.mark.parametrize(("path", "field"), [
+    (("total_price_set", "shop_money", "amount"), "total_price_set.shop_money.amount"),
+    (("line_items", 0, "price_set", "shop_money", "amount"), "line_items[0].price_set.shop_money.amount"),
+])
+def test_a_floating_point_amount_is_refused_as_wrong_type_naming_the_field(payload, path, field):
+    target = payload
+    for part in path[:-1]:
+        target = target[part]
+    target[path[-1]] = 12.5  # Shopify writes amounts as text; a float cannot hold cents exactly
+    exc = unreadable(payload)
+    assert (exc.field, exc.rule) == (field, "wrong_type")
+
+
+def test_an_order_id_that_is_not_an_order_gid_is_refused_naming_the_field(payload):
+    payload["admin_graphql_api_id"] = "gid://shopify/Customer/820982911946154508"
+    exc = unreadable(payload)
+    assert (exc.field, exc.rule) == ("admin_graphql_api_id", "invalid_value")
+
+
+def test_a_variant_id_that_is_not_a_shopify_id_is_refused_naming_the_line(payload):
+    payload["line_items"][2]["variant_id"] = "not-a-number"
+    exc = unreadable(payload)
+    assert (exc.field, exc.rule) == ("line_items[2].variant_id", "invalid_value")

@@ -1,8 +1,8 @@
 """Pydantic models of the MAX-side documents (writes) and the gateway's JSON views (reads).
 
 Field names are the MAX column names without their table suffix (``CUSTPO`` is ``CUSTPO_27`` on the header,
-``PRTNUM`` is ``PRTNUM_28`` on a line); lengths are the MAXUpdate lengths in EXACTMAX.md. Amounts and
-quantities are ``Decimal``; ids are strings. Models refuse values MAX would refuse (too long, too many lines):
+``PRTNUM`` is ``PRTNUM_28`` on a line); lengths come from ``exactmax_limits.FIELD_LENGTHS`` (EXACTMAX.md). Amounts
+are ``money.Amount`` (floats refused), quantities ``Decimal``; ids are strings. Models refuse values MAX would refuse (too long, too many lines):
 shortening or transliterating is a mapping rule applied, and recorded, before a model is built.
 """
 
@@ -11,18 +11,26 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-MAX_LINES = 99  # LINNUM is 2 digits (EXACTMAX.md); the LineNumber pattern enforces it
+from shopify_max.exactmax_limits import FIELD_LENGTHS
+from shopify_max.money import Amount
 
-Text30 = Annotated[str, StringConstraints(max_length=30)]
-Text20 = Annotated[str, StringConstraints(max_length=20)]
-TaxCode = Annotated[str, StringConstraints(max_length=7)]
-Code2 = Annotated[str, StringConstraints(max_length=2)]
+
+def max_text(column: str, *, required: bool = False) -> Any:
+    """Text as long as MAX's ``column`` holds (``FIELD_LENGTHS``); ``required``: not empty either."""
+    return Annotated[str, StringConstraints(min_length=1 if required else None, max_length=FIELD_LENGTHS[column])]
+
+
+def max_line_number(column: str) -> Any:
+    """LINNUM / DELNUM: exactly as many digits as the column holds, not all zeros (``01``..``99`` for 2)."""
+    digits = FIELD_LENGTHS[column]
+    return Annotated[str, StringConstraints(min_length=digits, max_length=digits, pattern=r"^[0-9]*[1-9][0-9]*$")]
+
+
 YesNo = Literal["Y", "N"]
-LineNumber = Annotated[str, StringConstraints(pattern=r"^(0[1-9]|[1-9][0-9])$")]
 
 _SUFFIX = re.compile(r"_\d\d$")
 
@@ -37,21 +45,21 @@ class MaxModel(BaseModel):
 
 
 class Address(MaxModel):
-    """NAME, ADDR1..6, CITY, STATE, ZIPCD, CNTRY (30 each); PHONE, CNTCT (20 each)."""
+    """NAME, ADDR1..6, CITY, STATE, ZIPCD, CNTRY, PHONE, CNTCT, each as long as MAX holds."""
 
-    NAME: Text30 | None = None
-    ADDR1: Text30 | None = None
-    ADDR2: Text30 | None = None
-    ADDR3: Text30 | None = None
-    ADDR4: Text30 | None = None
-    ADDR5: Text30 | None = None
-    ADDR6: Text30 | None = None
-    CITY: Text30 | None = None
-    STATE: Text30 | None = None
-    ZIPCD: Text30 | None = None
-    CNTRY: Text30 | None = None
-    PHONE: Text20 | None = None
-    CNTCT: Text20 | None = None
+    NAME: max_text("NAME") | None = None
+    ADDR1: max_text("ADDR") | None = None
+    ADDR2: max_text("ADDR") | None = None
+    ADDR3: max_text("ADDR") | None = None
+    ADDR4: max_text("ADDR") | None = None
+    ADDR5: max_text("ADDR") | None = None
+    ADDR6: max_text("ADDR") | None = None
+    CITY: max_text("CITY") | None = None
+    STATE: max_text("STATE") | None = None
+    ZIPCD: max_text("ZIPCD") | None = None
+    CNTRY: max_text("CNTRY") | None = None
+    PHONE: max_text("PHONE") | None = None
+    CNTCT: max_text("CNTCT") | None = None
 
 
 # ---------------------------------------------------------------- sales orders and credit memos
@@ -60,24 +68,24 @@ class Address(MaxModel):
 class SalesOrderLine(MaxModel):
     """One ``SO_Detail`` row. Read-only columns (shipped, due, invoiced, status) are filled on reads only."""
 
-    LINNUM: LineNumber
-    DELNUM: LineNumber = "01"
-    PRTNUM: Annotated[str, StringConstraints(min_length=1, max_length=30)]
-    SLSUOM: Code2 | None = None  # None: the part's sales UOM (Part_Sales.SLSUOM_29)
-    PRICE: Decimal
+    LINNUM: max_line_number("LINNUM")
+    DELNUM: max_line_number("DELNUM") = "01"
+    PRTNUM: max_text("PRTNUM", required=True)
+    SLSUOM: max_text("SLSUOM") | None = None  # None: the part's sales UOM (Part_Sales.SLSUOM_29)
+    PRICE: Amount
     ORGQTY: Decimal = Field(gt=0)
-    ORGPRC: Decimal | None = None
-    DISC: Decimal | None = None
+    ORGPRC: Amount | None = None
+    DISC: Amount | None = None
     CURDUE: date | None = None
-    STK: Annotated[str, StringConstraints(max_length=8)] | None = None  # None: Part_Sales.STK_29
+    STK: max_text("STK") | None = None  # None: Part_Sales.STK_29
     TAXABL: YesNo | None = None
-    TAXCDE1: TaxCode | None = None
-    TAXCDE2: TaxCode | None = None
-    TAXCDE3: TaxCode | None = None
-    TAX1: Decimal | None = None
-    TAX2: Decimal | None = None
-    TAX3: Decimal | None = None
-    notes: list[Annotated[str, StringConstraints(max_length=50)]] = []  # SO_Note rows, 50 characters each
+    TAXCDE1: max_text("TAXCD") | None = None
+    TAXCDE2: max_text("TAXCD") | None = None
+    TAXCDE3: max_text("TAXCD") | None = None
+    TAX1: Amount | None = None
+    TAX2: Amount | None = None
+    TAX3: Amount | None = None
+    notes: list[max_text("SO_NOTE")] = []  # SO_Note rows
     # read-only, from the gateway
     STATUS: str | None = None
     CURQTY: Decimal | None = None
@@ -95,30 +103,30 @@ class SalesOrder(Address):
     """
 
     ORDNUM: str | None = None
-    CUSTID: Annotated[str, StringConstraints(min_length=1, max_length=20)]
+    CUSTID: max_text("CUSTID", required=True)
     STYPE: Literal["CU", "CR"] = "CU"
     STATUS: str = "3"
-    CUSTPO: Annotated[str, StringConstraints(min_length=1, max_length=25)]  # the exactly-once lookup key
+    CUSTPO: max_text("CUSTPO", required=True)  # the exactly-once lookup key
     ORDDTE: date
-    SHPCDE: Annotated[str, StringConstraints(max_length=10)] | None = None
-    TERMS: Code2 | None = None
-    SHPVIA: Code2 | None = None
-    FOB: Annotated[str, StringConstraints(max_length=15)] | None = None
-    TAXCD1: TaxCode | None = None
-    TAXCD2: TaxCode | None = None
-    TAXCD3: TaxCode | None = None
-    TTAX: Decimal | None = None
+    SHPCDE: max_text("SHPCDE") | None = None
+    TERMS: max_text("TERMS") | None = None
+    SHPVIA: max_text("SHPVIA") | None = None
+    FOB: max_text("FOB") | None = None
+    TAXCD1: max_text("TAXCD") | None = None
+    TAXCD2: max_text("TAXCD") | None = None
+    TAXCD3: max_text("TAXCD") | None = None
+    TTAX: Amount | None = None
     TAXABL: YesNo | None = None
-    CURR: Annotated[str, StringConstraints(max_length=3)] | None = None
+    CURR: max_text("CURR") | None = None
     EXCRTE: Decimal | None = None
-    COMNT1: Text30 | None = None
-    COMNT2: Text30 | None = None
-    COMNT3: Text30 | None = None
-    APPINV: Annotated[str, StringConstraints(max_length=8)] | None = None  # credit memos: the invoice credited
-    REASON: Code2 | None = None
-    UDFKEY: Annotated[str, StringConstraints(max_length=15)] | None = None
-    UDFREF: Annotated[str, StringConstraints(max_length=25)] | None = None
-    # One SO_Detail row per line and delivery; LINNUM/DELNUM are 2 digits, so at most 99 lines of 99 deliveries.
+    COMNT1: max_text("COMNT") | None = None
+    COMNT2: max_text("COMNT") | None = None
+    COMNT3: max_text("COMNT") | None = None
+    APPINV: max_text("APPINV") | None = None  # credit memos: the invoice credited
+    REASON: max_text("REASON") | None = None
+    UDFKEY: max_text("UDFKEY") | None = None
+    UDFREF: max_text("UDFREF") | None = None
+    # One SO_Detail row per line and delivery; LINNUM/DELNUM bound them (exactmax_limits.MAX_LINES_PER_ORDER).
     lines: list[SalesOrderLine] = Field(min_length=1)
     INVCE: str | None = None  # read-only: last invoice
 
@@ -141,14 +149,14 @@ class CreditMemo(SalesOrder):
     """A credit memo: an order with ``STYPE`` CR whose ``APPINV`` names the invoice it credits."""
 
     STYPE: Literal["CR"] = "CR"
-    APPINV: Annotated[str, StringConstraints(min_length=1, max_length=8)]
+    APPINV: max_text("APPINV", required=True)
 
 
 class Cancellation(MaxModel):
     """Cancel an open order (STATUS 3 -> 4) when nothing has shipped."""
 
-    ORDNUM: Annotated[str, StringConstraints(pattern=r"^\d{8}$")]
-    REASON: Code2 | None = None
+    ORDNUM: Annotated[str, StringConstraints(pattern=rf"^\d{{{FIELD_LENGTHS['ORDNUM']}}}$")]
+    REASON: max_text("REASON") | None = None
 
 
 class CreatedLine(MaxModel):
@@ -190,28 +198,28 @@ class SalesOrderResult(MaxModel):
 class ShipTo(Address):
     """A ``Shipping_Master`` row: a ship-to address of a customer."""
 
-    SHPCDE: Annotated[str, StringConstraints(min_length=1, max_length=10)]
-    SHPVIA: Code2 | None = None
-    TXCDE1: TaxCode | None = None
-    TXCDE2: TaxCode | None = None
-    TXCDE3: TaxCode | None = None
+    SHPCDE: max_text("SHPCDE", required=True)
+    SHPVIA: max_text("SHPVIA") | None = None
+    TXCDE1: max_text("TAXCD") | None = None
+    TXCDE2: max_text("TAXCD") | None = None
+    TXCDE3: max_text("TAXCD") | None = None
     TAXABL: YesNo | None = None
-    TXEXEM: Annotated[str, StringConstraints(max_length=20)] | None = None  # exemption certificate
+    TXEXEM: max_text("TXEXEM") | None = None  # exemption certificate
 
 
 class Customer(Address):
     """A ``Customer_Master`` row with its ship-tos."""
 
-    CUSTID: Annotated[str, StringConstraints(min_length=1, max_length=20)]
-    NAME: Text30
-    TERMS: Code2 | None = None
-    SHPVIA: Code2 | None = None
-    TXCDE1: TaxCode | None = None
-    TXCDE2: TaxCode | None = None
-    TXCDE3: TaxCode | None = None
+    CUSTID: max_text("CUSTID", required=True)
+    NAME: max_text("NAME")
+    TERMS: max_text("TERMS") | None = None
+    SHPVIA: max_text("SHPVIA") | None = None
+    TXCDE1: max_text("TAXCD") | None = None
+    TXCDE2: max_text("TAXCD") | None = None
+    TXCDE3: max_text("TAXCD") | None = None
     TAXABL: YesNo | None = None
-    CURR: Annotated[str, StringConstraints(max_length=3)] | None = None
-    SLSREP: Annotated[str, StringConstraints(max_length=3)] | None = None
+    CURR: max_text("CURR") | None = None
+    SLSREP: max_text("SLSREP") | None = None
     ship_tos: list[ShipTo] = []
 
 
@@ -253,7 +261,7 @@ class Part(MaxModel):
     SLSUOM: str
     SLSCNV: Decimal
     PRDLIN: str = ""
-    PRICE: Decimal = Decimal(0)
+    PRICE: Amount = Decimal(0)
 
     @classmethod
     def from_gateway(cls, payload: dict) -> Part:
@@ -299,8 +307,8 @@ class InvoiceLine(MaxModel):
     DELNUM: str
     PRTNUM: str
     INVQTY: Decimal
-    PRICE: Decimal
-    TAX1: Decimal = Decimal(0)
+    PRICE: Amount
+    TAX1: Amount = Decimal(0)
     TAXCDE1: str = ""
 
 
@@ -313,9 +321,9 @@ class Invoice(MaxModel):
     STYPE: str
     kind: Literal["invoice", "credit_memo"]
     INVDTE: date
-    LNETOT: Decimal
-    TAX1: Decimal
-    ORDDSC: Decimal = Decimal(0)
+    LNETOT: Amount
+    TAX1: Amount
+    ORDDSC: Amount = Decimal(0)
     CUSTPO: str = ""
     APPINV: str = ""
     CURR: str = ""

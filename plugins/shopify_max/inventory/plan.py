@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from shopify_max.shopify.limits import MAX_INPUT_ARRAY_ITEMS
 from shopify_max.shopify.models import InventoryQuantity
 
-MAX_BATCH = 250
+MAX_BATCH = MAX_INPUT_ARRAY_ITEMS  # one batch is one mutation's quantities array
 
 Key = tuple[str, str]  # (inventory item gid, location gid)
 

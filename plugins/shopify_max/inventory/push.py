@@ -28,41 +28,27 @@ from typing import Any
 from urllib.parse import quote
 
 from shopify_max.inventory import ENTITY, level_key
-from shopify_max.inventory.plan import MAX_BATCH, batches, plan_quantities
+from shopify_max.inventory.plan import batches, plan_quantities
 from shopify_max.inventory.problems import Problems
+from shopify_max.inventory.push_settings import PushSettings
 from shopify_max.shopify.api import ShopifyAdminApi, idempotency_key_for
 from shopify_max.shopify.errors import ShopifyError
 from shopify_max.shopify.models import InventoryQuantity, SetQuantitiesResult
 from shopify_max.shopify.pacing import MUTATION_COST
 from shopify_max.sync_store import AuditEntry, SyncStore
+from shopify_max.sync_store.states import InventoryErrorStage
 
 log = logging.getLogger(__name__)
 
 OPERATION = "InventorySetQuantities"
 STALE = "CHANGE_FROM_QUANTITY_STALE"
 REFERENCE_URI_PREFIX = "gid://shopify-max/InventorySync/"
-DEFAULT_REASON = "correction"
-DEFAULT_SENDERS = 4
 
 Key = tuple[str, str]  # (inventory item gid, location gid)
 
 
 class InventoryPushError(ShopifyError):
     """Shopify refused a whole batch (not one quantity of it): a configuration problem, so the task fails."""
-
-
-@dataclass(frozen=True)
-class PushSettings:
-    reason: str = DEFAULT_REASON
-    batch_size: int = MAX_BATCH
-    senders: int = DEFAULT_SENDERS
-    spare_points: int = 0  # left in the bucket for other flows (orders polling shares the same app and shop)
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.batch_size <= MAX_BATCH:
-            raise ValueError(f"batch_size must be 1..{MAX_BATCH}, got {self.batch_size}")
-        if not 1 <= self.senders <= 16:
-            raise ValueError(f"senders must be 1..16, got {self.senders}")
 
 
 @dataclass
@@ -181,7 +167,7 @@ def push_quantities(store: SyncStore, api_for_sender: Callable[[], ShopifyAdminA
     shadow = store.shadow_quantities()
     wanted: dict[Key, int] = {}
     names: dict[Key, tuple[str, str]] = {}  # key -> (sku, part number), for messages
-    not_stocked = Problems("not_stocked")
+    not_stocked = Problems(InventoryErrorStage.NOT_STOCKED)
     unmatched = 0
     for target in targets:
         row = items.get(target.sku)
@@ -212,7 +198,7 @@ def push_quantities(store: SyncStore, api_for_sender: Callable[[], ShopifyAdminA
     totals, failures = send_batches(store, api_for_sender, planned_batches, settings, run_id=run_id, task_id=task_id)
     push_seconds = time.perf_counter() - started
 
-    push_problems = Problems("push")
+    push_problems = Problems(InventoryErrorStage.PUSH)
     for quantity, reason in failures:
         sku, part = names[_key(quantity)]
         push_problems.add(level_key(sku, quantity.location_id),

@@ -5,8 +5,9 @@
   such as ``10%``); ``*`` in sku or location matches any. Precedence, most specific first:
   SKU × location, then SKU at any location, then any SKU at the location, then ``* , *``.
 - ``inventory_rules.yaml``: ``formula``: ``on_hand_minus_open_demand`` or ``gateway_available``; ``push``:
-  ``reason`` (Shopify's inventory reason code), ``batch_size`` (1..250), ``senders`` (1..16 concurrent requests),
-  ``spare_points`` (0..5000: cost points the push leaves in the bucket for the other flows).
+  ``reason`` (Shopify's inventory reason code), ``batch_size``, ``senders`` (concurrent requests) and
+  ``spare_points`` (cost points the push leaves in the bucket for the other flows); defaults and ranges in
+  :class:`~shopify_max.inventory.push_settings.PushSettings`.
 """
 
 from __future__ import annotations
@@ -19,16 +20,20 @@ from pathlib import Path
 import yaml
 
 from shopify_max.exactmax_limits import FIELD_LENGTHS
+from shopify_max.ids import InvalidShopifyGid, as_shopify_gid
+from shopify_max.inventory.push_settings import DEFAULT_PUSH, PushSettings
 from shopify_max.mappings.loader import MappingFileError, _read_csv
 from shopify_max.paths import MAPPINGS_DIR
 
 FORMULAS = ("on_hand_minus_open_demand", "gateway_available")
 
 
-def location_gid(value: str) -> str:
-    """``64001001`` or ``gid://shopify/Location/64001001`` → the gid."""
-    value = value.strip()
-    return value if value.startswith("gid://") else f"gid://shopify/Location/{value}"
+def location_gid(value: str, path: Path, line: int) -> str:
+    """``64001001`` or ``gid://shopify/Location/64001001`` → the gid; anything else names the file and line."""
+    try:
+        return as_shopify_gid(value, "Location")
+    except InvalidShopifyGid as exc:
+        raise MappingFileError(f"{path} line {line}: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -54,10 +59,10 @@ class InventoryRules:
     formula: str
     locations: list[LocationMapping]
     safety: dict[tuple[str, str], SafetyStock]  # (sku or *, location gid or *)
-    push_reason: str = "correction"
-    batch_size: int = 250
-    senders: int = 4
-    spare_points: int = 0
+    push_reason: str = DEFAULT_PUSH.reason
+    batch_size: int = DEFAULT_PUSH.batch_size
+    senders: int = DEFAULT_PUSH.senders
+    spare_points: int = DEFAULT_PUSH.spare_points
 
     def safety_for(self, sku: str, location: str) -> SafetyStock:
         for key in ((sku, location), (sku, "*"), ("*", location), ("*", "*")):
@@ -74,12 +79,14 @@ def _load_locations(path: Path) -> list[LocationMapping]:
         stockrooms = tuple(code.strip() for code in row["max_stockrooms"].split(";") if code.strip())
         for code in stockrooms:
             if len(code) > FIELD_LENGTHS["STK"]:
-                raise MappingFileError(f"{path} line {line}: stockroom {code!r} is longer than MAX's STK (8)")
+                raise MappingFileError(f"{path} line {line}: stockroom {code!r} is longer than MAX's STK "
+                                       f"({FIELD_LENGTHS['STK']})")
             if code in seen_stockrooms:
                 raise MappingFileError(f"{path} line {line}: stockroom {code!r} already feeds the location on line "
                                        f"{seen_stockrooms[code]}; one stockroom's stock cannot be shown twice")
             seen_stockrooms[code] = line
-        locations.append(LocationMapping(location_gid(row["shopify_location_id"]), row["location_name"], stockrooms))
+        locations.append(LocationMapping(location_gid(row["shopify_location_id"], path, line), row["location_name"],
+                                         stockrooms))
     return locations
 
 
@@ -87,7 +94,7 @@ def _load_safety(path: Path) -> dict[tuple[str, str], SafetyStock]:
     safety: dict[tuple[str, str], SafetyStock] = {}
     for line, row in _read_csv(path, ("sku", "location", "safety")):
         sku = row["sku"] or "*"
-        location = "*" if row["location"] in ("", "*") else location_gid(row["location"])
+        location = "*" if row["location"] in ("", "*") else location_gid(row["location"], path, line)
         text = row["safety"]
         try:
             if text.endswith("%"):
@@ -121,16 +128,15 @@ def load_inventory_rules(directory: Path | None = None) -> InventoryRules:
     push = document.get("push") or {}
     if not isinstance(push, dict):
         raise MappingFileError(f"{rules_path}: push must be a mapping of reason, batch_size, senders, spare_points")
-    unknown = sorted(set(push) - {"reason", "batch_size", "senders", "spare_points"})
+    unknown = sorted(set(push) - {"reason", *PushSettings.RANGES})
     if unknown:
         raise MappingFileError(f"{rules_path}: push has unknown keys {unknown}")
-    reason = push.get("reason", "correction")
+    reason = push.get("reason", DEFAULT_PUSH.reason)
     if not isinstance(reason, str) or not reason.strip():
         raise MappingFileError(f"{rules_path}: push.reason must be a Shopify inventory reason code, got {reason!r}")
-    limits = {"batch_size": (1, 250, 250), "senders": (1, 16, 4), "spare_points": (0, 5000, 0)}
     numbers = {}
-    for name, (low, high, default) in limits.items():
-        value = push.get(name, default)
+    for name, (low, high) in PushSettings.RANGES.items():
+        value = push.get(name, getattr(DEFAULT_PUSH, name))
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
             raise MappingFileError(f"{rules_path}: push.{name} must be a whole number {low}..{high}, got {value!r}")
         numbers[name] = value

@@ -31,6 +31,14 @@ def _person_name(address: MailingAddress) -> str:
     return " ".join(part for part in (address.first_name, address.last_name) if part)
 
 
+def clean_text(value: str | None, field: str, rules: OrderRules, applied: list[RuleApplied]) -> str:
+    """Shopify text as MAX may hold it: within any field's length, XML-safe, spaces collapsed, character set
+    rule applied (recorded against ``field``)."""
+    refuse_absurd_length(value or "", field)
+    refuse_xml_illegal(value, field)
+    return transliterate(" ".join((value or "").split()), field, rules.transliteration, applied)
+
+
 def map_address(address: MailingAddress | None, role: str, rules: OrderRules,
                 applied: list[RuleApplied]) -> dict[str, str | None]:
     """MAX address columns for ``address`` (``role`` is ``ship_to`` or ``bill_to``, used in field names)."""
@@ -38,9 +46,7 @@ def map_address(address: MailingAddress | None, role: str, rules: OrderRules,
         return {}
 
     def clean(value: str | None, field: str) -> str:
-        refuse_absurd_length(value or "", f"{role}.{field}")
-        refuse_xml_illegal(value, f"{role}.{field}")
-        return transliterate(" ".join((value or "").split()), f"{role}.{field}", rules.transliteration, applied)
+        return clean_text(value, f"{role}.{field}", rules, applied)
 
     person = clean(_person_name(address), "name")
     company = clean(address.company, "company")

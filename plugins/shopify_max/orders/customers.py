@@ -5,6 +5,9 @@
   and kept in the sync store's ``id_map`` once created;
 - ``web_account``: every order on one account; the order carries its ship-to as a one-off address;
 - guest checkouts (no customer) always use the guest account with a one-off address.
+
+A new account's NAME is its bill-to's person or company. When the bill-to names no one, it is the Shopify
+customer's own name (display name, else first and last name), fitted by :func:`fit_customer_name`.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ from pydantic import ValidationError
 
 from shopify_max.exactmax.models import Customer
 from shopify_max.exactmax_limits import FIELD_LENGTHS
+from shopify_max.ids import legacy_id
 from shopify_max.mappings.loader import OrderRules
-from shopify_max.orders.addresses import map_address
+from shopify_max.orders.addresses import clean_text, map_address
 from shopify_max.orders.outcome import MappingError, MappingRefused, RuleApplied, excerpt
+from shopify_max.orders.text_rules import TextRuleError, abbreviate, split_at_word
 from shopify_max.shopify.models import MailingAddress, Order
 
 _BASE36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -33,11 +38,8 @@ def _base36(number: int) -> str:
 
 
 def custid_for_shopify_customer(customer_gid: str) -> str:
-    """``gid://shopify/Customer/115310627314723954`` → ``S`` + base 36 of the number."""
-    number = customer_gid.rsplit("/", 1)[-1]
-    if not (number.isascii() and number.isdigit()):
-        raise ValueError(f"not a Shopify customer gid: {excerpt(customer_gid)}")
-    return "S" + _base36(int(number))
+    """``gid://shopify/Customer/115310627314723954`` → ``S`` + base 36 of the number (ValueError if none)."""
+    return "S" + _base36(int(legacy_id(customer_gid, "Customer")))
 
 
 def _custid(customer_gid: str) -> str:
@@ -53,6 +55,35 @@ def _custid(customer_gid: str) -> str:
                                           f"gives CUSTID {custid!r} ({len(custid)} characters); MAX holds "
                                           f"{FIELD_LENGTHS['CUSTID']}", customer_gid))
     return custid
+
+
+def fit_customer_name(name: str, rules: OrderRules, applied: list[RuleApplied]) -> tuple[str, str | None]:
+    """(NAME, CNTCT) for a new MAX account named after the Shopify customer (already cleaned by the text rules).
+
+    A name longer than MAX's NAME is, by ``text_overflow``:
+    - ``error``: an error ``too_long`` on ``bill_to.NAME``;
+    - ``abbreviate``: shortened by the abbreviation table first (``abbreviate``), then as ``continue``;
+    - ``continue``: cut at a word boundary, the rest into the contact field CNTCT when it fits there
+      (``customer_name_overflow_to_contact``). A name longer still is returned whole, and continues into the
+      address lines by the address rule (``continue_into_next_line``).
+    """
+    field, limit = "bill_to.NAME", FIELD_LENGTHS["NAME"]
+    if len(name) <= limit:
+        return name, None
+    if rules.text_overflow == "error":
+        raise TextRuleError(MappingError(field, "too_long", f"the customer's name has {len(name)} characters and the "
+                                         f"bill-to names no one; MAX's customer NAME holds {limit} (text_overflow "
+                                         "is set to error)", name))
+    if rules.text_overflow == "abbreviate" and (shorter := abbreviate(name, rules.abbreviations)) != name:
+        applied.append(RuleApplied(field, "abbreviate", name, shorter))
+        if len(shorter) <= limit:
+            return shorter, None
+        name = shorter
+    head, rest = split_at_word(name, limit)
+    if len(rest) <= FIELD_LENGTHS["CNTCT"]:
+        applied.append(RuleApplied(field, "customer_name_overflow_to_contact", name, f"{head} | {rest}"))
+        return head, rest
+    return name, None
 
 
 @dataclass(frozen=True)
@@ -74,14 +105,16 @@ def decide_customer(order: Order, rules: OrderRules, known_custid: str | None,
         return CustomerDecision(known_custid, order.customer.id, None)
     custid = _custid(order.customer.id)
     bill_to = order.billing_address or order.customer.default_address or order.shipping_address
+    contact = None
     if not (bill_to and (bill_to.name or bill_to.first_name or bill_to.last_name or bill_to.company)):
-        # No name on the address: the customer's own, laid out by the same text rules (a long one continues
-        # into the address lines, or is an error under text_overflow: error).
         name = order.customer.display_name or " ".join(
             part for part in (order.customer.first_name, order.customer.last_name) if part) or custid
+        name, contact = fit_customer_name(clean_text(name, "bill_to.name", rules, applied), rules, applied)
         bill_to = bill_to.model_copy(update={"name": name}) if bill_to else MailingAddress(name=name)
     columns = {key: value for key, value in map_address(bill_to, "bill_to", rules, applied).items()
                if value is not None}
+    if contact:
+        columns["CNTCT"] = contact
     columns.setdefault("NAME", custid)  # a name that was all blanks
     exempt = order.customer.tax_exempt or bool(order.customer.tax_exemptions)
     try:

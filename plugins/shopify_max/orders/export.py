@@ -16,17 +16,26 @@ from typing import Any, Protocol
 
 from shopify_max.exactmax.errors import ExactMaxDuplicateCustpo, ExactMaxRejected
 from shopify_max.exactmax.models import Customer, SalesOrder
-from shopify_max.exactmax.xml_builder import build_sales_order_xml
+from shopify_max.exactmax.xml_builder import BuiltDocument
 from shopify_max.orders.capture import CANCELLED_IN_MAX
 from shopify_max.orders.write_lease import DEFAULT_WRITE_LEASE, Writer, with_write_lease
 from shopify_max.sync_store import AuditEntry, StagedOrder, SyncStore
+from shopify_max.sync_store.states import (
+    ErrorEntity,
+    OrderErrorStage,
+    OrderStageStatus,
+    RunOutcome,
+    RunOutcomeCode,
+)
 
 log = logging.getLogger(__name__)
 
 
 class MaxGateway(Protocol):
     def find_sales_order_by_custpo(self, custpo: str) -> SalesOrder | None: ...
-    def create_sales_order(self, order: SalesOrder, *, before_send: Callable[[], None] | None = None) -> Any: ...
+    def sales_order_document(self, order: SalesOrder) -> BuiltDocument: ...
+    def create_sales_order(self, order: SalesOrder, *, document: BuiltDocument | None = None,
+                           before_send: Callable[[], None] | None = None) -> Any: ...
     def create_customer(self, customer: Customer, *, before_send: Callable[[], None] | None = None) -> Any: ...
     def get_sales_order(self, ordnum: str) -> SalesOrder | None: ...
     def cancel_sales_order(self, ordnum: str, reason: str | None = None, *,
@@ -43,9 +52,10 @@ def export_staged_orders(store: SyncStore, gateway: MaxGateway, *, run_id: str, 
     retry of) is waited for, up to ``lease_wait`` (default: the lease plus 30 s), then taken over."""
     writer = Writer.new(run_id, task_id, write_lease, lease_wait)
     counts: Counter[str] = Counter()
-    for staged in store.orders_in_stage(run_id=run_id, statuses=["validated", "exporting"]):
-        outcome = with_write_lease(store, staged, writer, "validated", "exporting",
-                              lambda leased: _export_one(store, gateway, leased, writer))
+    for staged in store.orders_in_stage(run_id=run_id,
+                                        statuses=[OrderStageStatus.VALIDATED, OrderStageStatus.EXPORTING]):
+        outcome = with_write_lease(store, staged, writer, OrderStageStatus.VALIDATED, OrderStageStatus.EXPORTING,
+                                   lambda leased: _export_one(store, gateway, leased, writer))
         counts[outcome or "settled elsewhere"] += 1
     return dict(counts)
 
@@ -55,9 +65,10 @@ def _export_one(store: SyncStore, gateway: MaxGateway, staged: StagedOrder, writ
     sales_order = SalesOrder.model_validate(mapped["sales_order"])
     run_id, task_id = writer.run_id, writer.task_id
 
-    def finish(status: str, outcome: str, reason: str, **values: Any) -> str:
+    def finish(status: OrderStageStatus, outcome: RunOutcome, code: RunOutcomeCode, reason: str,
+               **values: Any) -> str:
         if not store.set_stage_status(staged.order_gid, status, lease_owner=writer.owner, run_outcome=outcome,
-                                      run_outcome_reason=reason, **values):
+                                      run_outcome_code=code, run_outcome_reason=reason, **values):
             log.warning("order %s: %s, but the write lease was taken over meanwhile; the run holding it records "
                         "the outcome", staged.order_name, reason)
             return "settled elsewhere"
@@ -66,42 +77,46 @@ def _export_one(store: SyncStore, gateway: MaxGateway, staged: StagedOrder, writ
 
     known = store.max_key_for("order", staged.order_gid)
     if known:
-        return finish("exported", "skipped", f"already exported as ORDNUM {known} (id_map)", max_ordnum=known,
+        return finish(OrderStageStatus.EXPORTED, RunOutcome.SKIPPED, RunOutcomeCode.ALREADY_EXPORTED,
+                      f"already exported as ORDNUM {known} (id_map)", max_ordnum=known,
                       exported_material_digest=staged.material_digest)
     try:
         existing = gateway.find_sales_order_by_custpo(sales_order.CUSTPO)
     except ExactMaxDuplicateCustpo as duplicate:
         error_id = store.record_error(
-            entity="order", record_key=staged.order_name, stage="export",
+            entity=ErrorEntity.ORDER, record_key=staged.order_name, stage=OrderErrorStage.EXPORT,
             reason=f"order {staged.order_name} ({staged.order_gid}) was not exported: {duplicate}. Cancel the extra "
                    "order(s) in MAX, keep one, then resolve this item and replay it.",
             detail={"order_gid": staged.order_gid, "custpo": duplicate.custpo, "ordnums": duplicate.ordnums})
-        return finish("failed", "failed", f"error queue item {error_id}: {duplicate}")
+        return finish(OrderStageStatus.FAILED, RunOutcome.FAILED, RunOutcomeCode.DUPLICATE_CUSTPO,
+                      f"error queue item {error_id}: {duplicate}", error_queue_id=error_id)
     if existing is not None and existing.ORDNUM:
         store.record_id_mapping("order", staged.order_gid, existing.ORDNUM, run_id=run_id)
-        return finish("exported", "skipped", f"already in MAX as ORDNUM {existing.ORDNUM} (found by CUSTPO "
+        return finish(OrderStageStatus.EXPORTED, RunOutcome.SKIPPED, RunOutcomeCode.FOUND_IN_MAX,
+                      f"already in MAX as ORDNUM {existing.ORDNUM} (found by CUSTPO "
                       f"{sales_order.CUSTPO}); id_map recorded now", max_ordnum=existing.ORDNUM,
                       exported_material_digest=staged.material_digest)
 
-    document = build_sales_order_xml(sales_order)
+    document = gateway.sales_order_document(sales_order)  # the bytes sent: what the audit entry records
     before_send = writer.guard(store, staged.order_gid, staged.order_name)
     started = time.perf_counter()
     try:
         if mapped.get("new_customer") and mapped.get("customer_gid"):
             _ensure_customer(store, gateway, Customer.model_validate(mapped["new_customer"]), mapped["customer_gid"],
                              run_id, before_send)
-        result = gateway.create_sales_order(sales_order, before_send=before_send)
+        result = gateway.create_sales_order(sales_order, document=document, before_send=before_send)
     except ExactMaxRejected as rejected:
         reasons = "; ".join(str(e) for e in rejected.errors)
         error_id = store.record_error(
-            entity="order", record_key=staged.order_name, stage="export",
+            entity=ErrorEntity.ORDER, record_key=staged.order_name, stage=OrderErrorStage.EXPORT,
             reason=f"MAX refused order {staged.order_name} ({staged.order_gid}): {reasons}", payload=document.xml,
             detail={"rejections": [e.__dict__ for e in rejected.errors], "order_gid": staged.order_gid})
         store.write_audit([AuditEntry(entity="order", record_key=staged.order_name, direction="shopify_to_max",
                                       outcome="rejected", request=document.xml, response={"errors": reasons},
                                       run_id=run_id, task_id=task_id,
                                       duration_ms=int((time.perf_counter() - started) * 1000))])
-        return finish("failed", "failed", f"error queue item {error_id}: MAX refused it: {reasons}"[:2000])
+        return finish(OrderStageStatus.FAILED, RunOutcome.FAILED, RunOutcomeCode.REJECTED_BY_MAX,
+                      f"error queue item {error_id}: MAX refused it: {reasons}"[:2000], error_queue_id=error_id)
     store.record_id_mapping("order", staged.order_gid, result.ORDNUM, run_id=run_id)
     store.write_audit([AuditEntry(
         entity="order", record_key=staged.order_name, direction="shopify_to_max", outcome="exported",
@@ -112,7 +127,8 @@ def _export_one(store: SyncStore, gateway: MaxGateway, staged: StagedOrder, writ
         how = " (the gateway already held it for this CUSTPO: another writer's send landed first)"
     elif getattr(result, "recovered", False):
         how = " (recovered by CUSTPO lookup after a lost answer)"
-    return finish("exported", "exported", f"exported as ORDNUM {result.ORDNUM}{how}", max_ordnum=result.ORDNUM,
+    return finish(OrderStageStatus.EXPORTED, RunOutcome.EXPORTED, RunOutcomeCode.EXPORTED,
+                  f"exported as ORDNUM {result.ORDNUM}{how}", max_ordnum=result.ORDNUM,
                   exported_material_digest=staged.material_digest)
 
 
@@ -139,9 +155,10 @@ def apply_cancellations(store: SyncStore, gateway: MaxGateway, *, run_id: str, t
     The cancellation is written under the order's write lease, as exports are."""
     writer = Writer.new(run_id, task_id, write_lease, lease_wait)
     counts: Counter[str] = Counter()
-    for staged in store.orders_in_stage(run_id=run_id, statuses=["cancel_pending"]):
-        outcome = with_write_lease(store, staged, writer, "cancel_pending", "cancel_pending",
-                              lambda leased: _cancel_one(store, gateway, leased, writer))
+    for staged in store.orders_in_stage(run_id=run_id, statuses=[OrderStageStatus.CANCEL_PENDING]):
+        outcome = with_write_lease(store, staged, writer, OrderStageStatus.CANCEL_PENDING,
+                                   OrderStageStatus.CANCEL_PENDING,
+                                   lambda leased: _cancel_one(store, gateway, leased, writer))
         counts[outcome or "settled elsewhere"] += 1
     return dict(counts)
 
@@ -149,9 +166,10 @@ def apply_cancellations(store: SyncStore, gateway: MaxGateway, *, run_id: str, t
 def _cancel_one(store: SyncStore, gateway: MaxGateway, staged: StagedOrder, writer: Writer) -> str:
     ordnum = staged.max_ordnum or ""
 
-    def finish(outcome: str, reason: str, **values: Any) -> str:
-        if not store.set_stage_status(staged.order_gid, "exported", lease_owner=writer.owner, run_outcome=outcome,
-                                      run_outcome_reason=reason, **values):
+    def finish(outcome: RunOutcome, code: RunOutcomeCode, reason: str, **values: Any) -> str:
+        if not store.set_stage_status(staged.order_gid, OrderStageStatus.EXPORTED, lease_owner=writer.owner,
+                                      run_outcome=outcome, run_outcome_code=code, run_outcome_reason=reason,
+                                      **values):
             log.warning("order %s: %s, but the write lease was taken over meanwhile", staged.order_name, reason)
             return "settled elsewhere"
         log.info("order %s: %s", staged.order_name, reason)
@@ -159,12 +177,13 @@ def _cancel_one(store: SyncStore, gateway: MaxGateway, staged: StagedOrder, writ
 
     def cannot(why: str) -> str:
         error_id = store.record_error(
-            entity="order", record_key=staged.order_name, stage="cancel",
+            entity=ErrorEntity.ORDER, record_key=staged.order_name, stage=OrderErrorStage.CANCEL,
             reason=f"order {staged.order_name} was cancelled in Shopify after export as ORDNUM {ordnum}, but "
                    f"{why}: cancel or return it in MAX by hand, then resolve this item.",
             detail={"ordnum": ordnum, "order_gid": staged.order_gid})
-        finish("failed", f"error queue item {error_id}: cannot cancel, {why}")
-        return "failed"
+        finish(RunOutcome.FAILED, RunOutcomeCode.CANNOT_CANCEL, f"error queue item {error_id}: cannot cancel, {why}",
+               error_queue_id=error_id)
+        return RunOutcome.FAILED
 
     max_order = gateway.get_sales_order(ordnum)
     shipped = max_order is not None and any((line.SHPQTY or 0) > 0 for line in max_order.lines)
@@ -173,14 +192,16 @@ def _cancel_one(store: SyncStore, gateway: MaxGateway, staged: StagedOrder, writ
     if shipped:
         return cannot("MAX has already shipped part of it")
     if max_order.STATUS == "4":
-        finish("exported", f"already cancelled in MAX: ORDNUM {ordnum} has status 4", detail=CANCELLED_IN_MAX)
+        finish(RunOutcome.EXPORTED, RunOutcomeCode.ALREADY_CANCELLED_IN_MAX,
+               f"already cancelled in MAX: ORDNUM {ordnum} has status 4", detail=CANCELLED_IN_MAX)
         return "cancelled"
     try:
         gateway.cancel_sales_order(ordnum, reason=None,
                                    before_send=writer.guard(store, staged.order_gid, staged.order_name))
     except ExactMaxRejected as rejected:
         return cannot(f"MAX refused the cancellation: {rejected}")
-    finish("exported", f"cancelled in MAX: ORDNUM {ordnum} status 3 → 4", detail=CANCELLED_IN_MAX)
+    finish(RunOutcome.EXPORTED, RunOutcomeCode.CANCELLED_IN_MAX, f"cancelled in MAX: ORDNUM {ordnum} status 3 → 4",
+           detail=CANCELLED_IN_MAX)
     return "cancelled"
 
 

@@ -39,6 +39,7 @@ from shopify_max.orders.outcome import (
 from shopify_max.orders.text_rules import refuse_absurd_length, refuse_xml_illegal, transliterate
 from shopify_max.orders.totals import max_document_check, shopify_total_check
 from shopify_max.shopify.models import Order
+from shopify_max.sync_store.states import RunOutcomeCode
 
 _UNIT_PRICE_PLACES = Decimal("0.0001")
 MAX_NUMBER = Decimal(10) ** NUMBER_INTEGER_DIGITS  # no amount or quantity sent to MAX reaches this
@@ -56,11 +57,10 @@ def map_order_to_sales_order(order: Order, mappings: Mappings, *, known_custid: 
     applied += [RuleApplied(repair.field, repair.rule, repair.before, repair.after) for repair in order.text_repairs]
 
     if order.cancelled_at is not None:
-        result.skip_reason = f"cancelled in Shopify at {order.cancelled_at.isoformat()} before export"
-        return result
+        return result.skip(RunOutcomeCode.CANCELLED_BEFORE_EXPORT,
+                           f"cancelled in Shopify at {order.cancelled_at.isoformat()} before export")
     if order.test and rules.test_orders == "skip":
-        result.skip_reason = "test order (Shopify marks it test: true; test_orders is skip)"
-        return result
+        return result.skip(RunOutcomeCode.TEST_ORDER, "test order (Shopify marks it test: true; test_orders is skip)")
     header = _header_text(order, mappings, applied, errors)
     result.custpo = header["CUSTPO"]
 
@@ -113,8 +113,7 @@ def map_order_to_sales_order(order: Order, mappings: Mappings, *, known_custid: 
     if errors or decision is None:
         return result
     if not rows:
-        result.skip_reason = "nothing to export: every line was skipped by a rule"
-        return result
+        return result.skip(RunOutcomeCode.NOTHING_TO_EXPORT, "nothing to export: every line was skipped by a rule")
 
     tax_total = sum((tax for row in rows for tax in (row.TAX1, row.TAX2, row.TAX3) if tax is not None), Decimal(0))
     address = {key: value for key, value in ship_to.items() if value is not None}

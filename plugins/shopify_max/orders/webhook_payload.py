@@ -18,6 +18,8 @@ from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
+from shopify_max.ids import InvalidShopifyGid, legacy_id, shopify_gid, split_gid
+from shopify_max.money import MoneyFormatError, to_money
 from shopify_max.orders.field_limits import MAX_LONG_TEXT_CHARS, MAX_NUMBER_DIGITS, limit_for
 from shopify_max.orders.outcome import XML_ILLEGAL_CHARACTERS, excerpt, recordable_text
 from shopify_max.shopify.models import Order
@@ -136,17 +138,21 @@ class _Reader:
         return value
 
     def amount(self, value: Any, path: str) -> Decimal:
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        if isinstance(value, float):
+            self.refuse(path, "wrong_type", _FLOAT_AMOUNT)
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
             self.refuse(path, "wrong_type", f"must be a decimal amount, not {_json_type(value)}")
         try:
-            amount = Decimal(self.text(value, path) if isinstance(value, str) else str(value))
-        except InvalidOperation:
-            self.refuse(path, "invalid_value", f"must be a decimal amount (got {excerpt(str(value))})")
-        if not amount.is_finite():
-            self.refuse(path, "invalid_value", f"must be a finite amount (got {excerpt(str(value))})")
+            amount = to_money(self.text(value, path) if isinstance(value, str) else value, path)
+        except MoneyFormatError:
+            self.refuse(path, "invalid_value", f"must be a finite decimal amount (got {excerpt(str(value))})")
         if amount and amount.adjusted() >= MAX_NUMBER_DIGITS:
             self.refuse(path, "number_too_large", f"has more than {MAX_NUMBER_DIGITS} digits before the point")
         return amount
+
+
+_FLOAT_AMOUNT = "must be a decimal amount written as text (\"19.99\"), not a floating-point JSON number"
+_MONEY_AMOUNT_FIELDS = frozenset({"amount", "value_amount"})  # the Order model's money (money.Amount) fields
 
 _DISCOUNT_KINDS = {
     "discount_code": "DiscountCodeApplication",
@@ -156,8 +162,23 @@ _DISCOUNT_KINDS = {
 }
 
 
-def _legacy_id(gid: str | None) -> str | None:
-    return gid.rsplit("/", 1)[-1] if gid else None
+def _customer_legacy_id(gid: str | None) -> str | None:
+    """The customer's legacy id; None when its gid has none (the mapping names a bad customer id)."""
+    try:
+        return legacy_id(gid, "Customer") if gid else None
+    except InvalidShopifyGid:
+        return None
+
+
+def _variant_gid(r: _Reader, item: dict[str, Any], path: str) -> str | None:
+    """REST gives the variant's legacy id only: its gid, built here."""
+    if not item.get("variant_id"):
+        return None
+    try:
+        return shopify_gid("ProductVariant", item["variant_id"])
+    except InvalidShopifyGid:
+        r.refuse(f"{path}.variant_id", "invalid_value",
+                 f"must be a Shopify variant id, a whole number (got {excerpt(str(item['variant_id']))})")
 
 
 def _zero_money_bag(currency: str, presentment: str) -> dict[str, Any]:
@@ -234,6 +255,11 @@ def order_from_webhook_payload(payload: Any) -> Order:
         if (bad := XML_ILLEGAL_CHARACTERS.search(value)) is not None:
             r.refuse(field, "xml_illegal_character", f"holds the control character U+{ord(bad.group()):04X}, which "
                      "no XML document (nor the error queue's key) can carry")
+    try:
+        order_id = split_gid(gid, "Order").legacy_id
+    except InvalidShopifyGid:
+        r.refuse("admin_graphql_api_id", "invalid_value", f"must be a Shopify order gid, gid://shopify/Order/<digits> "
+                 f"(got {excerpt(gid)})")
     customer = r.obj(payload.get("customer"), "customer")
     customer_gid = r.text(r.need(customer, "admin_graphql_api_id", "customer.admin_graphql_api_id"),
                           "customer.admin_graphql_api_id") if customer else None
@@ -243,7 +269,7 @@ def order_from_webhook_payload(payload: Any) -> Order:
     total_price_set = r.need(payload, "total_price_set", "total_price_set")
     data = {
         "id": gid,
-        "legacy_resource_id": _legacy_id(gid),
+        "legacy_resource_id": order_id,
         "name": name,
         "number": payload.get("order_number") or payload.get("number"),
         "created_at": r.need(payload, "created_at", "created_at"),
@@ -271,7 +297,7 @@ def order_from_webhook_payload(payload: Any) -> Order:
                            for i, code in enumerate(r.objects(payload.get("discount_codes"), "discount_codes"))],
         "customer": None if not customer else {
             "id": customer_gid,
-            "legacy_resource_id": _legacy_id(customer_gid),
+            "legacy_resource_id": _customer_legacy_id(customer_gid),
             "first_name": customer.get("first_name"),
             "last_name": customer.get("last_name"),
             "email": customer.get("email"),
@@ -324,7 +350,7 @@ def order_from_webhook_payload(payload: Any) -> Order:
              "current_quantity": item.get("current_quantity", item["quantity"]),
              "is_gift_card": item.get("gift_card") or False, "requires_shipping": item.get("requires_shipping") or False,
              "taxable": item.get("taxable") or False,
-             "variant_id": f"gid://shopify/ProductVariant/{item['variant_id']}" if item.get("variant_id") else None,
+             "variant_id": _variant_gid(r, item, path),
              "original_unit_price_set": r.need(item, "price_set", f"{path}.price_set"),
              "discounted_unit_price_after_all_discounts_set": _discounted_unit_price(r, item, path),
              "tax_lines": _tax_lines(r, item.get("tax_lines"), f"{path}.tax_lines"),
@@ -389,6 +415,8 @@ def _refuse_absurd_values(r: _Reader, data: dict[str, Any]) -> None:
         elif isinstance(value, (str, int, float)) and not isinstance(value, bool):
             names = [part for part in path if isinstance(part, str)]
             kind, limit = limit_for(names[-1] if names else "", len(names) > 1)
+            if isinstance(value, float) and names and names[-1] in _MONEY_AMOUNT_FIELDS:
+                r.refuse(_payload_path(path), "wrong_type", _FLOAT_AMOUNT)
             if isinstance(value, str) and len(value) > limit:
                 too_long.append((_payload_path(path), kind, len(value), limit))
             elif kind == "number" and _too_many_digits(value):

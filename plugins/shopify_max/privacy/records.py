@@ -19,14 +19,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shopify_max.clock import utcnow
+from shopify_max.ids import InvalidShopifyGid, is_shopify_gid, legacy_id
 from shopify_max.privacy.personal_values import Scrubber, personal_values
 from shopify_max.privacy.requests import COMPLIANCE_TOPICS, ComplianceRequest
 from shopify_max.sync_store import SyncStore
+from shopify_max.sync_store.states import (
+    IN_FLIGHT_STATUSES,
+    ErrorEntity,
+    InboxStatus,
+    OrderStageStatus,
+    RunOutcome,
+    RunOutcomeCode,
+)
 
 PAGE = 500
 TABLES = ("order_stage", "inbox", "error_queue", "audit_log")
-PRIVACY_ENTITY = "privacy"  # the audit entries and error items of privacy requests themselves
-IN_FLIGHT = ("captured", "mapped", "validated", "exporting", "cancel_pending")
+PRIVACY_ENTITY = ErrorEntity.PRIVACY  # the audit entries and error items of privacy requests themselves
 _ORDER_JSON_COLUMNS = ("order_json", "mapped_json", "deferred_json")
 # The columns whose structure (JSON, XML) shows which values are personal; the others are free text to scrub.
 _STRUCTURED_COLUMNS = {"order_stage": _ORDER_JSON_COLUMNS, "inbox": ("payload",), "error_queue": ("payload", "detail"),
@@ -69,6 +77,12 @@ class _Customer:
             return False
         return digits == mine or digits.endswith(mine) or mine.endswith(digits)
 
+    def _is_customer_id(self, value: Any) -> bool:
+        try:
+            return legacy_id(value, "Customer") == self.customer_id
+        except InvalidShopifyGid:
+            return False
+
     def _in_structure(self, value: Any, parent_key: str = "") -> bool:
         if isinstance(value, dict):
             for key, item in value.items():
@@ -81,7 +95,7 @@ class _Customer:
                 if self.customer_id and (
                         (lowered == "customer_id" and str(item) == self.customer_id)
                         or (parent_key == "customer" and lowered in ("id", "admin_graphql_api_id")
-                            and str(item).rsplit("/", 1)[-1] == self.customer_id)):
+                            and self._is_customer_id(item))):
                     return True
                 if self._in_structure(item, lowered):
                     return True
@@ -127,7 +141,7 @@ def _rows(store: SyncStore, table: str, **criteria: Any) -> Iterator[dict[str, A
 def _pending_compliance_delivery(row: dict[str, Any], request: ComplianceRequest) -> bool:
     """A compliance delivery not acted on yet is left for its own turn (and this request's own delivery)."""
     return row["id"] == request.inbox_id or (row["topic"] in COMPLIANCE_TOPICS
-                                             and row["status"] in ("new", "processing"))
+                                             and row["status"] in (InboxStatus.NEW, InboxStatus.PROCESSING))
 
 
 def find_customer_records(store: SyncStore, request: ComplianceRequest) -> PersonalRecords:
@@ -148,7 +162,7 @@ def find_customer_records(store: SyncStore, request: ComplianceRequest) -> Perso
         if gid in listed or gid in records.orders or customer.owns(row["payload"]):
             records.add("inbox", row)
             webhook_keys.add(f"webhook {row['webhook_id']}")
-            if gid and gid.startswith("gid://shopify/Order/"):
+            if is_shopify_gid(gid, "Order"):
                 payload = _json(row["payload"])
                 name = payload.get("name") if isinstance(payload, dict) else None
                 records.orders.setdefault(gid, str(name) if name else "")
@@ -194,14 +208,15 @@ def _redacted_row(table: str, row: dict[str, Any], scrub: Scrubber, request: Com
     if table == "order_stage":
         values: dict[str, Any] = {column: None for column in _ORDER_JSON_COLUMNS if column in row}
         values.update(detail=scrub.text(row["detail"]), run_outcome_reason=scrub.text(row["run_outcome_reason"]))
-        if row["status"] in IN_FLIGHT:  # its copy is gone: it cannot be mapped or exported any more
-            values.update(status="skipped", run_outcome="skipped",
+        if row["status"] in IN_FLIGHT_STATUSES:  # its copy is gone: it cannot be mapped or exported any more
+            values.update(status=OrderStageStatus.SKIPPED, run_outcome=RunOutcome.SKIPPED,
+                          run_outcome_code=RunOutcomeCode.PERSONAL_DATA_ERASED,
                           run_outcome_reason=f"not exported: personal data erased on {request.reference}")
         return values
     if table == "inbox":
         values = {"payload": None, "payload_purged_at": now}
-        if row["status"] == "new":
-            values["status"] = "ignored"
+        if row["status"] == InboxStatus.NEW:
+            values["status"] = InboxStatus.IGNORED
         return values
     if table == "error_queue":
         return {"payload": None, "payload_purged_at": now, "reason": scrub.text(row["reason"]),
@@ -259,7 +274,7 @@ def _staged_copies(store: SyncStore, error_rows: list[dict[str, Any]]) -> dict[i
     for row in error_rows:
         detail = _json(row["detail"])
         gid = detail.get("order_gid") if isinstance(detail, dict) else None
-        gid = gid or (row["record_key"] if str(row["record_key"]).startswith("gid://shopify/Order/") else None)
+        gid = gid or (row["record_key"] if is_shopify_gid(row["record_key"], "Order") else None)
         if gid:
             gid_of[row["id"]] = str(gid)
     staged = store.staged_orders(set(gid_of.values()))

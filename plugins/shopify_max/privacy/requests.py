@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from shopify_max.ids import InvalidShopifyGid, legacy_id, shopify_gid
+
 COMPLIANCE_TOPICS = ("customers/data_request", "customers/redact", "shop/redact")
 
 
@@ -24,12 +26,10 @@ def _shopify_id(value: Any, resource: str) -> str | None:
     """A numeric id or a gid, as the digits; None when absent."""
     if value is None or value == "":
         return None
-    text = str(value).strip()
-    if text.startswith(f"gid://shopify/{resource}/"):
-        text = text.rsplit("/", 1)[-1]
-    if not text.isdigit():
-        raise UnreadableRequest(f"{resource} id {text[:40]!r} is not a Shopify id")
-    return text
+    try:
+        return legacy_id(value if isinstance(value, int) else str(value), resource)
+    except InvalidShopifyGid:
+        raise UnreadableRequest(f"{resource} id {str(value).strip()[:40]!r} is not a Shopify id") from None
 
 
 @dataclass(frozen=True)
@@ -48,11 +48,11 @@ class ComplianceRequest:
 
     @property
     def customer_gid(self) -> str | None:
-        return f"gid://shopify/Customer/{self.customer_id}" if self.customer_id else None
+        return shopify_gid("Customer", self.customer_id) if self.customer_id else None
 
     @property
     def order_gids(self) -> tuple[str, ...]:
-        return tuple(f"gid://shopify/Order/{order_id}" for order_id in self.order_ids)
+        return tuple(shopify_gid("Order", order_id) for order_id in self.order_ids)
 
     @property
     def reference(self) -> str:

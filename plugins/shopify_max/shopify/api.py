@@ -18,6 +18,7 @@ from shopify_max.shopify import documents
 from shopify_max.shopify.bulk import BulkOperationRunner
 from shopify_max.shopify.client import ShopifyClient
 from shopify_max.shopify.errors import ShopifyBulkOperationError
+from shopify_max.shopify.limits import MAX_INPUT_ARRAY_ITEMS
 from shopify_max.shopify.models import (
     Customer,
     FulfillmentOrder,
@@ -37,7 +38,6 @@ from shopify_max.shopify.models import (
 )
 from shopify_max.shopify.pacing import BucketState
 
-MAX_QUANTITIES_PER_CALL = 250  # generic input-array limit (SHOPIFY.md §5)
 SKUS_PER_LOOKUP = 50
 ITEMS_PER_LEVEL_READ = 25
 LEVELS_PER_ITEM_PAGE = 8  # 25 items × 8 levels keeps one read well under the 1,000-point query limit
@@ -197,8 +197,8 @@ class ShopifyAdminApi:
         """
         if not quantities:
             raise ValueError("no quantities to set")
-        if len(quantities) > MAX_QUANTITIES_PER_CALL:
-            raise ValueError(f"at most {MAX_QUANTITIES_PER_CALL} quantities per call, got {len(quantities)}")
+        if len(quantities) > MAX_INPUT_ARRAY_ITEMS:
+            raise ValueError(f"at most {MAX_INPUT_ARRAY_ITEMS} quantities per call, got {len(quantities)}")
         payload_quantities = [{"inventoryItemId": q.inventory_item_id, "locationId": q.location_id,
                                "quantity": q.quantity, "changeFromQuantity": q.change_from_quantity}
                               for q in quantities]

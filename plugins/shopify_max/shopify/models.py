@@ -1,4 +1,4 @@
-"""Typed results of the Shopify client (pydantic). Ids are strings (gids), money is ``Decimal``.
+"""Typed results of the Shopify client (pydantic). Ids are strings (gids), money is ``money.Amount`` (floats refused).
 
 Models parse the GraphQL response shape directly (camelCase aliases); connections are flattened to lists
 before parsing by :func:`flatten_connections`.
@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import AliasPath, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from shopify_max.money import Amount
 from shopify_max.shopify.text_repairs import TextRepair, replace_lone_surrogates
 
 
@@ -38,7 +39,7 @@ def _decimal_or_none(value: Any) -> Decimal | None:
 
 
 class Money(ShopifyModel):
-    amount: Decimal
+    amount: Amount
     currency_code: str
 
 
@@ -66,7 +67,7 @@ class DiscountApplication(ShopifyModel):
     code: str | None = None
     title: str | None = None
     description: str | None = None
-    value_amount: Decimal | None = Field(default=None, validation_alias=AliasPath("value", "amount"))
+    value_amount: Amount | None = Field(default=None, validation_alias=AliasPath("value", "amount"))
     value_currency: str | None = Field(default=None, validation_alias=AliasPath("value", "currencyCode"))
     value_percentage: Decimal | None = Field(default=None, validation_alias=AliasPath("value", "percentage"))
 
@@ -249,7 +250,7 @@ class InventoryItemRef(ShopifyModel):
     variant_id: str = Field(validation_alias="id")
     sku: str | None = None
     title: str | None = None
-    price: Decimal | None = None
+    price: Amount | None = None
     product_id: str = Field(validation_alias=AliasPath("product", "id"))
     product_title: str | None = Field(default=None, validation_alias=AliasPath("product", "title"))
     inventory_item_id: str = Field(validation_alias=AliasPath("inventoryItem", "id"))

@@ -104,7 +104,8 @@ def _header_expectations(gx, codes: ReferenceCodes) -> list:
         e.ExpectColumnValuesToMatchRegex(column="TTAX", regex=_MONEY),
     ]
     for column in ("NAME", "ADDR1", "ADDR2", "ADDR3", "ADDR4", "ADDR5", "ADDR6", "CITY"):
-        expectations.append(e.ExpectColumnValueLengthsToBeBetween(column=column, min_value=1, max_value=30))
+        limit = FIELD_LENGTHS["ADDR" if column.startswith("ADDR") else column]
+        expectations.append(e.ExpectColumnValueLengthsToBeBetween(column=column, min_value=1, max_value=limit))
     return expectations
 
 
