@@ -17,7 +17,7 @@ export AIRFLOW__CORE__FERNET_KEY_CMD := cat $(AIRFLOW_HOME)/fernet.key
 export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: demo test lint bench ui airflow-init sandboxes install lock clean
+.PHONY: demo test test-fast lint bench ui airflow-init sandboxes install lock clean
 
 demo: airflow-init  ## set up everything, run each DAG once against the sandboxes, print a summary
 	$(BIN)/python -m sandboxes.demo
@@ -25,6 +25,10 @@ demo: airflow-init  ## set up everything, run each DAG once against the sandboxe
 test: $(STAMP)  ## lint (ruff, with Airflow 3 rules) and the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+test-fast: $(STAMP)  ## lint, and the unit and contract tests on SQLite: no e2e, nothing slow, no PostgreSQL half
+	$(BIN)/ruff check .
+	$(BIN)/pytest -m "not e2e and not slow and not postgresql"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -60,6 +60,18 @@ def _postgres_reachable() -> str | None:
         return f"{type(exc).__name__}: {exc}".splitlines()[0]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Markers `make test-fast` leaves out, given by what a test uses rather than written on each one: the
+    PostgreSQL half of every backend-parametrised test is ``postgresql``; a test that needs Airflow's metadata
+    DB (a real DAG run, the airflow CLI) is ``slow``."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and any(value == "postgresql" for value in callspec.params.values()):
+            item.add_marker(pytest.mark.postgresql)
+        if "airflow_metadata_db" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def postgres_available() -> bool:
     reason = _postgres_reachable()

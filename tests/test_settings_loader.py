@@ -18,7 +18,9 @@ def test_the_project_settings_file_declares_the_connections_pools_and_variables_
     settings = read_settings(PROJECT_ROOT / "airflow_settings.yaml", environ={})
     assert {c["conn_id"] for c in settings.connections} == {"shopify_default", "exactmax_default", "sync_store_default"}
     assert {p["pool_name"] for p in settings.pools} == {"shopify_api", "exactmax_api"}
-    assert {v["variable_name"] for v in settings.variables} >= {"pii_retention_days"}
+    assert {v["variable_name"] for v in settings.variables} == {
+        "pii_retention_days", "inventory_full_reconcile_hour_utc", "orders_write_lease_seconds",
+        "orders_inbox_claim_timeout_seconds"}
 
 
 def test_environment_values_replace_the_defaults():

@@ -31,6 +31,10 @@ pytestmark = pytest.mark.e2e
 MAIN, STORE, POPUP = ("gid://shopify/Location/64001001", "gid://shopify/Location/64001002",
                       "gid://shopify/Location/64001003")
 STOCKROOMS = {MAIN: ("MAIN", "OVERFLOW"), STORE: ("STORE",)}
+# The levels the flow manages in the 40-product shop (sandboxes/catalog.py, sandboxes/shopify/seed.py): 38 mapped
+# products (7 and 32 are Shopify-only) and 4 case variants make 42 SKUs; SKU-00013 is carried by two items, so it is
+# reported, not managed: 41 SKUs at the 2 mapped locations, less SKU-00021, which has no level at the store.
+MANAGED_LEVELS = 41 * 2 - 1
 PROJECT_ROOT = MAPPINGS_DIR.parents[1]
 
 
@@ -121,7 +125,7 @@ def assert_converged(stack, before: dict | None = None) -> dict[tuple[str, str],
             checked += 1
         elif before is not None:
             assert available == before[(sku, item, location)], f"{sku} at {location} is not managed, yet changed"
-    assert checked >= 60  # 40 products: ~37 mapped SKUs × 2 managed locations
+    assert checked == MANAGED_LEVELS
     return expected
 
 
@@ -153,12 +157,14 @@ def test_first_run_reconciles_everything_and_reports_what_it_cannot_map(airflow_
 
     assert summary["mode"] == "full" and "no full reconcile" in summary["why"]
     expected = assert_converged(stack, before)
-    assert summary["pushed"] > 50 and summary["failed"] == 0
+    # The two sandboxes seed their quantities independently: all managed levels but one differ at first.
+    assert (summary["matched"], summary["pushed"], summary["unchanged"]) == (MANAGED_LEVELS, MANAGED_LEVELS - 1, 1)
+    assert summary["failed"] == 0
     assert summary["matched"] == summary["unchanged"] + summary["pushed"] + summary["found_already_right"]
     # Safety stock held: the store keeps 2 back, the case SKU 1 case, and a level can sit at the floor of 0.
     assert level_of(stack, "SKU-00010-CS12", MAIN)["available"] == expected[("SKU-00010-CS12", MAIN)]
     pushed = xcom_return(dag_run, "push_changed_quantities")
-    assert pushed["batches"] == 1 and pushed["mutations"] >= 1
+    assert pushed["batches"] == 1 and pushed["mutations"] == 1  # 80 quantities fit one batch of at most 250
     # Reported, never guessed: each kind in the summary and on the error queue.
     assert summary["problems"] == {"unmapped_locations": 1, "unmapped_skus": 2, "skus_not_in_shopify": 0,
                                    "duplicate_skus": 1, "parts_without_stock": 0, "not_stocked": 1,
@@ -257,7 +263,6 @@ def test_a_run_killed_half_way_is_finished_by_the_next_run(airflow_metadata_db, 
     assert summary["mode"] == "full" and "no full reconcile" in summary["why"]
     assert_converged(stack)
     assert summary["failed"] == 0
-    assert landed >= 3
 
 
 def test_a_change_made_by_hand_in_shopify_is_found_by_the_full_reconcile(airflow_metadata_db, dag_bag, stack):

@@ -18,8 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 
+import pytest
 from conftest import ListSource, example_order, stage_validated
 
+from shopify_max.clock import utcnow
 from shopify_max.exactmax.hook import ExactMaxHook
 from shopify_max.orders.pipeline import capture_orders, export_staged_orders
 from shopify_max.shopify.models import Order
@@ -53,6 +55,7 @@ def _wait_for_lease(store, order: Order, process: subprocess.Popen | None = None
         time.sleep(0.02)
 
 
+@pytest.mark.slow  # 8 rounds through a gateway that answers each call 100 ms late
 def test_two_exporters_racing_on_one_order_create_one_max_order(sync_store, mappings, gateway):
     """Two attempts of the same run (a retry overlapping a zombie, or two workers) export at the same instant."""
     gateway.set_faults(latency_ms=100)  # every call takes a while: the window for a race is wide open
@@ -76,6 +79,7 @@ def test_two_exporters_racing_on_one_order_create_one_max_order(sync_store, mapp
         assert merged == {"exported": 1, "settled elsewhere": 1}, results
 
 
+@pytest.mark.slow  # 3 rounds of a 1.5 s MAX write
 def test_a_run_that_adopts_an_order_another_run_is_exporting_does_not_export_it_again(sync_store, mappings, gateway):
     """Run A is in the middle of its MAX write (slow gateway); run B starts, adopts unfinished orders and reads
     the same order again. B must leave it to A: the lease is live."""
@@ -100,8 +104,18 @@ def test_a_run_that_adopts_an_order_another_run_is_exporting_does_not_export_it_
         assert sync_store.run_outcomes(f"run-b-{round_number}") == {}
 
 
-def _attempt_process(store_url: str, run_id: str, task_id: str, lease_seconds: float) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(ATTEMPT_SCRIPT), store_url, run_id, task_id, str(lease_seconds)],
+def _wait_for_lease_to_expire(store, order: Order, timeout_s: float = 10) -> None:
+    deadline = time.monotonic() + timeout_s
+    while (expires := store.staged_orders([order.id])[order.id].lease_expires_at) and expires >= utcnow():
+        assert time.monotonic() < deadline, "the lease never expired"
+        time.sleep(0.02)
+
+
+def _attempt_process(store_url: str, run_id: str, task_id: str, lease_seconds: float,
+                     start_gate: Path | None = None) -> subprocess.Popen:
+    gate = [str(start_gate)] if start_gate else []
+    return subprocess.Popen([sys.executable, str(ATTEMPT_SCRIPT), store_url, run_id, task_id, str(lease_seconds),
+                             "export", *gate],
                             env={**os.environ}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -111,8 +125,9 @@ def _finished(process: subprocess.Popen) -> dict[str, int]:
     return json.loads(out.strip().splitlines()[-1])
 
 
+@pytest.mark.slow  # two OS processes per round, and a 4 s MAX write
 def test_an_airflow_retry_overlapping_a_zombie_attempt_leaves_one_max_order(sync_store, mappings, gateway,
-                                                                            database_url):
+                                                                            database_url, tmp_path):
     """Attempt 1 (the zombie) sends its MAX write, which hangs in the gateway past the attempt's lease. Attempt 2
     (the retry Airflow started) takes the order over once the lease expires, settles it by CUSTPO lookup (nothing
     yet), and writes. Then the zombie's write lands: the gateway's CUSTPO rule refuses it (409), and the zombie,
@@ -122,10 +137,14 @@ def test_an_airflow_retry_overlapping_a_zombie_attempt_leaves_one_max_order(sync
         run_id = f"zombie-{round_number}"
         stage_validated(sync_store, mappings, order, run_id)
         gateway.set_faults([{"kind": "delay", "seconds": 4, "method": "POST", "path": "/sales-orders", "count": 1}])
+        gate = tmp_path / f"start-retry-{round_number}"
+        retry = _attempt_process(database_url, run_id, "export-try-2", lease_seconds=30, start_gate=gate)
+        assert retry.stdout.readline().strip() == "ready"  # imported and waiting: it starts within milliseconds
         zombie = _attempt_process(database_url, run_id, "export-try-1", lease_seconds=1.5)
         _wait_for_lease(sync_store, order, zombie)
-        gateway.wait_until_fault_fired("delay")  # the zombie's write hangs in the gateway
-        retry = _attempt_process(database_url, run_id, "export-try-2", lease_seconds=30)
+        gateway.wait_until_fault_fired("delay")  # the zombie's write hangs in the gateway for 4 s
+        _wait_for_lease_to_expire(sync_store, order)
+        gate.touch()  # Airflow starts the retry: the zombie's write is still hanging
 
         retry_counts, zombie_counts = _finished(retry), _finished(zombie)
 
@@ -136,6 +155,7 @@ def test_an_airflow_retry_overlapping_a_zombie_attempt_leaves_one_max_order(sync
         assert reason.startswith("exported as ORDNUM"), reason
 
 
+@pytest.mark.slow  # two OS processes per round, and a lease to wait out
 def test_an_attempt_killed_after_max_committed_is_settled_by_the_retry_without_a_second_order(
         sync_store, mappings, gateway, database_url):
     """Attempt 1 is SIGKILLed after its MAX write was sent and before it learnt the answer (the gateway commits

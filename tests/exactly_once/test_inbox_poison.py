@@ -15,6 +15,7 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from conftest import EXAMPLE_ORDER
 
 from shopify_max.orders.pipeline import MAX_INBOX_CLAIMS, capture_orders
@@ -54,6 +55,7 @@ def test_a_lone_surrogate_in_one_delivery_fails_nothing_else_and_strands_nothing
         assert "webhook" in item.reason and "Error:" not in item.reason.split(":")[0]
 
 
+@pytest.mark.slow  # an OS process to kill, and a claim timeout to wait out
 def test_deliveries_claimed_by_a_killed_capture_return_to_the_inbox_after_the_claim_timeout(sync_store,
                                                                                             database_url):
     for number in range(3):

@@ -25,6 +25,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.slow  # starts the gateway as its own process
 def test_gateway_starts_with_one_command_and_seeds_its_database(tmp_path: Path) -> None:
     port = _free_port()
     env = {**os.environ, "EXACTMAX_GATEWAY_TOKEN": TOKEN}

@@ -7,6 +7,7 @@ import copy
 import json
 import uuid
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from order_payloads import EXAMPLE_ORDER
@@ -47,6 +48,7 @@ def bad_deliveries(draw) -> bytes:
     return json.dumps(payload).encode()
 
 
+@pytest.mark.slow  # 60 generated deliveries, each through the inbox, capture and mapping
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=bad_deliveries())
 def test_every_delivery_ends_exported_skipped_or_in_the_error_queue_with_a_reason(sync_store, mappings, body):

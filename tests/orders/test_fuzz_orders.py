@@ -13,6 +13,7 @@ from order_payloads import write_mapping_files
 
 from shopify_max.mappings import load_mappings
 
+pytestmark = pytest.mark.slow  # 300 generated orders through capture, mapping and the gateway's parser
 OUTCOMES: collections.Counter[str] = collections.Counter()
 
 

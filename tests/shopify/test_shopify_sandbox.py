@@ -194,7 +194,7 @@ def test_the_seed_is_deterministic():
     assert snapshot(seed_store(SandboxStore(), 30, 25, seed=3)) == snapshot(seed_store(SandboxStore(), 30, 25, seed=3))
 
 
-@pytest.mark.parametrize("levels", [10, 1_000, 100_000])
+@pytest.mark.parametrize("levels", [10, 1_000, pytest.param(100_000, marks=pytest.mark.slow)])
 def test_seed_size_reaches_from_a_handful_to_100k_levels(levels):
     products = products_for_levels(levels)
     assert level_count(products) <= levels
@@ -220,6 +220,7 @@ def test_mutations_announce_orders_updated(sandbox, admin, api, webhook_receiver
     admin.post("webhooks", {"url": None, "delay_seconds": 0.0})
 
 
+@pytest.mark.slow  # starts the sandbox as its own process
 def test_the_sandbox_starts_with_one_command(tmp_path):
     """``python -m sandboxes.shopify`` serves the API on loopback (what `make demo` runs)."""
     import os
