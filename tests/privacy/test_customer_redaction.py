@@ -193,7 +193,7 @@ def text_columns_holding(store, value: str) -> list[str]:
                     sa.func.lower(column).contains(value.lower(), autoescape=True))).scalar_one()
                 if hits:
                     found.append(f"{table_name}.{column.name}")
-    return found
+    return sorted(found)  # the catalogue's table order differs between SQLite and PostgreSQL
 
 
 def test_the_fixture_holds_both_customers_data_in_every_table_that_takes_it(shop):
