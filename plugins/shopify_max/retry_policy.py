@@ -212,6 +212,13 @@ def retrying(policy: RetryPolicy, reason_of: Callable[[BaseException], RetryReas
             log_retry(api, operation, reason, retry=state.attempt_number, limit=policy.max_attempts - 1,
                       wait=state.upcoming_sleep, status=getattr(exc, "status", None), error=exc)
 
+    def after(state: RetryCallState) -> None:  # the last retryable failure: the budget is spent, say so
+        exc = state.outcome.exception() if state.outcome else None
+        reason = reason_of(exc) if exc is not None else None
+        if reason is not None and state.attempt_number >= policy.max_attempts:
+            log_retry(api, operation, reason, retry=state.attempt_number, limit=policy.max_attempts - 1, wait=None,
+                      status=getattr(exc, "status", None), error=exc)
+
     return Retrying(retry=retry_if_exception(lambda exc: reason_of(exc) is not None),
-                    stop=stop_after_attempt(policy.max_attempts), wait=wait, before_sleep=before_sleep,
+                    stop=stop_after_attempt(policy.max_attempts), wait=wait, before_sleep=before_sleep, after=after,
                     sleep=sleep, reraise=True)

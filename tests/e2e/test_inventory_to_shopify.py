@@ -166,10 +166,15 @@ def test_first_run_reconciles_everything_and_reports_what_it_cannot_map(airflow_
     pushed = xcom_return(dag_run, "push_changed_quantities")
     assert pushed["batches"] == 1 and pushed["mutations"] == 1  # 80 quantities fit one batch of at most 250
     # Reported, never guessed: each kind in the summary and on the error queue.
-    assert summary["problems"] == {"unmapped_locations": 1, "unmapped_skus": 2, "skus_not_in_shopify": 0,
-                                   "duplicate_skus": 1, "parts_without_stock": 0, "not_stocked": 1,
-                                   "push_errors": 0}
+    assert {name: problem["count"] for name, problem in summary["problems"].items()} == {
+        "unmapped_locations": 1, "unmapped_skus": 2, "skus_not_in_shopify": 0, "duplicate_skus": 1,
+        "parts_without_stock": 0, "not_stocked": 1, "push_errors": 0}
     queued = {(item.stage, item.record_key): item.reason for item in stack.store.list_errors(entity="inventory")}
+    # Each kind names its error-queue items.
+    items = {(item.stage, item.record_key): item.id for item in stack.store.list_errors(entity="inventory")}
+    assert summary["problems"]["unmapped_skus"]["error_queue_ids"] == [
+        items[("unmapped_sku", "SKU-00007")], items[("unmapped_sku", "SKU-00032")]]
+    assert summary["problems"]["not_stocked"]["error_queue_ids"] == [items[("not_stocked", f"SKU-00021 @ {STORE}")]]
     assert set(queued) == {("unmapped_location", POPUP), ("unmapped_sku", "SKU-00007"), ("unmapped_sku", "SKU-00032"),
                            ("duplicate_sku", "SKU-00013"), ("not_stocked", f"SKU-00021 @ {STORE}")}
     assert "2 Shopify inventory items" in queued[("duplicate_sku", "SKU-00013")]
@@ -308,5 +313,5 @@ def test_a_delta_asked_for_before_any_reconcile_looks_every_sku_up_and_converges
     shopify = xcom_return(dag_run, "read_shopify_inventory")
     assert shopify["read_by"] == "lookup" and shopify["skus_looked_up"] == len(mapped_parts())
     assert shopify["items_found"] == len(mapped_parts()) - 1  # SKU-00013 has two carriers: not guessed
-    assert summary["problems"]["duplicate_skus"] == 1 and summary["problems"]["not_stocked"] == 1
+    assert summary["problems"]["duplicate_skus"]["count"] == 1 and summary["problems"]["not_stocked"]["count"] == 1
     assert_converged(stack)

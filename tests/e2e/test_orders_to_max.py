@@ -104,7 +104,8 @@ def test_seeded_orders_land_in_max_field_by_field_and_the_summary_adds_up(airflo
     cancelled = [row for row in rows if row.run_outcome == "skipped"]
     assert any("cancelled in Shopify" in (row.run_outcome_reason or "") for row in cancelled)
 
-    audit = [entry for entry in stack.store.audit_entries(entity="order") if entry["outcome"] == "exported"]
+    audit = [entry for entry in stack.store.audit_entries(entity="order")
+             if (entry["direction"], entry["outcome"]) == ("shopify_to_max", "exported")]
     assert len(audit) == summary["exported"]  # one audit row per exported order: the XML sent and the answer
     assert all("<CUSTPO_27>" in entry["request"] and "ORDNUM" in entry["response"] for entry in audit)
     assert not any(stack.shop.sandbox.config.token in (entry["request"] + entry["response"]) for entry in audit)
@@ -195,8 +196,8 @@ def test_fixing_a_mapping_and_replaying_exports_the_order_and_resolves_its_item(
     dag_run = dag.test(run_conf={"record_keys": [item.record_key]})
 
     assert dag_run.state == "success"
-    replay = xcom_return(dag_run, "replay_order_errors")
-    assert (replay["claimed"], replay["resolved"], replay["still_failing"]) == (1, [item.record_key], [])
+    replay = xcom_return(dag_run, "act_on_error_queue")
+    assert [(e["id"], e["result"]) for e in replay["items"]] == [(item.id, "resolved")]
     assert stack.store.max_key_for("order", gid) is not None
     [after] = [i for i in stack.store.list_errors(entity="order") if i.id == item.id]
     assert after.status == "resolved"

@@ -41,7 +41,8 @@ def test_with_ascii_only_the_audit_entry_holds_the_transliterated_document_the_g
     monkeypatch.setattr(hook.session, "request", capture)
     assert export_staged_orders(sync_store, hook, run_id=run_id, task_id="export") == {"exported": 1}
 
-    [entry] = [e for e in sync_store.audit_entries(entity="order", record_key=order.name) if e["outcome"] == "exported"]
+    [entry] = [e for e in sync_store.audit_entries(entity="order", record_key=order.name)
+               if (e["direction"], e["outcome"]) == ("shopify_to_max", "exported")]
     assert [entry["request"].encode("utf-8")] == received  # byte for byte what went over the wire
     sent_name = fromstring(received[0]).findtext("SO_Master_Table/SO_Master/NAME_27")
     assert sent_name == "Zoe Angstrom"

@@ -18,6 +18,7 @@ from shopify_max.clock import utcnow
 log = logging.getLogger(__name__)
 
 RECONCILE_HOUR_VARIABLE = "inventory_full_reconcile_hour_utc"
+PROBLEM_IDS_LISTED = 50  # error-queue ids per kind of problem in the run summary (the error queue has them all)
 
 
 @fails_at_once_when_retrying_cannot_help
@@ -85,11 +86,21 @@ def push_changed_quantities(mode: str, run_id: str, task_id: str, batch_size: in
     return summary
 
 
+def problem_summary(section: dict[str, Any]) -> dict[str, Any]:
+    """One kind of problem as the run summary shows it: how many, and the error-queue items of the first ones
+    (``inventory.problems.LISTED`` record keys each, at most ``PROBLEM_IDS_LISTED``; the error queue has all)."""
+    ids = list(section.get("error_queue_ids") or [])[:PROBLEM_IDS_LISTED]
+    keys = list(section.get("first") or [])[:PROBLEM_IDS_LISTED]
+    return {"count": section["count"], "error_queue_ids": ids, "first": keys,
+            "not_listed": max(section["count"] - len(ids), 0)}
+
+
 @fails_at_once_when_retrying_cannot_help
 def summarise(decision: dict[str, Any], targets: dict[str, Any], shopify: dict[str, Any],
               pushed: dict[str, Any]) -> dict[str, Any]:
-    """One dict an engineer can read in the XCom tab: what was computed, found, pushed, and what is wrong."""
-    problems = {name: section["count"] for name, section in (
+    """One dict an engineer can read in the XCom tab: what was computed, found, pushed, and what is wrong (each
+    kind of problem with its count and its error-queue items)."""
+    problems = {name: problem_summary(section) for name, section in (
         ("unmapped_locations", shopify["unmapped_locations"]), ("unmapped_skus", shopify["unmapped_sku"]),
         ("skus_not_in_shopify", shopify["sku_not_in_shopify"]), ("duplicate_skus", shopify["duplicate_sku"]),
         ("parts_without_stock", targets["parts_without_stock"]), ("not_stocked", pushed["not_stocked"]),
@@ -103,5 +114,9 @@ def summarise(decision: dict[str, Any], targets: dict[str, Any], shopify: dict[s
         "ratio_to_lower_bound": pushed["ratio_to_lower_bound"],
     }
     log.info("inventory %(mode)s: %(targets)d targets, %(matched)d matched, %(unchanged)d unchanged, %(pushed)d "
-             "pushed, %(found_already_right)d already right, %(failed)d failed; problems %(problems)s", summary)
+             "pushed, %(found_already_right)d already right, %(failed)d failed", summary)
+    for name, problem in problems.items():
+        if problem["count"]:
+            log.info("inventory problem %s: %d, error queue items %s%s", name, problem["count"],
+                     problem["error_queue_ids"], f" and {problem['not_listed']} more" if problem["not_listed"] else "")
     return summary

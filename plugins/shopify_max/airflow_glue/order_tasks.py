@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from shopify_max.airflow_glue.store_tasks import open_sync_store
-from shopify_max.airflow_glue.task_failures import fails_at_once_when_retrying_cannot_help
+from shopify_max.airflow_glue.task_failures import InvalidParamsError, fails_at_once_when_retrying_cannot_help
 from shopify_max.airflow_glue.variables import seconds_variable
 from shopify_max.clock import as_utc, utcnow
 
@@ -53,13 +53,25 @@ def poll_window(params: dict[str, Any], data_interval_start: datetime | None, da
                 watermark: str | None) -> tuple[datetime, datetime]:
     """The window of ``updated_at`` to poll.
 
-    - Backfill params (``window_start``/``window_end``) win.
+    - Backfill params (``window_start``/``window_end``) win. A window that ends at or before its start (or a
+      value that is not a date) is refused with ``InvalidParamsError``: the task fails at once, naming both.
     - Otherwise the run's data interval, stretched back to where the last poll ended, so a paused DAG or a
       failed run leaves no gap; the very first poll reaches back one day (older backlogs: backfill params).
     """
     if params.get("window_start") or params.get("window_end"):
-        end = _parse(params.get("window_end")) or utcnow()
-        return _parse(params.get("window_start")) or end - FIRST_RUN_LOOKBACK, end
+        try:
+            end = _parse(params.get("window_end")) or utcnow()
+            start = _parse(params.get("window_start")) or end - FIRST_RUN_LOOKBACK
+        except ValueError as exc:
+            raise InvalidParamsError(f"window_start {params.get('window_start')!r} / window_end "
+                                     f"{params.get('window_end')!r}: not an ISO 8601 date and time ({exc})") from None
+        if start >= end:
+            raise InvalidParamsError(
+                f"the backfill window is {'empty' if start == end else 'reversed'}: window_start "
+                f"{start.isoformat()} is not before window_end {end.isoformat()} (params window_start="
+                f"{params.get('window_start')!r}, window_end={params.get('window_end')!r}); trigger the run again "
+                "with window_start before window_end")
+        return start, end
     end = _parse(data_interval_end) or utcnow()
     start = _parse(data_interval_start) or end
     last_poll_end = _parse(watermark)
@@ -149,17 +161,10 @@ def summarise(run_id: str, capture: dict[str, Any]) -> dict[str, Any]:
 
 
 @fails_at_once_when_retrying_cannot_help
-def replay_errors(run_id: str, task_id: str, params: dict[str, Any]) -> dict[str, Any]:
-    """The error-replay DAG's order replay, selected by its params."""
-    from shopify_max.exactmax.hook import ExactMaxHook
-    from shopify_max.mappings import load_mappings
-    from shopify_max.orders.pipeline import replay_order_errors
-    from shopify_max.sync_store.states import ErrorStatus
+def replay_errors(run_id: str, task_id: str, params: dict[str, Any],
+                  triggering_user: str | None = None) -> dict[str, Any]:
+    """The error-replay DAG's action on the items its params select (every entity, every filter):
+    ``shopify_max.airflow_glue.error_queue_tasks.act_on_error_queue``."""
+    from shopify_max.airflow_glue.error_queue_tasks import act_on_error_queue
 
-    with open_sync_store() as store:
-        return replay_order_errors(
-            store, load_mappings(), reference_codes_from_max(), ExactMaxHook(), run_id=run_id,
-            worker=f"error_replay/{run_id}", statuses=[params.get("status") or ErrorStatus.OPEN],
-            stage=params.get("stage"),
-            reason_contains=params.get("reason_contains"), record_keys=params.get("record_keys") or None,
-            task_id=task_id, write_lease=write_lease())
+    return act_on_error_queue(run_id, task_id, params, triggering_user)

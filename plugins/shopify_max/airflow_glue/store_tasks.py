@@ -50,9 +50,11 @@ def summarise_error_queue(conn_id: str = SyncStoreHook.default_conn_name) -> dic
         items = store.list_errors()
     by_status = Counter(item.status for item in items)
     open_by_stage = Counter(f"{item.entity}/{item.stage}" for item in items if item.status in UNRESOLVED_STATUSES)
+    by_entity_stage_status = Counter(f"{item.entity}/{item.stage}/{item.status}" for item in items)
     for key, count in sorted(open_by_stage.items()):
         log.info("error queue: %d open item(s) for %s", count, key)
-    return {"by_status": dict(by_status), "open_by_entity_stage": dict(open_by_stage)}
+    return {"by_status": dict(by_status), "open_by_entity_stage": dict(sorted(open_by_stage.items())),
+            "by_entity_stage_status": dict(sorted(by_entity_stage_status.items()))}
 
 
 @fails_at_once_when_retrying_cannot_help

@@ -8,7 +8,8 @@ the task at once, without retries, so on-call learns of it at the first try and 
   ``ExactMaxAuthError`` (401/403);
 - **configuration**: a connection or Variable that is missing (``AirflowNotFoundException``) or invalid
   (``ShopifyConfigurationError``, ``ShopifyNotFoundError``: a 404 for the shop domain or API version,
-  ``ExactMaxConfigurationError``, ``SyncStoreConnectionError``, ``InvalidVariableError``);
+  ``ExactMaxConfigurationError``, ``SyncStoreConnectionError``, ``InvalidVariableError``) or DAG-run params
+  that make no sense (``InvalidParamsError``: a reversed or empty backfill window);
 - **whole batch refused**: ``InventoryPushError`` (Shopify refused a whole batch, e.g. an unknown reason code);
 - **mapping file**: ``MappingFileError`` (a file in ``include/mappings/`` is missing or wrong).
 
@@ -29,6 +30,11 @@ log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+class InvalidParamsError(ValueError):
+    """A DAG run's params cannot be acted on (a window that ends before it starts): trigger it again with
+    other params; retrying the same ones cannot help."""
 
 
 class PermanentFailure(StrEnum):
@@ -60,7 +66,8 @@ def _never_retried() -> tuple[tuple[PermanentFailure, tuple[type[BaseException],
     return (
         (PermanentFailure.AUTHENTICATION, (ShopifyAuthenticationError, ShopifyPermissionError, ExactMaxAuthError)),
         (PermanentFailure.CONFIGURATION, (AirflowNotFoundException, ShopifyConfigurationError, ShopifyNotFoundError,
-                                          ExactMaxConfigurationError, SyncStoreConnectionError, InvalidVariableError)),
+                                          ExactMaxConfigurationError, SyncStoreConnectionError, InvalidVariableError,
+                                          InvalidParamsError)),
         (PermanentFailure.WHOLE_BATCH_REFUSED, (InventoryPushError,)),
         (PermanentFailure.MAPPING_FILE, (MappingFileError,)),
     )

@@ -16,8 +16,10 @@ from shopify_max.orders.field_limits import MAX_IDENTIFIER_CHARS
 from shopify_max.orders.outcome import XML_ILLEGAL_CHARACTERS, recordable_text
 from shopify_max.orders.stage_versions import newest_held_version, order_digests, version_key
 from shopify_max.orders.webhook_payload import order_from_webhook_body
+from shopify_max.redaction import redact_text
 from shopify_max.shopify.models import Order
 from shopify_max.sync_store import AuditEntry, StagedOrder, SyncStore
+from shopify_max.sync_store.run_outcome_log import RunOutcomeEntry
 from shopify_max.sync_store.states import (
     WRITING_STATUSES,
     ErrorEntity,
@@ -101,7 +103,7 @@ def capture_orders(store: SyncStore, source: OrderSource | None, *, run_id: str,
         inbox_claim_timeout, max_claims=MAX_INBOX_CLAIMS, topics=ORDER_TOPICS)
     for delivery in poisoned:
         _bad_delivery(store, report, delivery, f"it was claimed {delivery.claims} times and never finished: each "
-                      "worker that took it died or was killed (a poison message)")
+                      "worker that took it died or was killed (a poison message)", run_id)
     report.adopted_from_earlier_runs = store.adopt_unfinished_orders(run_id)
     latest: dict[str, _Candidate] = {}
 
@@ -127,7 +129,7 @@ def capture_orders(store: SyncStore, source: OrderSource | None, *, run_id: str,
             order.model_dump_json()  # an order that cannot be serialised cannot be staged: refuse it here
             _refuse_unusable_identity(order)
         except Exception as exc:  # noqa: BLE001 - any unreadable delivery is one error-queue item, not a crash
-            _bad_delivery(store, report, delivery, f"it is not a readable order: {problem_text(exc)}")
+            _bad_delivery(store, report, delivery, f"it is not a readable order: {problem_text(exc)}", run_id)
             continue
         keep(order, "webhook", delivery.id)
         report.read_from_webhooks += 1
@@ -144,8 +146,10 @@ def capture_orders(store: SyncStore, source: OrderSource | None, *, run_id: str,
                     stage=OrderErrorStage.CAPTURE,
                     reason=f"order {recordable_text(order.id, 80)} read by the poll cannot be staged: {exc}",
                     payload=_safe_json(order), detail={"origin": "poll"})
-                report.bad_payloads += 1
-                report.bad_payload_error_ids.append(error_id)
+                _capture_failed(store, report, run_id, recordable_text(order.id, MAX_IDENTIFIER_CHARS) or "",
+                                None, error_id)
+                log.warning("order %s read by the poll cannot be staged: %s; error queue item %d",
+                            recordable_text(order.id, 80), exc, error_id)
                 continue
             keep(order, "poll")
 
@@ -163,8 +167,7 @@ def capture_orders(store: SyncStore, source: OrderSource | None, *, run_id: str,
                 reason=f"order {order.name} ({gid}) could not be staged: {problem_text(exc)}",
                 payload=_safe_json(order), detail={"order_gid": gid, "origin": candidate.origin})
             store.mark_inbox(candidate.delivery_ids, InboxStatus.FAILED)
-            report.bad_payloads += 1
-            report.bad_payload_error_ids.append(error_id)
+            _capture_failed(store, report, run_id, order.name, gid, error_id)
             decided["failed at capture: error queue"] += 1
             log.exception("order %s: staging failed; error queue item %d", order.name, error_id)
             continue
@@ -207,17 +210,27 @@ def _safe_json(order: Order) -> str | None:
         return None
 
 
-def _bad_delivery(store: SyncStore, report: CaptureReport, delivery: Any, why: str) -> None:
+def _capture_failed(store: SyncStore, report: CaptureReport, run_id: str, record_key: str, order_gid: str | None,
+                    error_id: int) -> None:
+    """Count one capture failure, and record it as the run's outcome (a cleared run's summary still has it)."""
+    report.bad_payloads += 1
+    report.bad_payload_error_ids.append(error_id)
+    store.record_run_outcomes([RunOutcomeEntry(
+        run_id=run_id, order_name=record_key, outcome=RunOutcome.FAILED, code=RunOutcomeCode.CAPTURE_FAILED,
+        order_gid=order_gid, error_queue_id=error_id)])
+
+
+def _bad_delivery(store: SyncStore, report: CaptureReport, delivery: Any, why: str, run_id: str) -> None:
+    record_key = delivery.resource_gid or f"webhook {delivery.webhook_id}"
     error_id = store.record_error(
-        entity=ErrorEntity.ORDER, record_key=delivery.resource_gid or f"webhook {delivery.webhook_id}",
+        entity=ErrorEntity.ORDER, record_key=record_key,
         stage=OrderErrorStage.CAPTURE,
         reason=f"webhook {delivery.webhook_id} ({delivery.topic}) was not processed: {why}", payload=delivery.payload,
         detail={"webhook_id": delivery.webhook_id, "topic": delivery.topic, "inbox_id": delivery.id,
                 "claims": delivery.claims})
     store.mark_inbox([delivery.id], InboxStatus.FAILED)
-    report.bad_payloads += 1
-    report.bad_payload_error_ids.append(error_id)
-    log.warning("webhook %s: %s; error queue item %d", delivery.webhook_id, why, error_id)
+    _capture_failed(store, report, run_id, record_key, delivery.resource_gid, error_id)
+    log.warning("webhook %s: %s; error queue item %d", delivery.webhook_id, redact_text(why), error_id)
 
 
 def _decide_and_stage(store: SyncStore, candidate: _Candidate, run_id: str, staged: StagedOrder | None,
@@ -295,3 +308,12 @@ def _capture_decision(store: SyncStore, order: Order, origin: str, run_id: str, 
     return "exported earlier, nothing to change" if written else None
 
 
+
+def stage_order_read_by_id(store: SyncStore, order: Order, *, run_id: str, origin: str = "refetch",
+                           task_id: str | None = None) -> str:
+    """Stage one order re-read from Shopify by id (the error queue's ``refetch``) through the same decisions as
+    a webhook or the poll: versions only move forward, an unchanged or exported order is not sent again.
+    Returns the decision's label; raises ``ValueError`` for an order no store can key by."""
+    _refuse_unusable_identity(order)
+    candidate = _Candidate(order, origin)
+    return _decide_and_stage(store, candidate, run_id, store.staged_orders([order.id]).get(order.id), task_id)

@@ -19,6 +19,7 @@ from shopify_max.exactmax.models import Customer, SalesOrder
 from shopify_max.exactmax.xml_builder import BuiltDocument
 from shopify_max.orders.capture import CANCELLED_IN_MAX
 from shopify_max.orders.write_lease import DEFAULT_WRITE_LEASE, Writer, with_write_lease
+from shopify_max.redaction import redact_text
 from shopify_max.sync_store import AuditEntry, StagedOrder, SyncStore
 from shopify_max.sync_store.states import (
     ErrorEntity,
@@ -57,6 +58,8 @@ def export_staged_orders(store: SyncStore, gateway: MaxGateway, *, run_id: str, 
         outcome = with_write_lease(store, staged, writer, OrderStageStatus.VALIDATED, OrderStageStatus.EXPORTING,
                                    lambda leased: _export_one(store, gateway, leased, writer))
         counts[outcome or "settled elsewhere"] += 1
+    if not counts:
+        log.info("run %s: no validated order waits for export", run_id)
     return dict(counts)
 
 
@@ -70,9 +73,9 @@ def _export_one(store: SyncStore, gateway: MaxGateway, staged: StagedOrder, writ
         if not store.set_stage_status(staged.order_gid, status, lease_owner=writer.owner, run_outcome=outcome,
                                       run_outcome_code=code, run_outcome_reason=reason, **values):
             log.warning("order %s: %s, but the write lease was taken over meanwhile; the run holding it records "
-                        "the outcome", staged.order_name, reason)
+                        "the outcome", staged.order_name, redact_text(reason))
             return "settled elsewhere"
-        log.info("order %s: %s", staged.order_name, reason)
+        log.info("order %s: %s (%s)", staged.order_name, redact_text(reason), code)
         return outcome
 
     known = store.max_key_for("order", staged.order_gid)
@@ -170,9 +173,10 @@ def _cancel_one(store: SyncStore, gateway: MaxGateway, staged: StagedOrder, writ
         if not store.set_stage_status(staged.order_gid, OrderStageStatus.EXPORTED, lease_owner=writer.owner,
                                       run_outcome=outcome, run_outcome_code=code, run_outcome_reason=reason,
                                       **values):
-            log.warning("order %s: %s, but the write lease was taken over meanwhile", staged.order_name, reason)
+            log.warning("order %s: %s, but the write lease was taken over meanwhile", staged.order_name,
+                        redact_text(reason))
             return "settled elsewhere"
-        log.info("order %s: %s", staged.order_name, reason)
+        log.info("order %s: %s (%s)", staged.order_name, redact_text(reason), code)
         return outcome
 
     def cannot(why: str) -> str:

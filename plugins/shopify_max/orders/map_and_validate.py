@@ -15,6 +15,7 @@ from shopify_max.mappings.loader import Mappings
 from shopify_max.orders.capture import problem_text
 from shopify_max.orders.mapper import map_order_to_sales_order
 from shopify_max.orders.outcome import MappedOrder, MappingError
+from shopify_max.redaction import redact_text
 from shopify_max.shopify.models import Order
 from shopify_max.sync_store import AuditEntry, StagedOrder, SyncStore
 from shopify_max.sync_store.states import (
@@ -69,11 +70,12 @@ def _map_one(store: SyncStore, mappings: Mappings, staged: StagedOrder, run_id: 
                 run_outcome_reason=f"error queue item {error_id}: {result.error_reason()}"[:2000],
                 error_queue_id=error_id):
             log.info("order %s: mapping failed (%d problem(s)), error queue item %d: %s", staged.order_name,
-                     len(result.errors), error_id, result.error_reason()[:500])
+                     len(result.errors), error_id, redact_text(result.error_reason()))
     elif result.outcome == OrderStageStatus.SKIPPED:
         if move(OrderStageStatus.SKIPPED, run_outcome=RunOutcome.SKIPPED, run_outcome_code=result.skip_code,
                 run_outcome_reason=result.skip_reason):
-            log.info("order %s: skipped: %s", staged.order_name, result.skip_reason)
+            log.info("order %s: skipped (%s): %s", staged.order_name, result.skip_code,
+                     redact_text(result.skip_reason or ""))
     else:
         mapped = {
             "sales_order": result.sales_order.model_dump(mode="json"),
@@ -103,18 +105,26 @@ def validate_staged_orders(store: SyncStore, codes: Any, *, run_id: str, task_id
         conditions = {"expected": [OrderStageStatus.MAPPED], "owned_by": run_id, "expected_digest": row.payload_digest}
         failures = report.failures_by_order.get(custpo)
         if not failures:
-            store.set_stage_status(row.order_gid, OrderStageStatus.VALIDATED, **conditions)
+            if store.set_stage_status(row.order_gid, OrderStageStatus.VALIDATED, **conditions):
+                log.info("order %s: validated", row.order_name)
+            else:
+                log.info("order %s: changed or taken over by another run while validating; its result is dropped",
+                         row.order_name)
             continue
         reason = (f"order {row.order_name} ({row.order_gid}) fails validation: "
                   + "; ".join(f.message() for f in failures))
         error_id = store.record_error(entity=ErrorEntity.ORDER, record_key=row.order_name,
                                       stage=OrderErrorStage.VALIDATE, reason=reason, payload=row.mapped_json,
                                       detail={"failures": [f.__dict__ for f in failures], "order_gid": row.order_gid})
-        store.set_stage_status(row.order_gid, OrderStageStatus.FAILED, run_outcome=RunOutcome.FAILED,
-                               run_outcome_code=RunOutcomeCode.VALIDATION_FAILED,
-                               run_outcome_reason=f"error queue item {error_id}: {reason}"[:2000],
-                               error_queue_id=error_id, **conditions)
-        log.info("order %s: validation failed: %s", row.order_name, reason)
+        if store.set_stage_status(row.order_gid, OrderStageStatus.FAILED, run_outcome=RunOutcome.FAILED,
+                                  run_outcome_code=RunOutcomeCode.VALIDATION_FAILED,
+                                  run_outcome_reason=f"error queue item {error_id}: {reason}"[:2000],
+                                  error_queue_id=error_id, **conditions):
+            log.info("order %s: validation failed (%d problem(s)), error queue item %d: %s", row.order_name,
+                     len(failures), error_id, redact_text(reason))
+        else:
+            log.info("order %s: validation failed, but the order changed or was taken over meanwhile; error queue "
+                     "item %d: %s", row.order_name, error_id, redact_text(reason))
     summary = report.summary()
     store.write_audit([AuditEntry(entity="order_batch", record_key=run_id, direction="validation",
                                   outcome="passed" if not report.failures_by_order else "some_failed",

@@ -8,7 +8,10 @@ One item per entity × record × stage (the stages of each entity: ``states.ERRO
 - :meth:`~ErrorQueue.claim_errors` moves open items to ``retrying`` for one worker (a replay); two workers never
   get the same item;
 - the worker then resolves it (:meth:`~ErrorQueue.resolve_error`) or puts it back to ``open`` with one more
-  attempt (:meth:`~ErrorQueue.release_error`); a person resolves or ignores it (:meth:`~ErrorQueue.ignore_error`);
+  attempt (:meth:`~ErrorQueue.release_error`); a person resolves or ignores it (:meth:`~ErrorQueue.ignore_error`)
+  through the ``error_replay`` DAG (``shopify_max.error_queue_actions``), which claims it first, stores the
+  ``note``, who acted (``acted_by``) and when (``acted_at``), and writes an ``audit_log`` entry in the same
+  transaction (direction ``error_queue_action``);
 - :meth:`~ErrorQueue.sync_errors` records what one complete check found, and resolves the open items of that
   check it no longer finds (the inventory checks).
 """
@@ -21,14 +24,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, select, update
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from shopify_max.clock import utcnow
 from shopify_max.redaction import redact, redact_text
+from shopify_max.sync_store.audit_log import AuditEntry, audit_row
 from shopify_max.sync_store.common import TableAccess, stored_text
 from shopify_max.sync_store.states import ErrorStatus, error_stage, parse_state
-from shopify_max.sync_store.tables import error_queue
+from shopify_max.sync_store.tables import audit_log, error_queue
 
 # The statuses an item may be claimed from, and those a complete check resolves when it no longer finds them.
 UNRESOLVED_STATUSES = (ErrorStatus.OPEN, ErrorStatus.RETRYING)
@@ -47,11 +51,23 @@ class ErrorItem:
     status: ErrorStatus
     first_seen: datetime
     last_seen: datetime
+    claimed_by: str | None = None
+    claimed_at: datetime | None = None
+    note: str | None = None
+    acted_by: str | None = None
+    acted_at: datetime | None = None
 
 
 def _error_texts(reason: str, detail: dict[str, Any] | None) -> tuple[str, str]:
     """An error item's reason and detail as stored: redacted, detail as sorted JSON."""
     return redact_text(reason), json.dumps(redact(detail or {}), default=str, sort_keys=True)
+
+
+def _action_values(note: str | None, acted_by: str | None) -> dict[str, Any]:
+    """The columns a person's action sets (nothing for a worker's own resolve)."""
+    if note is None and acted_by is None:
+        return {}
+    return {"note": redact_text(note) if note else None, "acted_by": acted_by, "acted_at": utcnow()}
 
 
 def _status_when_seen_again(status: str) -> ErrorStatus:
@@ -72,7 +88,40 @@ def _error_item(row: Any) -> ErrorItem:
         status=ErrorStatus(row["status"]),
         first_seen=row["first_seen"],
         last_seen=row["last_seen"],
+        claimed_by=row["claimed_by"],
+        claimed_at=row["claimed_at"],
+        note=row["note"],
+        acted_by=row["acted_by"],
+        acted_at=row["acted_at"],
     )
+
+
+def _selection(*, entity: str | None = None, stage: str | None = None,
+               statuses: Sequence[ErrorStatus | str] | None = None, reason_contains: str | None = None,
+               record_keys: Sequence[str] | None = None, item_ids: Sequence[int] | None = None,
+               claimed_before: datetime | None = None) -> list[ColumnElement[bool]]:
+    """The WHERE conditions of an error-queue selection; every filter given applies (AND).
+
+    ``claimed_before``: an item in ``retrying`` qualifies only when its claim is older (its worker died);
+    without it, ``retrying`` items qualify as any other status does."""
+    conditions: list[ColumnElement[bool]] = []
+    if statuses is not None:
+        wanted = [parse_state(ErrorStatus, status, "error-queue status") for status in statuses]
+        conditions.append(error_queue.c.status.in_(wanted))
+    if entity:
+        conditions.append(error_queue.c.entity == entity)
+    if stage:
+        conditions.append(error_queue.c.stage == stage)
+    if reason_contains:
+        conditions.append(error_queue.c.reason.contains(reason_contains, autoescape=True))
+    if record_keys:
+        conditions.append(error_queue.c.record_key.in_([str(k) for k in record_keys]))
+    if item_ids:
+        conditions.append(error_queue.c.id.in_([int(i) for i in item_ids]))
+    if claimed_before is not None:
+        conditions.append(or_(error_queue.c.status != ErrorStatus.RETRYING, error_queue.c.claimed_at.is_(None),
+                              error_queue.c.claimed_at < claimed_before))
+    return conditions
 
 
 class ErrorQueue(TableAccess):
@@ -156,19 +205,16 @@ class ErrorQueue(TableAccess):
         statuses: Sequence[ErrorStatus | str] = (ErrorStatus.OPEN,),
         reason_contains: str | None = None,
         record_keys: Sequence[str] | None = None,
+        item_ids: Sequence[int] | None = None,
+        claimed_before: datetime | None = None,
     ) -> list[ErrorItem]:
         """Claim up to ``limit`` items for ``worker`` (status → ``retrying``). Two workers never get the
-        same item: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite."""
-        wanted = [parse_state(ErrorStatus, status, "error-queue status") for status in statuses]
-        conditions = [error_queue.c.status.in_(wanted)]
-        if entity:
-            conditions.append(error_queue.c.entity == entity)
-        if stage:
-            conditions.append(error_queue.c.stage == stage)
-        if reason_contains:
-            conditions.append(error_queue.c.reason.contains(reason_contains, autoescape=True))
-        if record_keys:
-            conditions.append(error_queue.c.record_key.in_([str(k) for k in record_keys]))
+        same item: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite.
+
+        Every filter given applies (AND); ``claimed_before`` leaves ``retrying`` items claimed since then to
+        their worker (see :func:`_selection`)."""
+        conditions = _selection(entity=entity, stage=stage, statuses=statuses, reason_contains=reason_contains,
+                                record_keys=record_keys, item_ids=item_ids, claimed_before=claimed_before)
         with self.engine.begin() as conn:
             query = select(error_queue.c.id).where(and_(*conditions)).order_by(error_queue.c.id).limit(limit)
             if conn.dialect.name == "postgresql":
@@ -184,26 +230,55 @@ class ErrorQueue(TableAccess):
             rows = conn.execute(select(error_queue).where(error_queue.c.id.in_(ids)).order_by(error_queue.c.id))
             return [_error_item(row) for row in rows.mappings()]
 
-    def resolve_error(self, item_id: int) -> None:
-        self._set_error_status(item_id, ErrorStatus.RESOLVED, resolved_at=utcnow())
+    def resolve_error(self, item_id: int, note: str | None = None, acted_by: str | None = None, *,
+                      audit: AuditEntry | None = None) -> None:
+        """Mark the item fixed. A person's action (``acted_by``) stores its ``note``, who and when; ``audit``
+        is written in the same transaction (the record's audit trail)."""
+        self._set_error_status(item_id, ErrorStatus.RESOLVED, resolved_at=utcnow(),
+                               **_action_values(note, acted_by), audit=audit)
 
-    def ignore_error(self, item_id: int) -> None:
-        self._set_error_status(item_id, ErrorStatus.IGNORED)
+    def ignore_error(self, item_id: int, note: str | None = None, acted_by: str | None = None, *,
+                     audit: AuditEntry | None = None) -> None:
+        """A person decided the item needs nothing: it stays ignored when the problem is recorded again."""
+        self._set_error_status(item_id, ErrorStatus.IGNORED, **_action_values(note, acted_by), audit=audit)
 
-    def release_error(self, item_id: int, *, reason: str | None = None) -> None:
+    def release_error(self, item_id: int, *, reason: str | None = None, note: str | None = None,
+                      acted_by: str | None = None, audit: AuditEntry | None = None) -> None:
         """A claimed item failed again: back to ``open`` with one more attempt and the new reason."""
         values: dict[str, Any] = {"attempts": error_queue.c.attempts + 1, "last_seen": utcnow()}
         if reason:
             values["reason"] = redact_text(reason)
-        self._set_error_status(item_id, ErrorStatus.OPEN, **values)
+        self._set_error_status(item_id, ErrorStatus.OPEN, **values, **_action_values(note, acted_by), audit=audit)
 
-    def _set_error_status(self, item_id: int, status: ErrorStatus, **values: Any) -> None:
+    def unclaim_error(self, item_id: int, status: ErrorStatus | str, *, audit: AuditEntry | None = None) -> None:
+        """Give a claimed item back (to its status before the claim): nothing was changed on it."""
+        self._set_error_status(item_id, parse_state(ErrorStatus, status, "error-queue status"), audit=audit)
+
+    def note_error_action(self, item_id: int, note: str | None, acted_by: str, *,
+                          audit: AuditEntry | None = None) -> None:
+        """Record who acted on an item (and why) without changing its status (the run already did)."""
+        with self.engine.begin() as conn:
+            conn.execute(update(error_queue).where(error_queue.c.id == item_id)
+                         .values(**_action_values(note, acted_by)))
+            if audit is not None:
+                conn.execute(audit_log.insert(), [audit_row(audit)])
+
+    def _set_error_status(self, item_id: int, status: ErrorStatus, *, audit: AuditEntry | None = None,
+                          **values: Any) -> None:
         with self.engine.begin() as conn:
             conn.execute(
                 update(error_queue)
                 .where(error_queue.c.id == item_id)
                 .values(status=status, claimed_by=None, claimed_at=None, **values)
             )
+            if audit is not None:
+                conn.execute(audit_log.insert(), [audit_row(audit)])
+
+    def select_errors(self, *, limit: int = 500, **selection: Any) -> list[ErrorItem]:
+        """The items a selection matches (the filters of :meth:`claim_errors`), oldest first, without claiming."""
+        query = select(error_queue).where(and_(true(), *_selection(**selection))).order_by(error_queue.c.id)
+        with self.engine.begin() as conn:
+            return [_error_item(row) for row in conn.execute(query.limit(limit)).mappings()]
 
     def sync_errors(self, *, entity: str, stage: str,
                     found: dict[str, tuple[str, dict[str, Any]]]) -> tuple[dict[str, int], int]:

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Connection, and_, or_, select, update
 
 from shopify_max.clock import utcnow
 from shopify_max.sync_store.common import TableAccess, insert_for
+from shopify_max.sync_store.run_outcome_log import RunOutcomeEntry, append_run_outcome, handed_over
 from shopify_max.sync_store.states import (
     IN_FLIGHT_STATUSES,
     WRITING_STATUSES,
@@ -30,6 +31,8 @@ from shopify_max.sync_store.tables import order_stage
 # What a run that takes an order over writes: nothing decided yet.
 _PENDING = {"run_outcome": RunOutcome.PENDING, "run_outcome_reason": None, "run_outcome_code": None,
             "error_queue_id": None}
+# Values whose change is a run outcome: each such change appends a run-outcome entry (``run_outcome_log``).
+_OUTCOME_COLUMNS = frozenset({"run_outcome", "run_outcome_code", "run_outcome_reason", "error_queue_id"})
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,39 @@ def _lease_free(now: datetime):  # noqa: ANN202 - a SQL condition
     return or_(order_stage.c.lease_expires_at.is_(None), order_stage.c.lease_expires_at < now)
 
 
+def _outcome_entry(row: Any) -> RunOutcomeEntry | None:
+    """The run-outcome entry of a row as it now stands; None while its outcome is pending (or it has no run)."""
+    if not row["run_id"] or not row["run_outcome"] or row["run_outcome"] == RunOutcome.PENDING:
+        return None
+    return RunOutcomeEntry(run_id=row["run_id"], order_name=row["order_name"], outcome=RunOutcome(row["run_outcome"]),
+                           code=RunOutcomeCode(row["run_outcome_code"]) if row["run_outcome_code"] else None,
+                           reason=row["run_outcome_reason"], order_gid=row["order_gid"],
+                           error_queue_id=row["error_queue_id"], max_ordnum=row["max_ordnum"])
+
+
+def _previous_owner(conn: Connection, *conditions: Any) -> Any:
+    """The row about to be changed (locked on PostgreSQL until the transaction ends): who had it, and how."""
+    return conn.execute(select(order_stage.c.run_id, order_stage.c.run_outcome, order_stage.c.order_name,
+                               order_stage.c.order_gid).where(*conditions).with_for_update()).mappings().first()
+
+
+def _hand_over(conn: Connection, previous: Any, new_run_id: str | None) -> None:
+    """When ``new_run_id`` took over an order another run still had pending, that run records the hand-over."""
+    if (previous is None or not previous["run_id"] or not new_run_id or previous["run_id"] == new_run_id
+            or (previous["run_outcome"] or RunOutcome.PENDING) != RunOutcome.PENDING):
+        return
+    append_run_outcome(conn, handed_over(previous["run_id"], new_run_id, previous["order_name"],
+                                         previous["order_gid"]))
+
+
+def _record_outcome_now(conn: Connection, order_gid: str) -> None:
+    """Append the run-outcome entry of the row as it stands after a change of its outcome."""
+    row = conn.execute(select(order_stage).where(order_stage.c.order_gid == order_gid)).mappings().first()
+    entry = _outcome_entry(row) if row is not None else None
+    if entry is not None:
+        append_run_outcome(conn, entry)
+
+
 class OrderStage(TableAccess):
     def staged_orders(self, order_gids: Iterable[str]) -> dict[str, StagedOrder]:
         gids = list(order_gids)
@@ -118,14 +154,22 @@ class OrderStage(TableAccess):
         with self.engine.begin() as conn:
             if expected_version is None:
                 insert = insert_for(conn)(order_stage).values(**values, captured_at=now, row_version=1)
-                return conn.execute(insert.on_conflict_do_nothing(index_elements=[order_stage.c.order_gid])).rowcount == 1
-            return conn.execute(
-                update(order_stage)
-                .where(order_stage.c.order_gid == order.order_gid, order_stage.c.row_version == expected_version,
-                       _lease_free(now))
-                .values(**{k: v for k, v in values.items() if k != "order_gid"}, captured_at=now,
-                        row_version=order_stage.c.row_version + 1)
-            ).rowcount == 1
+                written = conn.execute(
+                    insert.on_conflict_do_nothing(index_elements=[order_stage.c.order_gid])).rowcount == 1
+                previous = None
+            else:
+                conditions = (order_stage.c.order_gid == order.order_gid,
+                              order_stage.c.row_version == expected_version, _lease_free(now))
+                previous = _previous_owner(conn, *conditions)
+                written = previous is not None and conn.execute(
+                    update(order_stage).where(*conditions)
+                    .values(**{k: v for k, v in values.items() if k != "order_gid"}, captured_at=now,
+                            row_version=order_stage.c.row_version + 1)
+                ).rowcount == 1
+            if written:
+                _hand_over(conn, previous, order.run_id)
+                _record_outcome_now(conn, order.order_gid)
+            return written
 
     def defer_newer_version(self, staged: StagedOrder, *, order_json: str, updated_at: datetime,
                             adopt_run_id: str | None = None) -> bool:
@@ -138,11 +182,16 @@ class OrderStage(TableAccess):
         values: dict[str, Any] = {"deferred_json": order_json, "deferred_updated_at": updated_at, "updated_at": now,
                                   "row_version": order_stage.c.row_version + 1}
         conditions = [order_stage.c.order_gid == staged.order_gid, order_stage.c.row_version == staged.row_version]
-        if adopt_run_id is not None and staged.run_id != adopt_run_id and not staged.lease_is_live(now):
+        adopting = adopt_run_id is not None and staged.run_id != adopt_run_id and not staged.lease_is_live(now)
+        if adopting:
             values.update(run_id=adopt_run_id, **_PENDING)
             conditions.append(_lease_free(now))
         with self.engine.begin() as conn:
-            return conn.execute(update(order_stage).where(*conditions).values(**values)).rowcount == 1
+            previous = _previous_owner(conn, *conditions) if adopting else None
+            written = conn.execute(update(order_stage).where(*conditions).values(**values)).rowcount == 1
+            if written and adopting:
+                _hand_over(conn, previous, adopt_run_id)
+            return written
 
     def orders_with_settled_deferred_versions(self, limit: int = 5000) -> list[StagedOrder]:
         """Orders holding a newer version that waited for a MAX write which has since settled."""
@@ -164,14 +213,25 @@ class OrderStage(TableAccess):
         """Orders another run left half-way are taken over by ``run_id``: any not yet being written to MAX, and
         those being written whose write lease has expired (the writer died or hung). A live lease is left alone."""
         now = utcnow()
+        unfinished = (order_stage.c.status.in_(IN_FLIGHT_STATUSES),
+                      or_(order_stage.c.run_id.is_(None), order_stage.c.run_id != run_id),
+                      or_(order_stage.c.status.not_in(WRITING_STATUSES), _lease_free(now)))
+        adopted = 0
         with self.engine.begin() as conn:
-            return conn.execute(
-                update(order_stage)
-                .where(order_stage.c.status.in_(IN_FLIGHT_STATUSES),
-                       or_(order_stage.c.run_id.is_(None), order_stage.c.run_id != run_id),
-                       or_(order_stage.c.status.not_in(WRITING_STATUSES), _lease_free(now)))
-                .values(run_id=run_id, **_PENDING, updated_at=now, row_version=order_stage.c.row_version + 1)
-            ).rowcount
+            candidates = conn.execute(select(order_stage.c.id, order_stage.c.row_version, order_stage.c.run_id,
+                                             order_stage.c.run_outcome, order_stage.c.order_name,
+                                             order_stage.c.order_gid)
+                                      .where(*unfinished).order_by(order_stage.c.id)).mappings().all()
+            for row in candidates:  # one by one, each on the version read: the hand-over matches what moved
+                moved = conn.execute(
+                    update(order_stage)
+                    .where(order_stage.c.id == row["id"], order_stage.c.row_version == row["row_version"], *unfinished)
+                    .values(run_id=run_id, **_PENDING, updated_at=now, row_version=order_stage.c.row_version + 1)
+                ).rowcount == 1
+                if moved:
+                    adopted += 1
+                    _hand_over(conn, row, run_id)
+        return adopted
 
     def set_stage_status(self, order_gid: str, status: OrderStageStatus | str, *,
                          expected: Sequence[OrderStageStatus | str] | None = None, owned_by: str | None = None,
@@ -196,8 +256,14 @@ class OrderStage(TableAccess):
             conditions.append(order_stage.c.lease_owner == lease_owner)
             values.update(lease_owner=None, lease_expires_at=None)
         with self.engine.begin() as conn:
-            return conn.execute(update(order_stage).where(*conditions).values(
+            previous = _previous_owner(conn, *conditions) if "run_id" in values else None
+            moved = conn.execute(update(order_stage).where(*conditions).values(
                 status=status, updated_at=utcnow(), row_version=order_stage.c.row_version + 1, **values)).rowcount == 1
+            if moved:
+                _hand_over(conn, previous, values.get("run_id"))
+                if _OUTCOME_COLUMNS & values.keys():
+                    _record_outcome_now(conn, order_gid)
+            return moved
 
     def take_write_lease(self, order_gid: str, *, run_id: str, owner: str, ttl: timedelta,
                          from_status: OrderStageStatus, to_status: OrderStageStatus) -> StagedOrder | None:

@@ -86,6 +86,7 @@ class RunOutcomeCode(StrEnum):
     TEST_ORDER = "test_order"
     NOTHING_TO_EXPORT = "nothing_to_export"  # every line was skipped by a rule
     PERSONAL_DATA_ERASED = "personal_data_erased"  # a privacy request erased its copy before export
+    HANDED_OVER = "handed_over"  # another run took the order over while this one had it pending
     # failed (each with an error-queue item, in ``order_stage.error_queue_id``)
     EDITED_AFTER_EXPORT = "edited_after_export"
     MAPPING_FAILED = "mapping_failed"
@@ -93,6 +94,7 @@ class RunOutcomeCode(StrEnum):
     DUPLICATE_CUSTPO = "duplicate_custpo"
     REJECTED_BY_MAX = "rejected_by_max"
     CANNOT_CANCEL = "cannot_cancel"
+    CAPTURE_FAILED = "capture_failed"  # a delivery or an order capture could not read or stage
 
 
 class ErrorEntity(StrEnum):

@@ -18,15 +18,18 @@ from shopify_max.sync_store import migrator
 from shopify_max.sync_store.audit_log import AuditLog
 from shopify_max.sync_store.engine import create_sync_store_engine
 from shopify_max.sync_store.error_queue import ErrorQueue
+from shopify_max.sync_store.error_queue_search import ErrorQueueSearch
 from shopify_max.sync_store.id_map import IdMap
 from shopify_max.sync_store.inbox import Inbox
 from shopify_max.sync_store.inventory import InventoryState
 from shopify_max.sync_store.order_stage import OrderStage
 from shopify_max.sync_store.personal_data import PersonalData
+from shopify_max.sync_store.run_outcome_log import RunOutcomeLog
 from shopify_max.sync_store.watermarks import Watermarks
 
 
-class SyncStore(IdMap, Inbox, ErrorQueue, AuditLog, Watermarks, InventoryState, OrderStage, PersonalData):
+class SyncStore(IdMap, Inbox, ErrorQueue, ErrorQueueSearch, AuditLog, Watermarks, InventoryState, OrderStage, PersonalData,
+                RunOutcomeLog):
     """The sync store on one SQLAlchemy engine (SQLite file or PostgreSQL)."""
 
     def __init__(self, engine: Engine) -> None:

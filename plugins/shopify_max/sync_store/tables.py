@@ -103,6 +103,10 @@ error_queue = Table(
     Column("claimed_at", UtcDateTime),
     Column("resolved_at", UtcDateTime),
     Column("payload_purged_at", UtcDateTime),
+    # The last action a person (or an error_replay run) took on the item: why, who (run id, user) and when.
+    Column("note", Text),
+    Column("acted_by", String(500)),
+    Column("acted_at", UtcDateTime),
     UniqueConstraint("entity", "record_key", "stage", name="uq_error_queue_entity_key_stage"),
     Index("ix_error_queue_status_id", "status", "id"),
 )

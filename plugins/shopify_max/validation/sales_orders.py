@@ -6,10 +6,15 @@ with at most two decimals. Rows that fail name their order; the batch's valid re
 
 GX Core is used directly (an ephemeral context, a pandas dataframe asset, one whole-dataframe batch):
 the GX Airflow provider pins an older structlog than Airflow 3.3 needs (DESIGN.md, facts measured).
+
+GX logs hundreds of INFO and DEBUG lines of its own (214 of 233 lines of a replay's log were ``Skipping
+registering function … because it is a closure``, written when it is imported): its loggers are set to WARNING
+before it is imported (:func:`quiet_great_expectations`), so a task log keeps its warnings and errors only.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -18,7 +23,23 @@ from typing import Any
 from shopify_max.exactmax.models import SalesOrder
 from shopify_max.exactmax_limits import FIELD_LENGTHS
 
-_MONEY = r"^-?\d+(\.\d{1,2})?$"
+_MONEY = r"^-?\d+(?:\.\d{1,2})?$"  # no capture group: pandas warns about one on every check
+# The loggers Great Expectations writes to: every module logs under its package name, and some set their own
+# level when imported (``great_expectations.data_context.types.base`` sets INFO).
+GX_LOGGER = "great_expectations"
+
+
+def quiet_great_expectations() -> None:
+    """Only GX's warnings and errors reach the log (its INFO and DEBUG lines are noise to on-call): its package
+    logger, and each of its module loggers that set a lower level of their own."""
+    logging.getLogger(GX_LOGGER).setLevel(logging.WARNING)
+    for name, logger in list(logging.root.manager.loggerDict.items()):
+        if name.startswith(GX_LOGGER + ".") and isinstance(logger, logging.Logger) \
+                and logger.level not in (logging.NOTSET,) and logger.level < logging.WARNING:
+            logger.setLevel(logging.WARNING)
+
+
+quiet_great_expectations()  # at import: GX's noisiest lines are written when it is imported
 
 
 @dataclass(frozen=True)
@@ -129,7 +150,10 @@ def _line_expectations(gx, codes: ReferenceCodes) -> list:
 def validate_sales_orders(orders: list[SalesOrder], codes: ReferenceCodes) -> SuiteReport:
     """Run the suite over one batch; return which orders fail which expectation with which value."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    quiet_great_expectations()
     import great_expectations as gx
+
+    quiet_great_expectations()  # again: importing it set some of its module loggers to INFO
 
     report = SuiteReport(orders_checked=len(orders))
     if not orders:
