@@ -14,10 +14,24 @@ export AIRFLOW__CORE__EXECUTOR := LocalExecutor
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS := True
 # Connection passwords are encrypted at rest with a key generated once per Airflow home.
 export AIRFLOW__CORE__FERNET_KEY_CMD := cat $(AIRFLOW_HOME)/fernet.key
+# A laptop, not a cluster: 4 task slots (the API pools have 4 each), not 32 idle LocalExecutor workers.
+export AIRFLOW__CORE__PARALLELISM := 4
+# SQLite is one file that the scheduler, DAG processor, API server and a CLI command all write to. Write transactions
+# take its lock first (BEGIN IMMEDIATE) and wait up to 60 s for it: `airflow backfill create` failed with "database is
+# locked" while `make ui` ran (why: the module's docstring). The module gives PostgreSQL nothing.
+export AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS := shopify_max.airflow_glue.sqlite_settings.CONNECT_ARGS
+export AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC := shopify_max.airflow_glue.sqlite_settings.ASYNC_CONNECT_ARGS
+# DAGs start paused, as in production (docker-compose.yaml): a new DAG begins calling Shopify and MAX on its
+# schedule only when someone switches it on (the toggle in the UI, or `airflow dags unpause DAG_ID`).
 export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)
 export PATH := $(BIN):$(PATH)
+# What `eval "$$(make -s env)"` puts in a shell, for the airflow CLI and the sandboxes by hand.
+ENV_VARS := AIRFLOW_HOME AIRFLOW__CORE__DAGS_FOLDER AIRFLOW__CORE__PLUGINS_FOLDER AIRFLOW__CORE__LOAD_EXAMPLES \
+	AIRFLOW__CORE__EXECUTOR AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS AIRFLOW__CORE__FERNET_KEY_CMD \
+	AIRFLOW__CORE__PARALLELISM AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS \
+	AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC PYTHONPATH
 
-.PHONY: demo test test-fast lint bench ui airflow-init sandboxes install lock clean
+.PHONY: demo test test-fast lint bench ui airflow-init sandboxes env install lock clean
 
 demo: airflow-init  ## set up everything, run each DAG once against the sandboxes, print a summary
 	$(BIN)/python -m sandboxes.demo
@@ -36,8 +50,15 @@ lint: $(STAMP)
 bench: $(STAMP)  ## benchmarks: prints figures and ratios, writes benchmarks/results/latest.json
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
-ui: airflow-init  ## the Airflow UI on http://localhost:8080 (all users are admins locally)
-	$(BIN)/airflow standalone
+ui: airflow-init  ## the Airflow UI on http://localhost:8080 (all users are admins locally); Ctrl+C stops all of it
+	$(BIN)/python -m shopify_max.airflow_glue.standalone
+
+sandboxes: airflow-init  ## the sandboxes `make demo` uses, same arguments, in the foreground for `make ui`
+	$(BIN)/python -m sandboxes.demo --serve
+
+env:  ## the environment above, for a shell: eval "$$(make -s env)"
+	@$(foreach name,$(ENV_VARS),echo "export $(name)='$($(name))'";)
+	@echo 'export PATH="$(BIN):$$PATH"'
 
 airflow-init: $(AIRFLOW_HOME)/.initialised
 	@$(BIN)/python -m shopify_max.airflow_glue.fernet_key $(AIRFLOW_HOME)/fernet.key  # an older home's key: 0600

@@ -16,8 +16,20 @@
 6. `summarise_run`: read = exported + skipped + failed, with error-queue ids, to XCom.
 
 **Schedule:** every 5 minutes with real data intervals, and within a minute of new `orders/*` webhooks
-landing in the inbox (the `shopify_order_webhooks` asset, watched by the triggerer). **Backfill:** `airflow dags backfill orders_to_max`, or
-trigger with `window_start`/`window_end`: the window is re-read and only what is missing is exported.
+landing in the inbox (the `shopify_order_webhooks` asset, watched by the triggerer). The DAG starts paused:
+switch it on first, or backfill runs wait.
+
+**Backfill** re-reads orders that were updated in a past period. Only what is missing is exported, and an order
+never reaches MAX twice. There are two ways; use one of them, not both at once:
+
+- **A date range, one run per 5-minute interval.** Use **Trigger**, then **Backfill**. Pick the date range,
+  leave `window_start`/`window_end` **empty**, and click **Run Backfill**. Each run reads its own data
+  interval, plus the 10-minute overlap. On the CLI (Airflow 3; `airflow dags backfill` is gone):
+  `airflow backfill create --dag-id orders_to_max --max-active-runs 1 --from-date 2026-11-29T15:00:00+00:00 --to-date 2026-11-29T16:00:00+00:00`
+- **One wide window, in one run.** Use **Trigger**, then **Single Run**, with `window_start` and `window_end`
+  (UTC). `window_end` must come after `window_start`. A window over 6 hours is read in bulk, with one Shopify
+  bulk operation. Use this for a one-off re-read of a day or a week, instead of hundreds of 5-minute runs.
+
 **Replay** after fixing a mapping: the `error_replay` DAG.
 """
 

@@ -1,17 +1,27 @@
 """``make demo``: start the sandboxes, run every DAG once for real, print what each run did.
 
 Runs outside tasks, against the Airflow home that ``make airflow-init`` prepared (SQLite metadata DB,
-settings loaded from ``airflow_settings.yaml``). Each DAG runs through ``dag.test()``: a real DAG run,
-task by task, in this process. The sandboxes run as child processes and stop when the demo ends.
+settings loaded from ``airflow_settings.yaml``). Each DAG runs through ``dag.test(use_executor=True)``: a real
+DAG run whose tasks the configured LocalExecutor runs as a worker does, each writing its task log where the UI
+reads it (:func:`run_dags`). The sandboxes run as child processes and stop when the demo ends.
+
+``--serve`` (``make sandboxes``) starts the same sandboxes with the same arguments (``SANDBOXES``: seed, the
+gateway's database in ``.airflow/``, the webhook URL and secret) and keeps them running in the foreground for
+``make ui`` until Ctrl+C. The webhook receiver reads its connections from the Airflow home, so it needs the
+Makefile's environment (``make sandboxes``, or ``eval "$(make -s env)"`` first).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib.util
 import json
 import logging
 import os
+import secrets
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -20,6 +30,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.error import HTTPError, URLError
+from urllib.parse import urlsplit
 from urllib.request import urlopen
 
 from shopify_max.airflow_glue.run_results import task_return_values
@@ -86,6 +97,13 @@ def _wait_until_healthy(url: str, process: subprocess.Popen, timeout_s: float = 
     raise TimeoutError(f"{url} did not answer within {timeout_s:.0f} s")
 
 
+def _port_in_use(url: str) -> bool:
+    parsed = urlsplit(url)
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex((parsed.hostname or "127.0.0.1", parsed.port or 80)) == 0
+
+
 @contextmanager
 def running_sandboxes(log_dir: Path) -> Iterator[list[str]]:
     """Start each sandbox that this checkout has; stop them all on exit. Yields the names started."""
@@ -96,6 +114,11 @@ def running_sandboxes(log_dir: Path) -> Iterator[list[str]]:
             if not _module_exists(sandbox.module):
                 print(f"   {sandbox.name}: not part of this checkout yet, not started")
                 continue
+            if _port_in_use(sandbox.health_url):
+                # Another process (a `make sandboxes` still running, an earlier demo) would answer the health
+                # check in place of this one, with other data: stop rather than talk to it.
+                raise RuntimeError(f"{sandbox.name}: {sandbox.health_url.rsplit('/', 1)[0]} is already in use; "
+                                   "stop what runs there (e.g. `make sandboxes`) and try again")
             log_file = (log_dir / f"{sandbox.module.rsplit('.', 1)[-1]}.log").open("w")
             process = subprocess.Popen(
                 [sys.executable, "-m", sandbox.module, *sandbox.args],
@@ -115,26 +138,137 @@ def running_sandboxes(log_dir: Path) -> Iterator[list[str]]:
                 process.kill()
 
 
+# The demo's LocalExecutor: two worker processes (its flows run one task at a time; 2 cores), and a worker that
+# notices its task's process has ended within 1 s instead of the default 5 s.
+DEMO_EXECUTOR_SETTINGS = {"AIRFLOW__CORE__PARALLELISM": "2", "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": "1"}
+LOGGING_LEVEL = "AIRFLOW__LOGGING__LOGGING_LEVEL"
+# What the task bodies import on first use, imported once here so that every task process (forked from a worker
+# forked from this process) starts with them, as in a long-lived worker, instead of importing GX each time.
+TASK_LIBRARIES = ("great_expectations", "pandas", "shopify_max.orders.pipeline", "shopify_max.validation.sales_orders",
+                  "shopify_max.inventory.push", "shopify_max.inventory.shopify_side", "shopify_max.inventory.targets",
+                  "shopify_max.shopify.hook", "shopify_max.exactmax.hook", "shopify_max.privacy")
+
+
+@contextmanager
+def _environ(values: dict[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextmanager
+def _stdout_to(path: Path) -> Iterator[None]:
+    """Point file descriptor 1 at ``path`` until the block ends (processes forked meanwhile keep it)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    with path.open("ab") as target:
+        os.dup2(target.fileno(), 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+@contextmanager
+def execution_api() -> Iterator[str]:
+    """Airflow's Task Execution API on a free loopback port until the block ends: what LocalExecutor workers talk
+    to (``airflow api-server`` serves it too, but the demo needs neither the UI nor its port 8080). It checks the
+    workers' JWTs with the Airflow home's ``[api_auth] jwt_secret``, as the API server does."""
+    from airflow.api_fastapi.common.dagbag import create_dag_bag
+    from airflow.api_fastapi.execution_api.app import create_task_execution_api_app
+    from airflow.configuration import conf
+
+    from shopify_max.http_server import serve_in_thread
+
+    if not (conf.get("api_auth", "jwt_secret", fallback=None) or conf.get("api_auth", "jwt_private_key_path", fallback=None)):
+        # A home without a key (``airflow db migrate`` writes one): this process both signs and checks the tokens.
+        conf.set("api_auth", "jwt_secret", secrets.token_urlsafe(64))
+    app = create_task_execution_api_app()
+    app.state.dag_bag = create_dag_bag()
+    with serve_in_thread(app) as url, _environ({"AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{url}/"}):
+        yield url
+
+
+@contextmanager
+def demo_executor(log_dir: Path) -> Iterator[None]:
+    """Everything :func:`run_dags` needs around ``dag.test(use_executor=True)``, undone afterwards. Task log files
+    are written at INFO whatever the console shows; while the console is quiet (``main`` raised the level and
+    disabled logging), the copy of each task's log the workers print goes to ``log_dir/demo-executor.log`` instead
+    of the terminal, and logging is enabled again, since the processes forked meanwhile inherit the switch."""
+    quiet = os.environ.get(LOGGING_LEVEL, "INFO").upper() not in ("DEBUG", "INFO")
+    for module in TASK_LIBRARIES:
+        importlib.import_module(module)
+    with ExitStack() as stack:
+        stack.callback(logging.disable, logging.root.manager.disable)
+        logging.disable(logging.NOTSET)
+        stack.enter_context(_environ({**DEMO_EXECUTOR_SETTINGS, **({LOGGING_LEVEL: "INFO"} if quiet else {})}))
+        if quiet:
+            log_dir.mkdir(parents=True, exist_ok=True)
+            stack.enter_context(_stdout_to(log_dir / "demo-executor.log"))
+        stack.enter_context(execution_api())
+        yield
+
+
 def run_dags(dag_ids: tuple[str, ...]) -> list[tuple[str, str, float, dict[str, object]]]:
+    """Run each DAG once, for real, with the configured executor (``dag.test(use_executor=True)``): every task runs
+    in a LocalExecutor worker's task process and writes its log file under ``$AIRFLOW_HOME/logs``
+    (``dag_id=…/run_id=…/task_id=…/attempt=N.log``), where the UI and the REST API read it."""
+    from airflow.configuration import conf
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(PROJECT_ROOT / "dags"))
     if bag.import_errors:
         raise SystemExit(f"DAG import errors: {bag.import_errors}")
     results = []
-    for dag_id in dag_ids:
-        started = time.perf_counter()
-        dag_run = bag.dags[dag_id].test()
-        elapsed = time.perf_counter() - started
-        results.append((dag_id, str(dag_run.state), elapsed, task_return_values(dag_id, dag_run.run_id)))
+    with demo_executor(Path(conf.get("logging", "base_log_folder"))):
+        for dag_id in dag_ids:
+            started = time.perf_counter()
+            dag_run = bag.dags[dag_id].test(use_executor=True)
+            elapsed = time.perf_counter() - started
+            results.append((dag_id, str(dag_run.state), elapsed, task_return_values(dag_id, dag_run.run_id)))
+    # The process now holds GX, pandas and the API app: frozen, they are left out of the garbage collection at exit,
+    # which would otherwise take seconds to walk objects that die with the process anyway.
+    gc.freeze()
     return results
+
+
+def serve(log_dir: Path) -> int:
+    """``make sandboxes``: the demo's sandboxes in the foreground until Ctrl+C (or SIGTERM); then all stop."""
+
+    def stop(_signum, _frame) -> None:
+        raise KeyboardInterrupt
+
+    for signum in (signal.SIGINT, signal.SIGTERM):  # SIGINT too: a shell may have started us ignoring it
+        signal.signal(signum, stop)
+    print("Shopify ⇄ Exact MAX sandboxes, as `make demo` runs them (for `make ui`)")
+    try:
+        with running_sandboxes(log_dir):
+            print(f"   logs: {log_dir}\n   Ctrl+C stops them.", flush=True)
+            while True:
+                time.sleep(3600)
+    except KeyboardInterrupt:
+        print("\n   sandboxes stopped")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dag", action="append", help="run only this DAG (repeatable)")
     parser.add_argument("--verbose", action="store_true", help="show Airflow's task logs")
+    parser.add_argument("--serve", action="store_true",
+                        help="only start the sandboxes, as the demo does, and keep them running until Ctrl+C")
     args = parser.parse_args(argv)
+    if args.serve:
+        return serve(PROJECT_ROOT / ".airflow" / "logs" / "sandboxes")
     dag_ids = tuple(args.dag) if args.dag else DAG_ORDER
     if not args.verbose:
         # dag.test() logs every task step; the summary below is the point. `--verbose` shows it all.
