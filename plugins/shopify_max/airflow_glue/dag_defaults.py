@@ -1,8 +1,10 @@
-"""Defaults every DAG shares: owner, retries, pools, tags. Cheap to import (no heavy modules)."""
+"""Defaults every DAG shares: owner, retries, failure alerts, pools, tags. Cheap to import (no heavy modules)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+
+from shopify_max.airflow_glue.alerts import FAILURE_ALERT
 
 OWNER = "integrations"
 START_DATE = datetime(2026, 1, 1, tzinfo=UTC)
@@ -20,6 +22,9 @@ DEFAULT_ARGS = {
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=15),
     "execution_timeout": timedelta(hours=2),
+    # One alert per task that failed for good (after its last retry), to the webhook and/or e-mail addresses
+    # configured in Airflow; none per retry (airflow_glue/alerts.py, docs/operations.md).
+    "on_failure_callback": FAILURE_ALERT,
 }
 
 COMMON_TAGS = ["shopify", "exact-max"]

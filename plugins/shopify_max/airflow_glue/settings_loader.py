@@ -1,4 +1,5 @@
-"""Apply ``airflow_settings.yaml`` (Astro CLI format) to plain Airflow: connections, pools, variables.
+"""Apply ``airflow_settings.yaml`` (Astro CLI format) to plain Airflow: connections, pools, variables, with the
+descriptions the UI shows (``conn_description``, ``pool_description``, ``variable_description``).
 
 Run outside tasks (it writes Airflow's metadata DB):
     python -m shopify_max.airflow_glue.settings_loader airflow_settings.yaml
@@ -97,6 +98,7 @@ def apply_settings(settings: AirflowSettings) -> dict[str, int]:
                 conn = Connection(conn_id=entry["conn_id"])
                 session.add(conn)
             conn.conn_type = entry["conn_type"]
+            conn.description = _blank_to_none(entry.get("conn_description"))
             conn.host = _blank_to_none(entry.get("conn_host"))
             conn.schema = _blank_to_none(entry.get("conn_schema"))
             conn.login = _blank_to_none(entry.get("conn_login"))
@@ -115,7 +117,8 @@ def apply_settings(settings: AirflowSettings) -> dict[str, int]:
             )
         for entry in settings.variables:
             value = entry.get("variable_value")
-            Variable.set(entry["variable_name"], "" if value is None else str(value), session=session)
+            Variable.set(entry["variable_name"], "" if value is None else str(value),
+                         description=_blank_to_none(entry.get("variable_description")), session=session)
     return {kind: len(getattr(settings, kind)) for kind in ("connections", "pools", "variables")}
 
 
