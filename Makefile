@@ -11,7 +11,9 @@ export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__EXECUTOR := LocalExecutor
+# Locally every user is an admin with no login, so the UI and its API answer on loopback only, never on 0.0.0.0.
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS := True
+export AIRFLOW__API__HOST := 127.0.0.1
 # Connection passwords are encrypted at rest with a key generated once per Airflow home.
 export AIRFLOW__CORE__FERNET_KEY_CMD := cat $(AIRFLOW_HOME)/fernet.key
 # A laptop, not a cluster: 4 task slots (the API pools have 4 each), not 32 idle LocalExecutor workers.
@@ -27,7 +29,7 @@ export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)
 export PATH := $(BIN):$(PATH)
 # What `eval "$$(make -s env)"` puts in a shell, for the airflow CLI and the sandboxes by hand.
 ENV_VARS := AIRFLOW_HOME AIRFLOW__CORE__DAGS_FOLDER AIRFLOW__CORE__PLUGINS_FOLDER AIRFLOW__CORE__LOAD_EXAMPLES \
-	AIRFLOW__CORE__EXECUTOR AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS AIRFLOW__CORE__FERNET_KEY_CMD \
+	AIRFLOW__CORE__EXECUTOR AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS AIRFLOW__API__HOST AIRFLOW__CORE__FERNET_KEY_CMD \
 	AIRFLOW__CORE__PARALLELISM AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS \
 	AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC PYTHONPATH
 

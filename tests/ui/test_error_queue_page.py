@@ -94,10 +94,13 @@ def client(page_store):
         return [{"dag_id": "error_replay", "dag_run_id": f"manual__{n}", "state": "queued", "conf": conf,
                  "path": actions.run_path("error_replay", f"manual__{n}")} for n, conf in enumerate(confs)]
 
+    paused = {"error_replay": False}
     app = create_app(store=opener, dependencies=[], trigger=trigger,
-                     resolve_runs=lambda run_ids: {"manual__1": {"orders_to_max": {"capture_orders"}}})
+                     resolve_runs=lambda run_ids: {"manual__1": {"orders_to_max": {"capture_orders"}}},
+                     dag_paused=lambda dag_id: paused.get(dag_id))
     with TestClient(app, cookies={"_token": "the-users-jwt"}) as test_client:
         test_client.triggered = triggered
+        test_client.paused = paused
         yield test_client
 
 
@@ -117,6 +120,14 @@ def test_the_api_lists_filters_and_shows_an_item_redacted_with_its_runs(client, 
 
     html = client.get("/").text
     assert 'const APP = "/"' in html and "__AIRFLOW_ROOT__" not in html
+
+
+def test_the_page_is_told_when_error_replay_is_paused_so_its_actions_would_wait(client, page_store):
+    seed(page_store)
+    assert client.get("/api/items").json()["actions_dag"] == {"dag_id": "error_replay", "paused": False}
+    client.paused["error_replay"] = True
+    assert client.get("/api/items").json()["actions_dag"] == {"dag_id": "error_replay", "paused": True}
+    assert 'id="paused-warning"' in client.get("/").text
 
 
 def test_a_note_is_required_to_resolve_or_ignore_and_the_conf_is_what_error_replay_takes(client, page_store):

@@ -53,6 +53,9 @@ def test_an_oncall_user_reads_the_queue_and_the_server_refuses_ignore_without_a_
         assert client.get(f"{MOUNT_PREFIX}/").status_code == 200
         page = client.get(f"{MOUNT_PREFIX}/api/items", params={"text": "SKU-UNKNOWN-404"}).json()
         assert [item["record_key"] for item in page["items"]] == ["#1008"]
+        # The page reads the paused flag from Airflow's metadata DB: it warns when its actions would wait.
+        paused = client.get("/api/v2/dags/error_replay").json()["is_paused"]
+        assert page["actions_dag"] == {"dag_id": "error_replay", "paused": paused}
         runs_before = client.get("/api/v2/dags/error_replay/dagRuns").json()["total_entries"]
         answer = client.post(f"{MOUNT_PREFIX}/api/actions",
                              json={"action": "ignore", "item_ids": [page["items"][0]["id"]], "note": ""})

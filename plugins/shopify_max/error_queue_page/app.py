@@ -75,7 +75,8 @@ def _hours(value: float | None) -> timedelta | None:
 
 
 def create_app(*, store: StoreOpener = _default_store, resolve_runs: present.RunResolver = present.airflow_run_index,
-               trigger: Trigger | None = None, dependencies: list[Any] | None = None) -> FastAPI:
+               trigger: Trigger | None = None, dependencies: list[Any] | None = None,
+               dag_paused: Callable[[str], bool | None] = present.airflow_dag_paused) -> FastAPI:
     """The app; the keyword arguments exist for tests (the plugin uses the defaults: Airflow's auth, the
     ``sync_store_default`` connection, Airflow's metadata DB and REST API)."""
     app = FastAPI(title="Error queue", docs_url=None, redoc_url=None, openapi_url=None,
@@ -112,7 +113,9 @@ def create_app(*, store: StoreOpener = _default_store, resolve_runs: present.Run
             raise HTTPException(400, str(exc)) from None
         found = store.search_errors(filters, offset=offset, limit=limit)
         return {"items": [present.item_summary(row) for row in found.items], "total": found.total,
-                "offset": found.offset, "limit": found.limit, "counts": found.counts, "registry": present.registry()}
+                "offset": found.offset, "limit": found.limit, "counts": found.counts, "registry": present.registry(),
+                # The actions are error_replay runs: while it is paused they wait, queued. The page says so.
+                "actions_dag": {"dag_id": actions.DAG_ID, "paused": dag_paused(actions.DAG_ID)}}
 
     @app.get("/api/items/{item_id}")
     def item(item_id: int, store: StoreDep) -> dict[str, Any]:

@@ -136,3 +136,14 @@ def airflow_run_index(run_ids: Iterable[str]) -> RunIndex:
         for dag_id, run_id, task_id in rows:
             index.setdefault(run_id, {}).setdefault(dag_id, set()).add(task_id)
     return index
+
+
+def airflow_dag_paused(dag_id: str) -> bool | None:
+    """Whether ``dag_id`` is paused in Airflow's metadata DB (None when Airflow does not know it): a run
+    triggered for a paused DAG waits, queued, until someone unpauses it."""
+    from airflow.models.dag import DagModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        return session.execute(select(DagModel.is_paused).where(DagModel.dag_id == dag_id)).scalar_one_or_none()

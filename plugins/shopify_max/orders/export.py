@@ -57,7 +57,7 @@ def export_staged_orders(store: SyncStore, gateway: MaxGateway, *, run_id: str, 
                                         statuses=[OrderStageStatus.VALIDATED, OrderStageStatus.EXPORTING]):
         outcome = with_write_lease(store, staged, writer, OrderStageStatus.VALIDATED, OrderStageStatus.EXPORTING,
                                    lambda leased: _export_one(store, gateway, leased, writer))
-        counts[outcome or "settled elsewhere"] += 1
+        counts[str(outcome or "settled elsewhere")] += 1
     if not counts:
         log.info("run %s: no validated order waits for export", run_id)
     return dict(counts)
@@ -162,7 +162,7 @@ def apply_cancellations(store: SyncStore, gateway: MaxGateway, *, run_id: str, t
         outcome = with_write_lease(store, staged, writer, OrderStageStatus.CANCEL_PENDING,
                                    OrderStageStatus.CANCEL_PENDING,
                                    lambda leased: _cancel_one(store, gateway, leased, writer))
-        counts[outcome or "settled elsewhere"] += 1
+        counts[str(outcome or "settled elsewhere")] += 1
     return dict(counts)
 
 

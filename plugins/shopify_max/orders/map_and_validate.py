@@ -36,7 +36,7 @@ def map_staged_orders(store: SyncStore, mappings: Mappings, *, run_id: str) -> d
     mapped (a newer version captured meanwhile is mapped by whoever captured it)."""
     counts: Counter[str] = Counter()
     for staged in store.orders_in_stage(run_id=run_id, statuses=[OrderStageStatus.CAPTURED]):
-        counts[_map_one(store, mappings, staged, run_id)] += 1
+        counts[str(_map_one(store, mappings, staged, run_id))] += 1
     return dict(counts)
 
 
