@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from sandboxes.shopify import cost
+from sandboxes.shopify.errors import SandboxUserError
 from sandboxes.shopify.orders import LineSpec, OrderSpec
 
 
@@ -106,17 +107,43 @@ def register(app: FastAPI, sandbox, authorised, unauthorised) -> None:  # noqa: 
             price = Decimal(str(line.get("price", variant["price"] if variant else "10.00")))
             lines.append(LineSpec(line.get("title") or (variant["displayName"] if variant else "Custom item"),
                                   int(line.get("quantity", 1)), price, sku=line.get("sku"),
-                                  variant_gid=variant["id"] if variant else None))
+                                  variant_gid=variant["id"] if variant else None, location_gid=line.get("location_id")))
         customer = store.customers.get(body.get("customer_id") or "")
         address = customer["defaultAddress"] if customer else None
         spec = OrderSpec(lines=lines, customer_gid=customer["id"] if customer else None, email=body.get("email"),
                          billing_address=address, shipping_address=address,
                          shipping=[("Standard Shipping", "STANDARD", Decimal(str(body.get("shipping", "7.50"))))],
                          tax_rates=[("IL State Tax", Decimal("0.0625"))], tags=body.get("tags") or [],
-                         note=body.get("note"))
+                         note=body.get("note"), payment=body.get("payment", "paid"))
         order = store.add_order(spec)
         return {"id": order["id"], "name": order["name"], "updatedAt": order["updatedAt"],
-                "lineItems": [line["id"] for line in order["lineItems"]]}
+                "lineItems": [line["id"] for line in order["lineItems"]],
+                "fulfillmentOrders": [fo["id"] for fo in order["fulfillmentOrders"]]}
+
+    @app.post("/_sandbox/fulfillment_orders/{legacy_id}/{action}")
+    async def hold_or_release(legacy_id: str, action: str, request: Request):
+        """A merchant's hold (body {"reason": "OTHER", "notes": ...}) or release of every hold."""
+        if (denied := guard(request)) is not None:
+            return denied
+        body = await request.json() if await request.body() else {}
+        gid = f"gid://shopify/FulfillmentOrder/{legacy_id}"
+        store = sandbox.store
+        if gid not in store.fulfillment_orders or action not in ("hold", "release"):
+            return JSONResponse({"errors": f"no such fulfillment order or action: {legacy_id}/{action}"},
+                                status_code=404)
+        with store.lock:
+            try:
+                if action == "hold":
+                    store.hold_fulfillment_order(gid, body.get("reason", "OTHER"), body.get("notes"),
+                                                 body.get("handle", "merchant"))
+                else:
+                    store.release_holds(gid)
+            except SandboxUserError as error:
+                return JSONResponse({"errors": error.message}, status_code=422)
+            fulfillment_order = store.fulfillment_orders[gid]
+        store.announce("orders/updated", fulfillment_order["order"])
+        return {"id": gid, "status": fulfillment_order["status"],
+                "supportedActions": [a["action"] for a in fulfillment_order["supportedActions"]]}
 
     async def _order_action(request: Request, action):
         if (denied := guard(request)) is not None:

@@ -150,6 +150,8 @@ class Sandbox:
         with self.store.lock:
             result = run_document(self.schema, prepared.document, context, variables,
                                   operation.name.value if operation.name else None)
+        for topic, fulfillment in context.events:
+            self.store.announce(topic, fulfillment)
         for order in {id(o): o for o in context.touched_orders}.values():
             self.store.announce("orders/updated", order)
         actual = min(requested, cost.actual_cost(self.schema, operation, fragments, result.data))

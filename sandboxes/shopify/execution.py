@@ -31,6 +31,7 @@ from graphql import (
     value_from_ast_untyped,
 )
 
+from sandboxes.shopify.mutations import MUTATION_RESOLVERS, user_errors
 from sandboxes.shopify.orders import iso
 from sandboxes.shopify.store import SandboxStore, SandboxUserError
 from shopify_max.clock import utcnow
@@ -45,6 +46,7 @@ class ExecutionContext:
     base_url: str = ""
     bulk: bool = False  # inside a bulk operation connections return everything
     touched_orders: list[dict[str, Any]] = field(default_factory=list)
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (webhook topic, fulfillment)
     bulk_runner: Callable[[str], dict[str, Any]] | None = None
 
 
@@ -219,7 +221,7 @@ def _lookup(collection: str) -> Callable[..., Any]:
 
 def _node(store: SandboxStore, gid: str) -> Any:
     for collection in (store.orders, store.items, store.variants, store.locations, store.customers,
-                       store.fulfillment_orders, store.products, store.bulk_operations):
+                       store.fulfillment_orders, store.fulfillments, store.products, store.bulk_operations):
         if gid in collection:
             return collection[gid]
     return None
@@ -272,44 +274,8 @@ def _inventory_set_quantities(_root, info: GraphQLResolveInfo, input: dict[str, 
     return {"inventoryAdjustmentGroup": group, "userErrors": errors}
 
 
-def _user_errors(payload_key: str, action: Callable[[], Any]) -> dict[str, Any]:
-    try:
-        return {payload_key: action(), "userErrors": []}
-    except SandboxUserError as error:
-        return {payload_key: None, "userErrors": [error.as_dict()]}
-
-
-def _fulfillment_create(_root, info: GraphQLResolveInfo, fulfillment: dict[str, Any], message: str | None = None):
-    payload = _user_errors("fulfillment", lambda: info.context.store.create_fulfillment(fulfillment))
-    if payload["fulfillment"]:
-        info.context.touched_orders.append(payload["fulfillment"]["order"])
-    return payload
-
-
-def _tags_add(_root, info: GraphQLResolveInfo, id: str, tags: list[str]):  # noqa: A002
-    payload = _user_errors("node", lambda: info.context.store.add_tags(id, tags))
-    if payload["node"] and payload["node"]["__typename"] == "Order":
-        info.context.touched_orders.append(payload["node"])
-    return payload
-
-
-def _metafields_set(_root, info: GraphQLResolveInfo, metafields: list[dict[str, Any]]):
-    store: SandboxStore = info.context.store
-    if len(metafields) > 25:
-        return {"metafields": None, "userErrors": [{"field": ["metafields"], "code": "LESS_THAN_OR_EQUAL_TO",
-                                                    "message": "Exceeded the maximum metafields input limit of 25.",
-                                                    "elementIndex": None}]}
-    results, errors = [], []
-    for index, values in enumerate(metafields):
-        try:
-            results.append(store.set_metafield(values))
-        except SandboxUserError as error:
-            errors.append({**error.as_dict(), "elementIndex": index})
-    return {"metafields": None if errors else results, "userErrors": errors}
-
-
 def _customer_set(_root, info: GraphQLResolveInfo, input: dict[str, Any], identifier=None):  # noqa: A002
-    return _user_errors("customer", lambda: info.context.store.customer_set(identifier, input))
+    return user_errors("customer", lambda: info.context.store.customer_set(identifier, input))
 
 
 def _bulk_run_query(_root, info: GraphQLResolveInfo, query: str, groupObjects: bool):  # noqa: N803
@@ -361,15 +327,13 @@ RESOLVERS: dict[tuple[str, str], Callable[..., Any]] = {
     ("QueryRoot", "node"): lambda _r, info, id: _node(info.context.store, id),  # noqa: A002
     ("QueryRoot", "nodes"): lambda _r, info, ids: [_node(info.context.store, gid) for gid in ids],
     ("Mutation", "inventorySetQuantities"): _replayable(_inventory_set_quantities),
-    ("Mutation", "fulfillmentCreate"): _fulfillment_create,
-    ("Mutation", "tagsAdd"): _tags_add,
-    ("Mutation", "metafieldsSet"): _metafields_set,
     ("Mutation", "customerSet"): _customer_set,
     ("Mutation", "bulkOperationRunQuery"): _bulk_run_query,
     ("InventoryLevel", "quantities"): _quantities,
     ("InventoryItem", "inventoryLevel"): _inventory_level,
     ("InventoryItem", "duplicateSkuCount"): _duplicate_sku_count,
     ("Order", "metafield"): _order_metafield,
+    **MUTATION_RESOLVERS,
 }
 
 

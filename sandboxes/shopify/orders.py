@@ -56,6 +56,7 @@ class LineSpec:
     taxable: bool = True
     requires_shipping: bool = True
     manual_discount: Decimal = Decimal(0)  # a line-level discount on this line, total for the line
+    location_gid: str | None = None  # the location the line is assigned to (None: the first location)
 
 
 @dataclass
@@ -79,6 +80,7 @@ class OrderSpec:
     tags: list[str] = field(default_factory=list)
     po_number: str | None = None
     source_name: str = "web"
+    payment: str = "paid"  # "paid" (SALE), "authorized" (AUTHORIZATION, to capture) or "pending" (payment terms)
 
 
 def compose_order(store: SandboxStore, spec: OrderSpec) -> dict[str, Any]:
@@ -190,14 +192,17 @@ def compose_order(store: SandboxStore, spec: OrderSpec) -> dict[str, Any]:
         amount = remaining if n == len(spec.gateways) - 1 else min(remaining, Decimal("10.00"))
         remaining -= amount
         tx_gid, _ = store.new_id("OrderTransaction")
-        transactions.append({"id": tx_gid, "kind": "SALE", "status": "SUCCESS", "gateway": gateway,
-                             "amountSet": currency.bag(amount), "createdAt": iso(created)})
+        kind, status = {"authorized": ("AUTHORIZATION", "SUCCESS"), "pending": ("SALE", "PENDING")}.get(
+            spec.payment, ("SALE", "SUCCESS"))
+        transactions.append({"id": tx_gid, "kind": kind, "status": status, "gateway": gateway, "parentTransaction": None,
+                             "amountSet": currency.bag(amount), "createdAt": iso(created), "_amount": amount})
     order: dict[str, Any] = {
         "__typename": "Order", "id": gid, "legacyResourceId": legacy, "name": f"#{number}", "number": number,
         "createdAt": iso(created), "updatedAt": iso(created), "processedAt": iso(created),
         "cancelledAt": None, "cancelReason": None, "closed": False, "currencyCode": SHOP_CURRENCY,
         "presentmentCurrencyCode": spec.presentment_currency, "taxesIncluded": spec.taxes_included,
-        "taxExempt": tax_exempt, "test": False, "displayFinancialStatus": "PAID",
+        "taxExempt": tax_exempt, "test": False, "closedAt": None,
+        "displayFinancialStatus": {"authorized": "AUTHORIZED", "pending": "PENDING"}.get(spec.payment, "PAID"),
         "displayFulfillmentStatus": "UNFULFILLED", "paymentGatewayNames": list(dict.fromkeys(spec.gateways)),
         "email": spec.email or ((customer or {}).get("defaultEmailAddress") or {}).get("emailAddress"),
         "phone": None, "note": spec.note, "tags": list(spec.tags), "poNumber": spec.po_number,
@@ -219,7 +224,31 @@ def compose_order(store: SandboxStore, spec: OrderSpec) -> dict[str, Any]:
         "_currency": currency, "_total": total, "_subtotal": subtotal, "_tax": total_tax,
         "_shipping": shipping_total, "_discounts": total_discounts,
     }
-    order["fulfillmentOrders"] = [store.add_fulfillment_order(order)] if any(
-        li["requiresShipping"] for li in line_items) else []
+    order["fulfillmentOrders"] = store.add_fulfillment_orders(order, {
+        item["id"]: line.location_gid for item, line in zip(line_items, spec.lines, strict=True) if line.location_gid})
     order["fulfillable"] = bool(order["fulfillmentOrders"])
+    refresh_payment(order)
     return order
+
+
+def refresh_payment(order: dict[str, Any]) -> None:
+    """Capturable and outstanding amounts from the order's transactions (after a capture, a payment…)."""
+    currency: Currency = order["_currency"]
+    done = [t for t in order["transactions"] if t["status"] == "SUCCESS"]
+    captured = {t["parentTransaction"]["id"]: Decimal(0) for t in done if t["kind"] == "CAPTURE"}
+    for transaction in done:
+        if transaction["kind"] == "CAPTURE":
+            captured[transaction["parentTransaction"]["id"]] += transaction["_amount"]
+    capturable = Decimal(0)
+    for transaction in done:
+        if transaction["kind"] == "AUTHORIZATION":
+            left = transaction["_amount"] - captured.get(transaction["id"], Decimal(0))
+            transaction["totalUnsettledSet"] = currency.bag(left)
+            transaction["manuallyCapturable"] = left > 0
+            capturable += left
+    paid = sum((t["_amount"] for t in done if t["kind"] in ("SALE", "CAPTURE")), Decimal(0))
+    outstanding = max(Decimal(0), order["_total"] - paid)
+    order.update(capturable=capturable > 0, totalCapturableSet=currency.bag(capturable),
+                 totalCapturable=str(cents(capturable)), totalOutstandingSet=currency.bag(outstanding),
+                 fullyPaid=outstanding == 0, unpaid=paid == 0,
+                 canMarkAsPaid=outstanding > 0 and capturable == 0 and order["cancelledAt"] is None)

@@ -201,3 +201,24 @@ def _seed_orders(store: SandboxStore, rng: random.Random, count: int, customers:
                 "trackingInfo": {"company": "UPS", "number": f"1Z999AA1{position:08d}"}})
         if action:
             order["updatedAt"] = (spec.created_at + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    _lay_out_fulfilment(store, [store.orders[gid] for gid in list(store.orders)[len(specials):]])
+
+
+def _lay_out_fulfilment(store: SandboxStore, plain: list[dict[str, Any]]) -> None:
+    """A realistic fulfilment mix on plain orders, after everything else (no randomness, ids come last):
+    most stay single-location; every 7th with two or more lines ships from two locations; every 9th is
+    ON_HOLD (awaiting payment), one of those with only one of its two fulfillment orders held."""
+    locations = list(store.locations.values())
+    for position, order in enumerate(plain):
+        updated_at = order["updatedAt"]  # the layout is how the order already was, not a change made now
+        shippable = [line for line in order["lineItems"] if line["requiresShipping"]]
+        if position % 7 == 3 and len(shippable) >= 2 and len(locations) >= 2:
+            for fulfillment_order in order["fulfillmentOrders"]:
+                del store.fulfillment_orders[fulfillment_order["id"]]
+            half = len(shippable) // 2
+            order["fulfillmentOrders"] = store.add_fulfillment_orders(
+                order, {line["id"]: locations[1]["id"] for line in shippable[half:]})
+        if (position % 9 == 4 or position % 14 == 10) and order["fulfillmentOrders"]:
+            store.hold_fulfillment_order(order["fulfillmentOrders"][-1]["id"], "AWAITING_PAYMENT",
+                                         "Waiting for the bank transfer", "seed")
+        order["updatedAt"] = updated_at

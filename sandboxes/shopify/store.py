@@ -13,6 +13,9 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from sandboxes.shopify.errors import SandboxUserError as SandboxUserError  # re-exported
+from sandboxes.shopify.fulfilment import FulfilmentMixin
+from sandboxes.shopify.order_ops import OrderOpsMixin
 from sandboxes.shopify.orders import SHOP_CURRENCY, Currency, OrderSpec, cents, compose_order, iso
 from shopify_max.clock import utcnow
 
@@ -21,18 +24,7 @@ SHOP_DOMAIN = "sandbox-shop.myshopify.com"
 _ID_BASE = 9_007_199_254_741_000
 
 
-class SandboxUserError(Exception):
-    """A business-rule failure that becomes a ``userErrors`` entry."""
-
-    def __init__(self, message: str, field: list[str] | None = None, code: str | None = None) -> None:
-        super().__init__(message)
-        self.message, self.field, self.code = message, field, code
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"message": self.message, "field": self.field, "code": self.code}
-
-
-class SandboxStore:
+class SandboxStore(FulfilmentMixin, OrderOpsMixin):
     """All data of the sandbox shop, plus the operations the API and admin endpoints perform on it."""
 
     def __init__(self) -> None:
@@ -52,6 +44,7 @@ class SandboxStore:
         self.customers: dict[str, dict[str, Any]] = {}
         self.orders: dict[str, dict[str, Any]] = {}
         self.fulfillment_orders: dict[str, dict[str, Any]] = {}
+        self.fulfillments: dict[str, dict[str, Any]] = {}
         self.bulk_operations: dict[str, dict[str, Any]] = {}
         self.idempotency: dict[str, tuple[str, Any]] = {}
         self.order_listeners: list[Callable[[str, dict[str, Any]], None]] = []
@@ -255,25 +248,6 @@ class SandboxStore:
             self.announce("orders/create", order)
         return order
 
-    def add_fulfillment_order(self, order: dict[str, Any]) -> dict[str, Any]:
-        gid, _ = self.new_id("FulfillmentOrder")
-        location = next(iter(self.locations.values()))
-        fo_lines = []
-        for line in order["lineItems"]:
-            if not line["requiresShipping"]:
-                continue
-            fo_line_gid, _ = self.new_id("FulfillmentOrderLineItem")
-            fo_lines.append({"id": fo_line_gid, "sku": line["sku"], "totalQuantity": line["quantity"],
-                             "remainingQuantity": line["quantity"], "lineItem": line,
-                             "inventoryItemId": line["variant"]["inventoryItem"]["id"] if line["variant"] else None})
-        fulfillment_order = {
-            "id": gid, "status": "OPEN", "order": order, "orderId": order["id"], "orderName": order["name"],
-            "assignedLocation": {"name": location["name"], "location": location, "countryCode": "US"},
-            "supportedActions": [{"action": "CREATE_FULFILLMENT"}], "lineItems": fo_lines,
-        }
-        self.fulfillment_orders[gid] = fulfillment_order
-        return fulfillment_order
-
     def touch(self, order: dict[str, Any]) -> None:
         order["updatedAt"] = iso(utcnow())
 
@@ -358,101 +332,6 @@ class SandboxStore:
         self.announce("refunds/create", order)
         self.announce("orders/updated", order)
         return refund
-
-    def create_fulfillment(self, fulfillment_input: dict[str, Any]) -> dict[str, Any]:
-        """``fulfillmentCreate``: partial quantities allowed; one order and one location per call."""
-        groups = fulfillment_input.get("lineItemsByFulfillmentOrder") or []
-        if not groups:
-            raise SandboxUserError("Line items by fulfillment order must not be empty.",
-                                   ["fulfillment", "lineItemsByFulfillmentOrder"])
-        fulfillment_orders = []
-        for position, group in enumerate(groups):
-            fulfillment_order = self.fulfillment_orders.get(group["fulfillmentOrderId"])
-            if fulfillment_order is None:
-                raise SandboxUserError("Fulfillment order does not exist.",
-                                       ["fulfillment", "lineItemsByFulfillmentOrder", str(position),
-                                        "fulfillmentOrderId"])
-            if fulfillment_order["status"] not in ("OPEN", "IN_PROGRESS"):
-                raise SandboxUserError(f"Fulfillment order {fulfillment_order['id']} has an unfulfillable status= "
-                                       f"{fulfillment_order['status'].lower()}.", ["fulfillment"])
-            fulfillment_orders.append(fulfillment_order)
-        if len({fo["orderId"] for fo in fulfillment_orders}) > 1:
-            raise SandboxUserError("All fulfillment orders must belong to the same order.", ["fulfillment"])
-        plan: list[tuple[dict[str, Any], int]] = []
-        for fulfillment_order, group in zip(fulfillment_orders, groups, strict=True):
-            by_id = {line["id"]: line for line in fulfillment_order["lineItems"]}
-            requested = group.get("fulfillmentOrderLineItems")
-            if requested is None:
-                plan.extend((line, line["remainingQuantity"]) for line in fulfillment_order["lineItems"]
-                            if line["remainingQuantity"] > 0)
-                continue
-            for item in requested:
-                line = by_id.get(item["id"])
-                if line is None:
-                    raise SandboxUserError("Invalid fulfillment order line item id.", ["fulfillment"])
-                if item["quantity"] <= 0 or item["quantity"] > line["remainingQuantity"]:
-                    raise SandboxUserError(
-                        f"Invalid fulfillment order line item quantity requested: {item['quantity']} "
-                        f"(remaining {line['remainingQuantity']}).", ["fulfillment"])
-                plan.append((line, item["quantity"]))
-        if not plan:
-            raise SandboxUserError("Nothing left to fulfill.", ["fulfillment"])
-        order = fulfillment_orders[0]["order"]
-        for line, quantity in plan:
-            line["remainingQuantity"] -= quantity
-        for fulfillment_order in fulfillment_orders:
-            remaining = sum(line["remainingQuantity"] for line in fulfillment_order["lineItems"])
-            fulfillment_order["status"] = "CLOSED" if remaining == 0 else "IN_PROGRESS"
-            if remaining == 0:
-                fulfillment_order["supportedActions"] = []
-        tracking = fulfillment_input.get("trackingInfo") or {}
-        numbers = tracking.get("numbers") or ([tracking["number"]] if tracking.get("number") else [])
-        urls = tracking.get("urls") or ([tracking["url"]] if tracking.get("url") else [])
-        gid, legacy = self.new_id("Fulfillment")
-        fulfillment = {
-            "id": gid, "legacyResourceId": legacy, "status": "SUCCESS",
-            "name": f"{order['name']}-F{len(order['fulfillments']) + 1}",
-            "totalQuantity": sum(quantity for _, quantity in plan), "order": order, "createdAt": iso(utcnow()),
-            "trackingInfo": [{"company": tracking.get("company"), "number": number,
-                              "url": urls[n] if n < len(urls) else None} for n, number in enumerate(numbers)],
-            "_lines": [(line["lineItem"], quantity) for line, quantity in plan],
-        }
-        order["fulfillments"].append(fulfillment)
-        all_remaining = sum(line["remainingQuantity"] for fo in order["fulfillmentOrders"] for line in fo["lineItems"])
-        order["displayFulfillmentStatus"] = "FULFILLED" if all_remaining == 0 else "PARTIALLY_FULFILLED"
-        self.touch(order)
-        return fulfillment
-
-    def add_tags(self, node_gid: str, tags: list[str]) -> dict[str, Any]:
-        node = self.orders.get(node_gid) or self.customers.get(node_gid)
-        if node is None:
-            raise SandboxUserError("Invalid id.", ["id"])
-        for tag in tags:
-            for part in (t.strip() for t in tag.split(",")):
-                if part and part not in node["tags"]:
-                    node["tags"].append(part)
-        if node["__typename"] == "Order":
-            self.touch(node)
-        return node
-
-    def set_metafield(self, values: dict[str, Any]) -> dict[str, Any]:
-        owner = self.orders.get(values["ownerId"]) or self.customers.get(values["ownerId"])
-        if owner is None:
-            raise SandboxUserError("Owner does not exist.", ["metafields", "ownerId"], "INVALID")
-        namespace = values.get("namespace") or "$app"
-        owner.setdefault("metafields", [])
-        for metafield in owner["metafields"]:
-            if metafield["namespace"] == namespace and metafield["key"] == values["key"]:
-                metafield["value"] = values["value"]
-                metafield["type"] = values.get("type") or metafield["type"]
-                return metafield
-        if not values.get("type"):
-            raise SandboxUserError("Type can't be blank.", ["metafields", "type"], "BLANK")
-        gid, legacy = self.new_id("Metafield")
-        metafield = {"id": gid, "legacyResourceId": legacy, "namespace": namespace, "key": values["key"],
-                     "type": values["type"], "value": values["value"]}
-        owner["metafields"].append(metafield)
-        return metafield
 
 
 def _address_from_input(values: dict[str, Any], store: SandboxStore) -> dict[str, Any]:

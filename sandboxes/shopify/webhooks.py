@@ -181,6 +181,24 @@ def refund_payload(order: dict[str, Any]) -> dict[str, Any]:
     return order_payload(order)["refunds"][-1]
 
 
+def fulfillment_payload(fulfillment: dict[str, Any]) -> dict[str, Any]:
+    """``fulfillments/create`` and ``fulfillments/update``: one fulfillment in REST shape."""
+    tracking = fulfillment["trackingInfo"]
+    location = fulfillment.get("location") or {}
+    return {"id": _legacy(fulfillment["id"]), "admin_graphql_api_id": fulfillment["id"],
+            "order_id": _legacy(fulfillment["order"]["id"]), "name": fulfillment["name"],
+            "status": fulfillment["status"].lower(), "created_at": fulfillment["createdAt"],
+            "updated_at": fulfillment["updatedAt"], "service": "manual", "shipment_status": None,
+            "location_id": _legacy(location.get("id")), "notify_customer": fulfillment.get("notifyCustomer", False),
+            "tracking_company": tracking[0]["company"] if tracking else None,
+            "tracking_number": tracking[0]["number"] if tracking else None,
+            "tracking_numbers": [t["number"] for t in tracking], "tracking_url": tracking[0]["url"] if tracking else None,
+            "tracking_urls": [t["url"] for t in tracking if t["url"]],
+            "line_items": [{"id": _legacy(item["lineItem"]["id"]), "admin_graphql_api_id": item["lineItem"]["id"],
+                            "sku": item["lineItem"]["sku"], "quantity": item["quantity"]}
+                           for item in fulfillment.get("fulfillmentLineItems", [])]}
+
+
 @dataclass
 class WebhookSettings:
     url: str | None = None
@@ -227,7 +245,8 @@ class WebhookDispatcher:
         """Store listener: serialise now (retries carry the original payload), deliver later."""
         if not self.settings.url:
             return
-        payload = refund_payload(order) if topic == "refunds/create" else order_payload(order)
+        payload = (refund_payload(order) if topic == "refunds/create" else fulfillment_payload(order)
+                   if topic.startswith("fulfillments/") else order_payload(order))
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
         event_id = str(uuid.uuid4())
         copies = 2 if self._rng.random() < self.settings.duplicate_rate else 1

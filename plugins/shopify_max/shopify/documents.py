@@ -287,6 +287,69 @@ mutation MetafieldsSet($metafields: [MetafieldsSetInput!]!) {
   }
 }""")
 
+TAGS_REMOVE = _document("""
+mutation TagsRemove($id: ID!, $tags: [String!]!) {
+  tagsRemove(id: $id, tags: $tags) { node { id } userErrors { field message } }
+}""")
+
+ORDER_FULFILLMENTS = _document("""
+query OrderFulfillments($id: ID!) {
+  order(id: $id) {
+    id displayFulfillmentStatus
+    fulfillments(first: 250) {
+      id name status createdAt updatedAt location { id }
+      trackingInfo(first: 10) { company number url }
+      fulfillmentLineItems(first: 250) { nodes { id quantity lineItem { id sku } } }
+    }
+  }
+}""")
+
+FULFILLMENT_TRACKING_INFO_UPDATE = _document("""
+mutation FulfillmentTrackingInfoUpdate($fulfillmentId: ID!, $trackingInfoInput: FulfillmentTrackingInput!,
+                                       $notifyCustomer: Boolean) {
+  fulfillmentTrackingInfoUpdate(fulfillmentId: $fulfillmentId, trackingInfoInput: $trackingInfoInput,
+                                notifyCustomer: $notifyCustomer) {
+    fulfillment { id status trackingInfo { company number url } }
+    userErrors { field message }
+  }
+}""")
+
+FULFILLMENT_ORDER_MOVE = _document("""
+mutation FulfillmentOrderMove($id: ID!, $newLocationId: ID!, $lines: [FulfillmentOrderLineItemInput!]) {
+  fulfillmentOrderMove(id: $id, newLocationId: $newLocationId, fulfillmentOrderLineItems: $lines) {
+    originalFulfillmentOrder { id status }
+    movedFulfillmentOrder {
+      id status assignedLocation { location { id } } supportedActions { action }
+      lineItems(first: 250) { nodes { id sku totalQuantity remainingQuantity lineItem { id sku } } }
+    }
+    userErrors { field message code }
+  }
+}""")
+
+ORDER_CLOSE = _document("""
+mutation OrderClose($input: OrderCloseInput!) {
+  orderClose(input: $input) { order { id closed closedAt } userErrors { field message } }
+}""")
+
+ORDER_CAPTURE = _document("""
+mutation OrderCapture($input: OrderCaptureInput!) {
+  orderCapture(input: $input) {
+    transaction {
+      id kind status amountSet { ...MoneyBagFields } parentTransaction { id }
+      order { id displayFinancialStatus capturable totalCapturableSet { ...MoneyBagFields } }
+    }
+    userErrors { field message }
+  }
+}""")
+
+ORDER_MARK_AS_PAID = _document("""
+mutation OrderMarkAsPaid($input: OrderMarkAsPaidInput!) {
+  orderMarkAsPaid(input: $input) {
+    order { id displayFinancialStatus totalOutstandingSet { ...MoneyBagFields } }
+    userErrors { field message }
+  }
+}""")
+
 CUSTOMER_BY_ID = _document("""
 query CustomerById($id: ID!) {
   customer(id: $id) { ...CustomerFields }
@@ -372,8 +435,8 @@ ALL_DOCUMENTS: dict[str, Document] = {
     for doc in (
         SHOP, LOCATIONS, ORDERS_UPDATED, ORDER_BY_ID, ORDER_LINE_ITEMS_PAGE, VARIANTS_BY_SKU,
         INVENTORY_LEVELS_FOR_ITEMS, INVENTORY_ITEM_LEVELS_PAGE, INVENTORY_SET_QUANTITIES, FULFILLMENT_ORDERS, FULFILLMENT_ORDER_LINES_PAGE,
-        FULFILLMENT_CREATE, TAGS_ADD,
-        METAFIELDS_SET, CUSTOMER_BY_ID, CUSTOMER_SET, BULK_OPERATION_RUN_QUERY, BULK_OPERATION_STATUS,
+        FULFILLMENT_CREATE, ORDER_FULFILLMENTS, FULFILLMENT_TRACKING_INFO_UPDATE, FULFILLMENT_ORDER_MOVE, TAGS_ADD,
+        TAGS_REMOVE, ORDER_CLOSE, ORDER_CAPTURE, ORDER_MARK_AS_PAID, METAFIELDS_SET, CUSTOMER_BY_ID, CUSTOMER_SET, BULK_OPERATION_RUN_QUERY, BULK_OPERATION_STATUS,
         BULK_ALL_INVENTORY_LEVELS, BULK_ORDERS,
     )
 }
