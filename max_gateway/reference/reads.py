@@ -154,7 +154,11 @@ def get_orders(conn: Connection, ordnum: str | None = None, custpo: str | None =
 
 
 def list_shipments(conn: Connection, since: int, limit: int) -> dict:
-    """Shipments with SHIPID > since, oldest first; one shipment = one ship operation (extension table)."""
+    """Shipments with SHIPID > since, oldest first; one shipment = one ship operation (extension tables).
+
+    Each has its order (``ORDNUM``, ``CUSTPO``, ``order_status`` now), ``ship_date``, ``SHPVIA``, ``tracking`` (every
+    tracking number with its carrier; ``carrier``/``tracking_number`` repeat the first) and ``lines``: ``LINNUM``,
+    ``DELNUM``, part, stockroom ``STK``, ``quantity`` in the line's sales UOM (``SLSUOM``) and ``stock_quantity``."""
     x, th, sd, sm, ps = t.x_shipment_tracking, t.transaction_history, t.so_detail, t.so_master, t.part_sales
     ids = conn.execute(select(x.c.SHIPID_X).where(x.c.SHIPID_X > since).group_by(x.c.SHIPID_X)
                        .order_by(x.c.SHIPID_X).limit(limit + 1)).scalars().all()
@@ -163,7 +167,7 @@ def list_shipments(conn: Connection, since: int, limit: int) -> dict:
     rows = conn.execute(
         select(x.c.SHIPID_X, x.c.SHPVIA_X, x.c.CARRIER_X, x.c.TRACKNO_X, th.c.TNXDTE_15, th.c.ORDNUM_15,
                th.c.LINNUM_15, th.c.DELNUM_15, th.c.PRTNUM_15, th.c.STK_15, th.c.TNXQTY_15, sd.c.SLSUOM_28,
-               ps.c.SLSUOM_29, ps.c.SLSCNV_29, sm.c.CUSTPO_27, sm.c.CUSTID_27)
+               ps.c.SLSUOM_29, ps.c.SLSCNV_29, sm.c.CUSTPO_27, sm.c.CUSTID_27, sm.c.STATUS_27)
         .join(th, th.c.TNXSEQ_15 == x.c.TNXSEQ_X)
         .join(sd, tuple_(sd.c.ORDNUM_28, sd.c.LINNUM_28, sd.c.DELNUM_28) == tuple_(th.c.ORDNUM_15, th.c.LINNUM_15,
                                                                                   th.c.DELNUM_15))
@@ -175,6 +179,7 @@ def list_shipments(conn: Connection, since: int, limit: int) -> dict:
     for r in rows:
         shipment = shipments.setdefault(r.SHIPID_X, {
             "shipment_id": str(r.SHIPID_X), "ORDNUM": r.ORDNUM_15, "CUSTID": r.CUSTID_27, "CUSTPO": r.CUSTPO_27,
+            "order_status": r.STATUS_27,
             "ship_date": r.TNXDTE_15.isoformat(), "SHPVIA": r.SHPVIA_X, "carrier": r.CARRIER_X,
             "tracking_number": r.TRACKNO_X, "lines": []})
         factor = line_factor(r.SLSUOM_28, r.SLSUOM_29, r.SLSCNV_29, factors)
@@ -182,6 +187,16 @@ def list_shipments(conn: Connection, since: int, limit: int) -> dict:
                                   "STK": r.STK_15, "SLSUOM": r.SLSUOM_28,
                                   "quantity": jsonable(Decimal(r.TNXQTY_15) / factor),
                                   "stock_quantity": jsonable(Decimal(r.TNXQTY_15))})
+    packages: dict[int, list[dict]] = defaultdict(list)
+    if shipments:
+        pk = t.x_shipment_package
+        for r in conn.execute(select(pk).where(pk.c.SHIPID_X.in_(list(shipments))).order_by(pk.c.SHIPID_X,
+                                                                                             pk.c.SEQNUM_X)):
+            packages[r.SHIPID_X].append({"carrier": r.CARRIER_X, "tracking_number": r.TRACKNO_X})
+    for shipment_id, shipment in shipments.items():
+        shipment["tracking"] = packages.get(shipment_id) or (
+            [{"carrier": shipment["carrier"], "tracking_number": shipment["tracking_number"]}]
+            if shipment["tracking_number"] else [])
     items = [shipments[i] for i in page_ids if i in shipments]
     return {"items": items, "next_cursor": items[-1]["shipment_id"] if items else str(since),
             "has_more": len(ids) > limit}

@@ -4,7 +4,8 @@ Table and column names, lengths and codes follow EXACTMAX.md: every column ends 
 Differences from a live MAX database, on purpose:
 - values are stored trimmed in VARCHAR columns (MAX uses space-padded CHAR: a production adapter trims keys);
 - tables whose name starts with ``X_`` are **extensions, not MAX tables**: ``X_Shipment_Tracking`` (carrier
-  and tracking number per shipped transaction; MAX keeps only the 2-character ship-via code) and
+  and tracking number per shipped transaction; MAX keeps only the 2-character ship-via code),
+  ``X_Shipment_Package`` (every tracking number of a shipment, one row each) and
   ``X_Gateway_Counter`` (the gateway's own number ranges for ORDNUM, invoice and shipment numbers).
 - ``Code_Master.CNVFCT_36`` holds the sales-to-stocking factor of a UOM code (for example ``CS`` = 12), used
   when an order line sells a part in a UOM other than its ``Part_Sales`` sales UOM.
@@ -219,6 +220,16 @@ x_shipment_tracking = Table(
     Column("SHPVIA_X", String(2), nullable=False, default=""),
     Column("CARRIER_X", String(30), nullable=False, default=""),
     Column("TRACKNO_X", String(60), nullable=False, default=""),
+)
+
+# Every tracking number of a shipment (several packages, several numbers). ``X_Shipment_Tracking`` keeps the first
+# per shipped transaction, as before; a shipment without rows here reads its tracking from there.
+x_shipment_package = Table(
+    "X_Shipment_Package", metadata,
+    Column("SHIPID_X", Integer, primary_key=True, autoincrement=False),  # -> X_Shipment_Tracking.SHIPID_X
+    Column("SEQNUM_X", Integer, primary_key=True, autoincrement=False),  # 1, 2, ... in the order given
+    Column("CARRIER_X", String(30), nullable=False, default=""),
+    Column("TRACKNO_X", String(60), nullable=False),
 )
 
 x_gateway_counter = Table(

@@ -42,19 +42,41 @@ def _move_stock(conn: Connection, part: str, stk: str, delta: Decimal) -> None:
                  .values(ONHAND_01=t.part_master.c.ONHAND_01 + delta))
 
 
+def _packages(carrier: str, tracking_number: str, tracking: list[dict] | None) -> list[tuple[str, str]]:
+    """(carrier, tracking number) of each package: ``tracking_number`` first, then ``tracking``, in order."""
+    packages = [(carrier, tracking_number)] if tracking_number else []
+    packages += [(item.get("carrier") or carrier, item["tracking_number"]) for item in tracking or []]
+    errors = []
+    for index, (name, number) in enumerate(packages):
+        if len(name) > 30 or len(number) > 60 or not number:
+            errors.append(FieldError("tracking", "too_long" if number else "missing_required",
+                                     f"package {index + 1}: carrier holds 30 characters, a tracking number 1 to 60"))
+    numbers = [number for _, number in packages]
+    if len(numbers) != len(set(numbers)):
+        errors.append(FieldError("tracking", "duplicate_key", "a tracking number is given twice"))
+    if errors:
+        raise TransactionRejected(errors)
+    return packages
+
+
 def ship_order(engine: Engine, ordnum: str, lines: list[dict] | None = None, carrier: str = "",
-               tracking_number: str = "", ship_via: str | None = None, ship_date: date | None = None) -> dict:
+               tracking_number: str = "", ship_via: str | None = None, ship_date: date | None = None,
+               tracking: list[dict] | None = None) -> dict:
     """Ship the given lines (``{"LINNUM", "DELNUM", "quantity"}`` in sales units), or everything still due.
 
-    Writes one ``S`` transaction per line, lowers ``Part_Stock``, moves ``DUEQTY_28`` into ``SHPQTY_28`` and
-    records carrier and tracking in the ``X_Shipment_Tracking`` extension table.
+    Writes one ``S`` transaction per line, lowers ``Part_Stock`` (not for non-stock parts, ``TYPE_01`` N: freight),
+    moves ``DUEQTY_28`` into ``SHPQTY_28`` and records ship via, carrier and tracking in the extension tables:
+    ``X_Shipment_Tracking`` per transaction (the first package), ``X_Shipment_Package`` one row per tracking
+    number (``tracking_number``, then each of ``tracking``: ``{"tracking_number", "carrier"}``).
     """
     ship_date = ship_date or utcnow().date()
+    packages = _packages(carrier, tracking_number, tracking)
     with engine.begin() as conn:
         order = _open_order(conn, ordnum)
-        sd, ps = t.so_detail, t.part_sales
+        sd, ps, pm = t.so_detail, t.part_sales, t.part_master
         details = {(r.LINNUM_28, r.DELNUM_28): r for r in conn.execute(
-            select(sd, ps.c.SLSUOM_29, ps.c.SLSCNV_29).join(ps, ps.c.PRTNUM_29 == sd.c.PRTNUM_28)
+            select(sd, ps.c.SLSUOM_29, ps.c.SLSCNV_29, pm.c.TYPE_01).join(ps, ps.c.PRTNUM_29 == sd.c.PRTNUM_28)
+            .join(pm, pm.c.PRTNUM_01 == sd.c.PRTNUM_28)
             .where(sd.c.ORDNUM_28 == ordnum, sd.c.STATUS_28 == "3"))}
         wanted = lines if lines is not None else [
             {"LINNUM": k[0], "DELNUM": k[1], "quantity": r.DUEQTY_28} for k, r in details.items() if r.DUEQTY_28 > 0]
@@ -83,15 +105,22 @@ def ship_order(engine: Engine, ordnum: str, lines: list[dict] | None = None, car
             seq = conn.execute(t.transaction_history.insert().values(
                 TNXCDE_15="S", TNXDTE_15=ship_date, PRTNUM_15=line.PRTNUM_28, STK_15=line.STK_28, TNXQTY_15=stock_qty,
                 ORDNUM_15=ordnum, LINNUM_15=line.LINNUM_28, DELNUM_15=line.DELNUM_28)).inserted_primary_key[0]
+            first = packages[0] if packages else (carrier[:30], "")
             conn.execute(t.x_shipment_tracking.insert().values(
-                TNXSEQ_X=seq, SHIPID_X=shipment_id, SHPVIA_X=ship_via or order.SHPVIA_27, CARRIER_X=carrier[:30],
-                TRACKNO_X=tracking_number[:60]))
-            _move_stock(conn, line.PRTNUM_28, line.STK_28, -stock_qty)
+                TNXSEQ_X=seq, SHIPID_X=shipment_id, SHPVIA_X=ship_via or order.SHPVIA_27, CARRIER_X=first[0],
+                TRACKNO_X=first[1]))
+            if line.TYPE_01 != "N":
+                _move_stock(conn, line.PRTNUM_28, line.STK_28, -stock_qty)
             conn.execute(update(sd).where(sd.c.ORDNUM_28 == ordnum, sd.c.LINNUM_28 == line.LINNUM_28,
                                           sd.c.DELNUM_28 == line.DELNUM_28)
                          .values(SHPQTY_28=sd.c.SHPQTY_28 + qty, DUEQTY_28=sd.c.DUEQTY_28 - qty, SHPDTE_28=ship_date))
             shipped.append({"LINNUM": line.LINNUM_28, "DELNUM": line.DELNUM_28, "quantity": format(qty, "f")})
-        return {"shipment_id": str(shipment_id), "ORDNUM": ordnum, "lines": shipped}
+        if packages:
+            conn.execute(t.x_shipment_package.insert(), [
+                {"SHIPID_X": shipment_id, "SEQNUM_X": n, "CARRIER_X": name, "TRACKNO_X": number}
+                for n, (name, number) in enumerate(packages, start=1)])
+        return {"shipment_id": str(shipment_id), "ORDNUM": ordnum, "lines": shipped,
+                "tracking": [{"carrier": name, "tracking_number": number} for name, number in packages]}
 
 
 def invoice_order(engine: Engine, ordnum: str, invoice_date: date | None = None) -> dict:

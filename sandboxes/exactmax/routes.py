@@ -1,4 +1,5 @@
-"""The gateway's sandbox-only operations (``/_sandbox``): ship, invoice, move stock, close, and the fault knobs.
+"""The gateway's sandbox-only operations (``/_sandbox``): ship, invoice, move stock, close, the fulfilment mix, and
+the fault knobs.
 
 A real MAX does these in its own screens; the demo, tests and benchmarks need them over HTTP. They are documented
 in the contract (``max_gateway/openapi.yaml``) as sandbox-only, and only the sandbox build mounts them.
@@ -15,7 +16,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
-from sandboxes.exactmax import operations
+from sandboxes.exactmax import operations, scenarios
 from sandboxes.exactmax.faults import FaultSettings
 
 
@@ -25,11 +26,17 @@ class ShipLine(BaseModel):
     quantity: Decimal = Field(gt=0)
 
 
+class TrackingNumber(BaseModel):
+    tracking_number: str
+    carrier: str = ""  # blank: the request's carrier
+
+
 class ShipRequest(BaseModel):
     ORDNUM: str
     lines: list[ShipLine] | None = None  # None: ship everything still due
     carrier: str = ""
     tracking_number: str = ""
+    tracking: list[TrackingNumber] = []  # more packages: every tracking number after ``tracking_number``
     SHPVIA: str | None = None
     ship_date: date | None = None
 
@@ -50,6 +57,12 @@ class CloseRequest(BaseModel):
     ORDNUM: str
 
 
+class MixRequest(BaseModel):
+    ORDNUMs: list[str] | None = None  # None: every open CU order with nothing shipped
+    ship_date: date | None = None
+    invoice_date: date | None = None
+
+
 class FaultRequest(BaseModel):
     latency_ms: int = Field(default=0, ge=0)
     rules: list[dict] = []
@@ -62,7 +75,8 @@ def sandbox_router(engine: Engine, faults: FaultSettings) -> APIRouter:
     async def sandbox_ship(body: ShipRequest) -> dict:
         lines = None if body.lines is None else [line.model_dump() for line in body.lines]
         return await run_in_threadpool(operations.ship_order, engine, body.ORDNUM, lines, body.carrier,
-                                       body.tracking_number, body.SHPVIA, body.ship_date)
+                                       body.tracking_number, body.SHPVIA, body.ship_date,
+                                       [item.model_dump() for item in body.tracking])
 
     @router.post("/_sandbox/invoice")
     async def sandbox_invoice(body: InvoiceRequest) -> dict:
@@ -75,6 +89,12 @@ def sandbox_router(engine: Engine, faults: FaultSettings) -> APIRouter:
     @router.post("/_sandbox/close")
     async def sandbox_close(body: CloseRequest) -> dict:
         return await run_in_threadpool(operations.close_order, engine, body.ORDNUM)
+
+    @router.post("/_sandbox/fulfilment-mix")
+    async def sandbox_fulfilment_mix(body: MixRequest) -> dict:
+        done = await run_in_threadpool(scenarios.fulfilment_mix, engine, body.ORDNUMs, body.ship_date,
+                                       body.invoice_date)
+        return {"orders": done}
 
     @router.get("/_sandbox/faults")
     async def sandbox_get_faults() -> dict:

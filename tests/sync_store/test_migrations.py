@@ -10,7 +10,7 @@ from shopify_max.sync_store import SyncStore, migrator
 from shopify_max.sync_store.engine import create_sync_store_engine
 
 EXPECTED_TABLES = {"id_map", "inbox", "error_queue", "audit_log", "watermarks", "inventory_shadow", "order_stage",
-                   "inventory_item", "inventory_target"}
+                   "inventory_item", "inventory_target", "order_line_map"}
 
 
 def test_a_new_database_is_migrated_to_head_with_every_table(database_url):

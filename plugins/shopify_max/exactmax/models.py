@@ -288,17 +288,25 @@ class ShipmentLine(MaxModel):
     stock_quantity: Decimal  # stocking units
 
 
+class TrackingNumber(MaxModel):
+    carrier: str = ""
+    tracking_number: str
+
+
 class Shipment(MaxModel):
-    """One ship operation. ``shipment_id`` is also the ``since`` cursor of the shipments read."""
+    """One ship operation. ``shipment_id`` is also the ``since`` cursor of the shipments read. ``tracking`` holds
+    every tracking number (several packages); ``carrier``/``tracking_number`` repeat the first."""
 
     shipment_id: str
     ORDNUM: str
     CUSTID: str
     CUSTPO: str
+    order_status: str = ""  # STATUS_27 when read: 3 open, 4 closed
     ship_date: date
     SHPVIA: str
     carrier: str = ""
     tracking_number: str = ""
+    tracking: list[TrackingNumber] = []
     lines: list[ShipmentLine]
 
 

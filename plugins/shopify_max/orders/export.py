@@ -1,7 +1,7 @@
 """``export_staged_orders`` and ``apply_cancellations``: the MAX writes, each under the order's write lease.
 
 Exactly once (DESIGN.md): ``id_map``, then a MAX lookup by ``CUSTPO``, then the write; the MAX key is recorded the
-moment it is learnt; the gateway refuses a second order per CUSTPO (409), read by the hook as "already there".
+moment it is learnt, and the order's line map right after it, however the export settles (``orders/line_map.py``); the gateway refuses a second order per CUSTPO (409), read by the hook as "already there".
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from shopify_max.exactmax.errors import ExactMaxDuplicateCustpo, ExactMaxRejecte
 from shopify_max.exactmax.models import Customer, SalesOrder
 from shopify_max.exactmax.xml_builder import BuiltDocument
 from shopify_max.orders.capture import CANCELLED_IN_MAX
+from shopify_max.orders.line_map import record_line_map
 from shopify_max.orders.write_lease import DEFAULT_WRITE_LEASE, Writer, with_write_lease
 from shopify_max.redaction import redact_text
 from shopify_max.sync_store import AuditEntry, StagedOrder, SyncStore
@@ -78,8 +79,13 @@ def _export_one(store: SyncStore, gateway: MaxGateway, staged: StagedOrder, writ
         log.info("order %s: %s (%s)", staged.order_name, redact_text(reason), code)
         return outcome
 
+    def record_map(ordnum: str, max_lines: Any = None) -> None:
+        record_line_map(store, order_gid=staged.order_gid, order_name=staged.order_name, ordnum=ordnum, mapped=mapped,
+                        sales_order=sales_order, max_lines=max_lines, run_id=run_id)
+
     known = store.max_key_for("order", staged.order_gid)
     if known:
+        record_map(known)
         return finish(OrderStageStatus.EXPORTED, RunOutcome.SKIPPED, RunOutcomeCode.ALREADY_EXPORTED,
                       f"already exported as ORDNUM {known} (id_map)", max_ordnum=known,
                       exported_material_digest=staged.material_digest)
@@ -95,6 +101,7 @@ def _export_one(store: SyncStore, gateway: MaxGateway, staged: StagedOrder, writ
                       f"error queue item {error_id}: {duplicate}", error_queue_id=error_id)
     if existing is not None and existing.ORDNUM:
         store.record_id_mapping("order", staged.order_gid, existing.ORDNUM, run_id=run_id)
+        record_map(existing.ORDNUM, existing.lines)
         return finish(OrderStageStatus.EXPORTED, RunOutcome.SKIPPED, RunOutcomeCode.FOUND_IN_MAX,
                       f"already in MAX as ORDNUM {existing.ORDNUM} (found by CUSTPO "
                       f"{sales_order.CUSTPO}); id_map recorded now", max_ordnum=existing.ORDNUM,
@@ -121,6 +128,7 @@ def _export_one(store: SyncStore, gateway: MaxGateway, staged: StagedOrder, writ
         return finish(OrderStageStatus.FAILED, RunOutcome.FAILED, RunOutcomeCode.REJECTED_BY_MAX,
                       f"error queue item {error_id}: MAX refused it: {reasons}"[:2000], error_queue_id=error_id)
     store.record_id_mapping("order", staged.order_gid, result.ORDNUM, run_id=run_id)
+    record_map(result.ORDNUM, getattr(result, "lines", None))
     store.write_audit([AuditEntry(
         entity="order", record_key=staged.order_name, direction="shopify_to_max", outcome="exported",
         request=document.xml, response={**result.model_dump(mode="json"), "rules_applied": mapped["rules_applied"]},

@@ -36,6 +36,15 @@ class LineAmounts:
     tax_lines: list[TaxLine] = field(default_factory=list)
     taxable: bool = True
     ships_from_stock: bool = True  # freight and custom lines are non-stock parts: no stockroom is sent
+    # Where the line came from, for the line map recorded at export (sync_store/order_line_map.py):
+    line_item_gid: str | None = None  # None: a shipping line
+    sku: str | None = None
+    uom_factor: int = 1  # MAX quantity = Shopify quantity x uom_factor
+
+    def line_source(self, linnum: int) -> dict:
+        """What the line map records for this line's LINNUM (the same for each of its deliveries)."""
+        return {"LINNUM": f"{linnum:02d}", "source": self.source, "line_kind": "line_item" if self.line_item_gid
+                else "shipping", "line_item_gid": self.line_item_gid, "sku": self.sku, "uom_factor": self.uom_factor}
 
 
 def map_tax_codes(source: str, tax_lines: list[TaxLine], mappings: Mappings,

@@ -82,6 +82,7 @@ def _map_one(store: SyncStore, mappings: Mappings, staged: StagedOrder, run_id: 
             "new_customer": result.new_customer.model_dump(mode="json") if result.new_customer else None,
             "customer_gid": result.customer_gid,
             "rules_applied": rules,
+            "line_sources": result.line_sources,  # the line map recorded at export
         }
         if move(OrderStageStatus.MAPPED, mapped_json=json.dumps(mapped)):
             log.info("order %s: mapped to CUSTPO %s with %d line row(s), %d rule(s) applied", staged.order_name,

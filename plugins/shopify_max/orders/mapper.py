@@ -94,6 +94,7 @@ def map_order_to_sales_order(order: Order, mappings: Mappings, *, known_custid: 
     else:
         for linnum, line in enumerate(priced_lines, start=1):
             rows += to_rows(line, linnum, mappings, rules.stockroom, applied, errors)
+            result.line_sources.append(line.line_source(linnum))
 
     header_codes: list[str] = []
     for row in rows:
@@ -329,7 +330,8 @@ def _price_item_lines(order: Order, mappings: Mappings, applied: list[RuleApplie
             list_price -= line_tax / item.quantity / factor
         priced.append(LineAmounts(source, part_number, uom, quantity, list_price.quantize(_UNIT_PRICE_PLACES), net,
                                   list(item.tax_lines), item.taxable and not order.tax_exempt,
-                                  ships_from_stock=bool(item.sku)))
+                                  ships_from_stock=bool(item.sku), line_item_gid=item.id, sku=item.sku or None,
+                                  uom_factor=factor))
     return priced, sum(gross_by_line, Decimal(0)), excluded, figures_ok
 
 

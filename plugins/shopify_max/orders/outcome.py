@@ -100,6 +100,8 @@ class MappedOrder:
     skip_code: RunOutcomeCode | None = None
     errors: list[MappingError] = field(default_factory=list)
     rules_applied: list[RuleApplied] = field(default_factory=list)
+    # Per LINNUM: the Shopify line it came from and the UOM factor (LineAmounts.line_source), for the line map.
+    line_sources: list[dict] = field(default_factory=list)
 
     def skip(self, code: RunOutcomeCode, reason: str) -> MappedOrder:
         """The order needs no export: why (``reason``, for a person) and what kind of skip (``code``)."""

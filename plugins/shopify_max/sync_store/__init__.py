@@ -13,6 +13,7 @@ is only their composition (mixins), so callers use one object:
 - ``audit_log.py``: every payload sent or received, redacted;
 - ``watermarks.py``: where each flow's last read ended;
 - ``inventory.py``: the inventory shadow, Shopify's items by SKU, the targets computed from MAX;
+- ``order_line_map.py``: which Shopify line each exported MAX order row came from;
 - ``order_stage.py``: orders on their way to MAX, their versions, write leases and run outcomes;
 - ``personal_data.py``: the PII retention purge, and the rows a privacy request reads and rewrites.
 
@@ -25,6 +26,7 @@ from shopify_max.sync_store.error_queue import ErrorItem
 from shopify_max.sync_store.id_map import IdMappingConflict
 from shopify_max.sync_store.inbox import InboxDelivery, InboxRow
 from shopify_max.sync_store.inventory import InventoryItemRow, InventoryTarget
+from shopify_max.sync_store.order_line_map import OrderLineMapConflict, OrderLineMapRow
 from shopify_max.sync_store.order_stage import OrderOutcome, StagedOrder
 from shopify_max.sync_store.states import (
     ErrorEntity,
@@ -41,6 +43,6 @@ from shopify_max.sync_store.store import SyncStore
 
 __all__ = [
     "AuditEntry", "ErrorEntity", "ErrorItem", "ErrorStatus", "IdMappingConflict", "InboxDelivery", "InboxRow",
-    "InboxStatus", "InventoryErrorStage", "InventoryItemRow", "InventoryTarget", "OrderErrorStage", "OrderOutcome",
-    "OrderStageStatus", "PrivacyErrorStage", "RunOutcome", "RunOutcomeCode", "StagedOrder", "SyncStore",
+    "InboxStatus", "InventoryErrorStage", "InventoryItemRow", "InventoryTarget", "OrderErrorStage",
+    "OrderLineMapConflict", "OrderLineMapRow", "OrderOutcome", "OrderStageStatus", "PrivacyErrorStage", "RunOutcome", "RunOutcomeCode", "StagedOrder", "SyncStore",
 ]

@@ -4,6 +4,8 @@ The class is only the composition: each table (or concern) is a module of its ow
 their methods, so a caller writes ``store.record_error(...)`` or ``store.claim_inbox(...)`` on one object. Each
 method is one transaction. Rules it guarantees (DESIGN.md, correctness rules):
 - an id mapping recorded twice is a no-op; a conflicting one raises ``IdMappingConflict`` (:mod:`.id_map`);
+- an order's line map recorded twice is a no-op; a different one raises ``OrderLineMapConflict``
+  (:mod:`.order_line_map`);
 - a webhook delivery is stored once, whatever its retries and duplicates (:mod:`.inbox`);
 - two workers claiming error-queue items never get the same item (:mod:`.error_queue`);
 - audit entries are redacted before they are written (:mod:`.audit_log`), and PII has a retention period
@@ -22,6 +24,7 @@ from shopify_max.sync_store.error_queue_search import ErrorQueueSearch
 from shopify_max.sync_store.id_map import IdMap
 from shopify_max.sync_store.inbox import Inbox
 from shopify_max.sync_store.inventory import InventoryState
+from shopify_max.sync_store.order_line_map import OrderLineMap
 from shopify_max.sync_store.order_stage import OrderStage
 from shopify_max.sync_store.personal_data import PersonalData
 from shopify_max.sync_store.run_outcome_log import RunOutcomeLog
@@ -29,7 +32,7 @@ from shopify_max.sync_store.watermarks import Watermarks
 
 
 class SyncStore(IdMap, Inbox, ErrorQueue, ErrorQueueSearch, AuditLog, Watermarks, InventoryState, OrderStage, PersonalData,
-                RunOutcomeLog):
+                RunOutcomeLog, OrderLineMap):
     """The sync store on one SQLAlchemy engine (SQLite file or PostgreSQL)."""
 
     def __init__(self, engine: Engine) -> None:

@@ -176,6 +176,30 @@ inventory_target = Table(
 )
 
 
+# Which Shopify line each MAX sales-order row (SO_Detail ORDNUM + LINNUM + DELNUM) came from, recorded at export, so
+# a MAX shipment or invoice line finds its Shopify line item. ``line_kind`` ``line_item`` names a Shopify line item
+# (``line_item_gid``); ``shipping`` is a freight line from a Shopify shipping line (no line item). Quantities are
+# whole MAX units: MAX quantity = Shopify quantity x ``uom_factor``. Written once; see ``order_line_map.py``.
+order_line_map = Table(
+    "order_line_map",
+    metadata,
+    Column("ordnum", String(16), primary_key=True),
+    Column("linnum", String(2), primary_key=True),
+    Column("delnum", String(2), primary_key=True),
+    Column("order_gid", String(255), nullable=False),
+    Column("line_kind", String(16), nullable=False),  # line_item, shipping
+    Column("line_item_gid", String(255)),
+    Column("sku", String(255)),
+    Column("part_number", String(50), nullable=False),
+    Column("sales_uom", String(8)),  # None: the part's own sales UOM
+    Column("uom_factor", Integer, nullable=False),
+    Column("max_quantity", Integer, nullable=False),  # ORGQTY of this row, MAX units
+    Column("run_id", String(250)),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    Index("ix_order_line_map_order_gid", "order_gid"),
+)
+
+
 # Orders on their way to MAX. One row per Shopify order; ``status`` moves captured → mapped → validated →
 # exporting → exported, or ends skipped / failed (with ``detail``). ``run_id`` is the run that last captured it.
 order_stage = Table(
