@@ -8,7 +8,9 @@ DAG run with its log, and an `audit_log` entry (direction `error_queue_action`) 
 1. `act_on_error_queue` applies the param `action` to the items selected by the other params (item ids,
    entity, stage, status, text in the reason, record keys: every filter given applies). It claims them first,
    so a running replay and a person's resolve never act on the same item; an item another run has claimed
-   is left to it, and reported. Its XCom lists each item id with what was done, or why it was left.
+   is left to it, and reported. Its XCom lists each item id with what was done, or why it was left (more than
+   10 items left for one same reason, e.g. every open inventory item in the hourly replay, as one entry with
+   their ids under `left_in_bulk`).
 2. `summarise_error_queue`: what is still waiting, by status, entity and stage.
 
 | action | what it does | who uses it |

@@ -235,9 +235,30 @@ def act_on_error_queue(store: SyncStore, action: str | None, selection: Selectio
     else:
         _refetch(run, claimed, order_flow, shopify)
     counts = Counter(entry["result"] for entry in run.items)
-    return {"action": action, "note": note, "acted_by": actor.acted_by, "selection": selection.describe(),
-            "matched": len(run.items), "claimed": len(claimed), "counts": dict(sorted(counts.items())),
-            "items": run.items}
+    items, left_in_bulk = _listed_and_left_in_bulk(run.items)
+    report = {"action": action, "note": note, "acted_by": actor.acted_by, "selection": selection.describe(),
+              "matched": len(run.items), "claimed": len(claimed), "counts": dict(sorted(counts.items())),
+              "items": items}
+    if left_in_bulk:
+        report["left_in_bulk"] = left_in_bulk
+    return report
+
+
+LISTED_PER_REASON = 10  # more items left for one reason than this are reported as a count and their ids
+
+
+def _listed_and_left_in_bulk(items: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The report's items, with the items left for one same reason grouped once there are many of them (the
+    hourly replay would otherwise repeat one sentence for every open inventory item)."""
+    by_reason: dict[str, list[dict[str, Any]]] = {}
+    for entry in items:
+        if entry["result"] == "left":
+            by_reason.setdefault(entry["why"], []).append(entry)
+    bulky = {why for why, entries in by_reason.items() if len(entries) > LISTED_PER_REASON}
+    listed = [entry for entry in items if not (entry["result"] == "left" and entry["why"] in bulky)]
+    grouped = [{"why": why, "count": len(by_reason[why]), "ids": [entry["id"] for entry in by_reason[why]]}
+               for why in sorted(bulky)]
+    return listed, grouped
 
 
 def _why_not(action: str, item: ErrorItem, claim_cutoff: datetime) -> str | None:

@@ -64,6 +64,19 @@ def test_replay_of_inventory_items_never_touches_order_items(sync_store):
     assert sync_store.audit_entries(entity="order") == []
 
 
+def test_many_items_left_for_one_reason_are_reported_once_with_their_ids(sync_store):
+    """The hourly replay meets every open inventory item: one line with their ids, not one sentence per item."""
+    stock = [_inventory_item(sync_store, f"SKU-{n}") for n in range(12)]
+    few = [_inventory_item(sync_store, f"SKU-X{n}") for n in range(2)]
+
+    report = _act(sync_store, "replay", entity="inventory", item_ids=[*stock, *few])
+    assert report["left_in_bulk"] == [{"why": INVENTORY_ANSWER, "count": 14, "ids": [*stock, *few]}]
+    assert report["items"] == [] and report["counts"] == {"left": 14} and report["matched"] == 14
+
+    report = _act(sync_store, "replay", entity="inventory", item_ids=few)
+    assert "left_in_bulk" not in report and [entry["id"] for entry in report["items"]] == few
+
+
 def test_the_glue_passes_entity_on(sync_store, monkeypatch):
     """The bug the UI walkthrough found: {"entity": "inventory"} replayed every open order item."""
     from contextlib import contextmanager
