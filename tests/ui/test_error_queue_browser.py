@@ -90,6 +90,7 @@ def test_on_call_works_the_error_queue_from_the_airflow_ui(ui_stack, browser):
     queue.locator("#clear-filters").click()
     expect(rows).to_have_count(5)
     queue.locator("tr[data-id]", has_text="#1013").click()
+    expect(detail.locator("h2")).to_contain_text("#1013")  # the detail shown is the item clicked
     detail.locator("[data-action=ignore]").click()
     queue.locator("#send").click()
     expect(queue.locator("#dialog-error")).to_contain_text("A note is required")
@@ -102,6 +103,8 @@ def test_on_call_works_the_error_queue_from_the_airflow_ui(ui_stack, browser):
     expect(queue.locator("#run-status .run").first.locator(".run-state")).to_have_text(
         "success", timeout=RUN_TIMEOUT_MS)
     expect(detail.locator("#detail-status")).to_have_text("ignored")
+    expect(detail.locator("h2")).to_contain_text("#1013")
+    assert ui_stack.store.list_errors(entity="order", status="ignored")[0].record_key == "#1013"
     expect(rows).to_have_count(4)
     print(f"browser test: {time.monotonic() - started:.0f} s after the stack was up")
     page.close()
