@@ -97,17 +97,17 @@ def orders_to_max():
         return order_tasks.cancel_orders(run_id, ti.task_id)
 
     @task
-    def summarise_run(capture: dict, run_id=None) -> dict:
+    def summarise_run(run_id=None) -> dict:
         from shopify_max.airflow_glue import order_tasks
 
-        return order_tasks.summarise(run_id, capture)
+        return order_tasks.summarise(run_id)
 
     captured = capture_orders()
     mapped = map_orders_to_sales_orders()
     validated = validate_sales_orders()
     exported = export_sales_orders_to_max()
     cancelled = cancel_orders_cancelled_after_export()
-    prepare_sync_store() >> captured >> mapped >> validated >> exported >> cancelled >> summarise_run(captured)
+    prepare_sync_store() >> captured >> mapped >> validated >> exported >> cancelled >> summarise_run()
 
 
 orders_to_max()

@@ -90,21 +90,11 @@ def airflow_standalone(workdir: Path, *, all_admins: bool = True, env: dict[str,
 
 def stop_with_every_descendant(process: subprocess.Popen) -> None:
     """`airflow standalone` starts components that outlive a signal to its process group (the scheduler and its
-    executor workers were seen running after it, reparented to init): stop each process of the tree."""
-    import psutil
+    executor workers were seen running after it, reparented to init): stop each process of the tree, as
+    `make ui` does."""
+    from shopify_max.airflow_glue.standalone import stop_process_tree
 
-    try:
-        tree = [psutil.Process(process.pid), *psutil.Process(process.pid).children(recursive=True)]
-    except psutil.NoSuchProcess:
-        tree = []
-    for member in tree:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            member.terminate()
-    _gone, alive = psutil.wait_procs(tree, timeout=30)
-    for member in alive:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            member.kill()
-    psutil.wait_procs(alive, timeout=10)
+    stop_process_tree(process.pid)
     process.wait(timeout=10)
 
 

@@ -9,7 +9,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,17 +27,12 @@ from sandboxes.exactmax.server import run_in_thread as run_gateway
 from shopify_max.airflow_glue.standalone import process_tree
 from shopify_max.orders.capture import POLL_WATERMARK
 from shopify_max.sync_store import SyncStore
+from tests.live_airflow import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MAKEFILE_SETTINGS = ("AIRFLOW__CORE__PARALLELISM", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS",
                      "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC", "AIRFLOW__CORE__EXECUTOR")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def readme_backfill_command() -> str:

@@ -59,14 +59,14 @@ def deliver(store, topic: str, body: dict) -> None:
 
 def run_orders_flow(store, mappings, run_id: str) -> dict:
     """The orders DAG's steps in order (the GX suite aside: validation has its own tests)."""
-    capture = capture_orders(store, None, run_id=run_id, window=None)
+    capture_orders(store, None, run_id=run_id, window=None)
     map_staged_orders(store, mappings, run_id=run_id)
     for row in store.orders_in_stage(run_id=run_id, statuses=["mapped"]):
         store.set_stage_status(row.order_gid, "validated", expected=["mapped"], owned_by=run_id)
     hook = ExactMaxHook(backoff_base=0.05, max_retry_wait=0.2)
     export_staged_orders(store, hook, run_id=run_id, task_id="export")
     apply_cancellations(store, hook, run_id=run_id, task_id="cancel")
-    return summarise_orders_run(store, run_id=run_id, capture=capture.as_xcom())
+    return summarise_orders_run(store, run_id=run_id)
 
 
 def held_version(store, gid: str) -> str:

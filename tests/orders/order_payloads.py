@@ -33,3 +33,13 @@ def write_mapping_files(directory: Path) -> Path:
 def money(amount: str, currency: str = "USD") -> dict:
     return {"shop_money": {"amount": amount, "currency_code": currency},
             "presentment_money": {"amount": amount, "currency_code": currency}}
+
+
+class ListSource:
+    """The capture step's order source, fed from a list (the orders a poll would return)."""
+
+    def __init__(self, *orders):
+        self.orders = list(orders)
+
+    def iter_orders_updated(self, updated_at_min, updated_at_max=None):
+        return iter(self.orders)

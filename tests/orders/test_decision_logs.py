@@ -16,7 +16,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from order_payloads import EXAMPLE_ORDER
+from order_payloads import EXAMPLE_ORDER, ListSource
 
 from shopify_max.exactmax.errors import ExactMaxConnectionError
 from shopify_max.exactmax.hook import ExactMaxHook
@@ -28,14 +28,6 @@ from shopify_max.validation.sales_orders import ReferenceCodes, validate_sales_o
 TOKEN_LIKE_SKU = "shpat_0123456789abcdef"  # credential-shaped text: never written to a log as it is
 CODES = ReferenceCodes(part_numbers=frozenset({"PRT-00001"}), uoms=frozenset({"EA"}), terms=frozenset({"CC"}),
                        ship_via=frozenset({"UP"}), tax_codes=frozenset(), currencies=frozenset({"USD"}))
-
-
-class ListSource:
-    def __init__(self, *orders):
-        self.orders = list(orders)
-
-    def iter_orders_updated(self, updated_at_min, updated_at_max=None):
-        return iter(self.orders)
 
 
 def _sales_order(part: str = "PRT-00001") -> SalesOrder:

@@ -8,21 +8,13 @@ from __future__ import annotations
 
 import copy
 
-from order_payloads import EXAMPLE_ORDER
+from order_payloads import EXAMPLE_ORDER, ListSource
 
 from shopify_max.orders.pipeline import capture_orders, map_staged_orders, order_digests, summarise_orders_run
 from shopify_max.orders.webhook_payload import order_from_webhook_payload
 from shopify_max.sync_store import RunOutcome, RunOutcomeCode, StagedOrder
 
 LATER = "2022-01-02T10:00:00-05:00"
-
-
-class ListSource:
-    def __init__(self, *orders):
-        self.orders = list(orders)
-
-    def iter_orders_updated(self, updated_at_min, updated_at_max=None):
-        return iter(self.orders)
 
 
 def _payload(number: int = 9999, **changes) -> dict:
@@ -55,8 +47,8 @@ def test_an_order_edited_after_export_is_summarised_with_its_error_queue_item(sy
     edited = _payload(updated_at=LATER)
     edited["line_items"][0]["quantity"] = 3
 
-    capture = _capture(sync_store, "r1", edited)
-    summary = summarise_orders_run(sync_store, run_id="r1", capture=capture)
+    _capture(sync_store, "r1", edited)
+    summary = summarise_orders_run(sync_store, run_id="r1")
 
     [item] = sync_store.list_errors(stage="update_after_export")
     row = sync_store.staged_orders([original.id])[original.id]
@@ -73,8 +65,8 @@ def test_orders_exported_earlier_are_one_kind_of_skip_whatever_their_ordnum(sync
         retagged.append(_payload(number, tags="vip", updated_at=LATER))
     _exported(sync_store, _payload(1003), "00100003")
 
-    capture = _capture(sync_store, "r1", *retagged, _payload(1003))
-    summary = summarise_orders_run(sync_store, run_id="r1", capture=capture)
+    _capture(sync_store, "r1", *retagged, _payload(1003))
+    summary = summarise_orders_run(sync_store, run_id="r1")
 
     assert summary["skip_reasons"] == {"exported_earlier": 2, "unchanged": 1}
     assert (summary["read"], summary["skipped"], summary["error_queue_ids"]) == (3, 3, [])
@@ -86,9 +78,9 @@ def test_mapping_skips_and_failures_are_counted_by_kind_with_their_error_queue_i
     unknown_sku = _payload(2003)
     unknown_sku["line_items"][0]["sku"] = "NOT-IN-MAX"
 
-    capture = _capture(sync_store, "r1", cancelled, test_order, unknown_sku)
+    _capture(sync_store, "r1", cancelled, test_order, unknown_sku)
     map_staged_orders(sync_store, mappings, run_id="r1")
-    summary = summarise_orders_run(sync_store, run_id="r1", capture=capture)
+    summary = summarise_orders_run(sync_store, run_id="r1")
 
     [item] = sync_store.list_errors(stage="map")
     assert item.record_key == "#2003"
@@ -105,6 +97,6 @@ def test_the_summary_reads_error_queue_ids_from_the_column_not_from_the_reason(s
                                 run_outcome_code=RunOutcomeCode.REJECTED_BY_MAX,
                                 run_outcome_reason="MAX refused it; error queue item 999 was an older attempt")
 
-    summary = summarise_orders_run(sync_store, run_id="r1", capture={})
+    summary = summarise_orders_run(sync_store, run_id="r1")
 
     assert summary["error_queue_ids"] == [linked]

@@ -14,7 +14,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from order_payloads import EXAMPLE_ORDER
+from order_payloads import EXAMPLE_ORDER, ListSource
 
 from max_gateway.app import GatewayAuth
 from sandboxes.exactmax.server import GatewayConfig
@@ -45,14 +45,6 @@ def max_hook(gateway_server, monkeypatch):
     return ExactMaxHook()
 
 
-class ListSource:
-    def __init__(self, *orders):
-        self.orders = list(orders)
-
-    def iter_orders_updated(self, updated_at_min, updated_at_max=None):
-        return iter(self.orders)
-
-
 def _order(**changes):
     """Shopify's example order as an order of its own (a fresh id and name: the gateway keeps every CUSTPO)."""
     number = uuid.uuid4().int % 10**9
@@ -75,12 +67,12 @@ def _capture(store, run_id, *orders):
 
 def _run(store, mappings, hook, run_id, *orders):
     """One orders_to_max run: capture → map → (the GX suite has its own tests) validated → export → summary."""
-    capture = _capture(store, run_id, *orders)
+    _capture(store, run_id, *orders)
     map_staged_orders(store, mappings, run_id=run_id)
     for staged in store.orders_in_stage(run_id=run_id, statuses=[OrderStageStatus.MAPPED]):
         assert store.set_stage_status(staged.order_gid, OrderStageStatus.VALIDATED, expected=["mapped"])
     export_staged_orders(store, hook, run_id=run_id, task_id="export")
-    return summarise_orders_run(store, run_id=run_id, capture=capture)
+    return summarise_orders_run(store, run_id=run_id)
 
 
 def _outcome_entries(store, order_name):
@@ -99,7 +91,7 @@ def test_a_cleared_run_run_again_keeps_its_summary_and_a_later_run_does_not_take
     # A later run reads it too: that run skips it, and the first run's summary is unchanged.
     later = _run(sync_store, mappings, max_hook, "r2", order)
     assert (later["read"], later["skipped"], later["skip_reasons"]) == (1, 1, {"unchanged": 1})
-    assert summarise_orders_run(sync_store, run_id="r1", capture={}) == first
+    assert summarise_orders_run(sync_store, run_id="r1") == first
 
     [(run_id, outcome, exported)] = [e for e in _outcome_entries(sync_store, order.name) if e[1] == "exported"]
     assert (run_id, exported["order_gid"], exported["code"]) == ("r1", order.id, "exported")
@@ -110,9 +102,9 @@ def test_a_cleared_run_keeps_its_failures_and_its_unreadable_deliveries(sync_sto
     unknown_sku = _order(line_items=_lines_with_sku("NOT-IN-MAX"))
     sync_store.add_inbox_delivery(InboxDelivery(webhook_id=f"wh-{uuid.uuid4().hex}", topic="orders/create",
                                                 payload='{"name": "#broken", "line_items": "not a list"}'))
-    capture = _capture(sync_store, "r1", unknown_sku)
+    _capture(sync_store, "r1", unknown_sku)
     map_staged_orders(sync_store, mappings, run_id="r1")
-    first = summarise_orders_run(sync_store, run_id="r1", capture=capture)
+    first = summarise_orders_run(sync_store, run_id="r1")
     assert (first["read"], first["failed"], first["failure_kinds"]) == (2, 2, {"capture_failed": 1,
                                                                               "mapping_failed": 1})
     assert len(first["error_queue_ids"]) == 2
@@ -120,7 +112,7 @@ def test_a_cleared_run_keeps_its_failures_and_its_unreadable_deliveries(sync_sto
     capture_again = _capture(sync_store, "r1", unknown_sku)  # cleared: the delivery is not read twice
     map_staged_orders(sync_store, mappings, run_id="r1")
     assert capture_again["bad_payloads"] == 0
-    assert summarise_orders_run(sync_store, run_id="r1", capture=capture_again) == first
+    assert summarise_orders_run(sync_store, run_id="r1") == first
 
 
 def test_an_order_pending_in_one_run_and_adopted_by_the_next_stays_in_both_summaries(sync_store, mappings, max_hook):
@@ -128,7 +120,7 @@ def test_an_order_pending_in_one_run_and_adopted_by_the_next_stays_in_both_summa
     _capture(sync_store, "run-a", order)  # run A dies after its capture: the order is pending in A
 
     b = _run(sync_store, mappings, max_hook, "run-b")  # run B reads nothing new, adopts the order and exports it
-    a = summarise_orders_run(sync_store, run_id="run-a", capture={})
+    a = summarise_orders_run(sync_store, run_id="run-a")
 
     assert (b["read"], b["exported"]) == (1, 1)
     assert (a["read"], a["skipped"], a["skip_reasons"]) == (1, 1, {"handed_over": 1})
@@ -153,7 +145,7 @@ def test_an_order_whose_expired_write_a_newer_version_takes_over_is_handed_over(
     assert not sync_store.defer_newer_version(staged, order_json=newer.model_dump_json(),  # the version read is gone
                                               updated_at=newer.updated_at, adopt_run_id="run-c")
 
-    summary = summarise_orders_run(sync_store, run_id="run-a", capture={})
+    summary = summarise_orders_run(sync_store, run_id="run-a")
     assert summary["skip_examples"] == {"handed_over": [f"{order.name}: handed over to run run-b"]}
     assert [(run_id, data["handed_over_to"]) for run_id, _, data in _outcome_entries(sync_store, order.name)] == [
         ("run-a", "run-b")]
@@ -189,9 +181,9 @@ def test_skips_of_one_kind_group_under_one_key_with_examples_whose_colons_surviv
     cancelled = [_order(cancelled_at=CANCELLED_AT, updated_at=CANCELLED_AT) for _ in range(4)]
     unknown_sku = _order(line_items=_lines_with_sku("NOT-IN-MAX"))
 
-    capture = _capture(sync_store, "r1", *cancelled, unknown_sku)
+    _capture(sync_store, "r1", *cancelled, unknown_sku)
     map_staged_orders(sync_store, mappings, run_id="r1")
-    summary = summarise_orders_run(sync_store, run_id="r1", capture=capture)
+    summary = summarise_orders_run(sync_store, run_id="r1")
 
     assert summary["skip_reasons"] == {"cancelled_before_export": 4}
     reason = "cancelled in Shopify at 2022-01-02T10:00:00-05:00 before export"

@@ -8,19 +8,11 @@ from __future__ import annotations
 import copy
 from decimal import Decimal
 
-from order_payloads import EXAMPLE_ORDER
+from order_payloads import EXAMPLE_ORDER, ListSource
 
 from shopify_max.orders.pipeline import capture_orders, order_digests
 from shopify_max.orders.webhook_payload import order_from_webhook_payload
 from shopify_max.sync_store import OrderOutcome, RunOutcomeCode, StagedOrder
-
-
-class ListSource:
-    def __init__(self, *orders):
-        self.orders = list(orders)
-
-    def iter_orders_updated(self, updated_at_min, updated_at_max=None):
-        return iter(self.orders)
 
 
 def _order(**changes):

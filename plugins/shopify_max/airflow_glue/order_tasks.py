@@ -151,11 +151,11 @@ def cancel_orders(run_id: str, task_id: str | None = None) -> dict[str, int]:
 
 
 @fails_at_once_when_retrying_cannot_help
-def summarise(run_id: str, capture: dict[str, Any]) -> dict[str, Any]:
+def summarise(run_id: str) -> dict[str, Any]:
     from shopify_max.orders.pipeline import summarise_orders_run
 
     with open_sync_store() as store:
-        summary = summarise_orders_run(store, run_id=run_id, capture=capture)
+        summary = summarise_orders_run(store, run_id=run_id)
     log.info("run summary: read %(read)d = exported %(exported)d + skipped %(skipped)d + failed %(failed)d", summary)
     return summary
 

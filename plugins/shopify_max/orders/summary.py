@@ -35,11 +35,9 @@ def fold_run_outcomes(entries: list[RunOutcomeEntry]) -> dict[str, RunOutcomeEnt
     return final
 
 
-def summarise_orders_run(store: SyncStore, *, run_id: str, capture: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The run's summary: every order read ends exported, skipped or failed, or the task fails.
-
-    ``capture`` (the capture step's XCom) is not read: its unreadable payloads are run-outcome entries too."""
-    del capture
+def summarise_orders_run(store: SyncStore, *, run_id: str) -> dict[str, Any]:
+    """The run's summary: every order read ends exported, skipped or failed, or the task fails. Capture's
+    unreadable payloads are run-outcome entries too, so the capture step's XCom is not needed."""
     final = fold_run_outcomes(store.run_outcome_entries(run_id))
     staged = store.run_outcomes(run_id)
     named = {entry.order_name for entry in final.values()}
