@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import re
 import socket
 import tempfile
 import threading
@@ -56,6 +57,10 @@ class Faults:
     retry_after_seconds: float = 1.0  # the Retry-After value sent with 429
     storm_rate: float = 0.0  # drain the bucket before the check (another client's burst): real THROTTLED
     drop_after_commit_rate: float = 0.0  # execute (a mutation applies), then close the connection: outcome unknown
+    # The same, counted down, for the next N requests that call one field (e.g. "fulfillmentCreate", "orderCapture"),
+    # so a test knows exactly which write lost its answer.
+    drop_after_commit_field: str = ""
+    drop_after_commit_count: int = 0
     # Bulk result downloads (GET /_sandbox/bulk/…), counted down, so a test knows exactly what happens:
     bulk_download_drops: int = 0  # the next N send half of what was asked (mid-line), then close the connection
     bulk_download_5xx: int = 0  # the next N answer 503
@@ -265,6 +270,11 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
         base_url = str(request.base_url).rstrip("/")
         status, payload, headers = await run_in_threadpool(sandbox.handle_graphql, body, base_url)
         if faults.drop_after_commit_rate and sandbox._rng.random() < faults.drop_after_commit_rate:
+            sandbox.stats["dropped_after_commit"] += 1
+            raise _DroppedConnection()
+        if (faults.drop_after_commit_count > 0 and faults.drop_after_commit_field
+                and re.search(rf"\b{re.escape(faults.drop_after_commit_field)}\s*\(", str(body.get("query") or ""))):
+            faults.drop_after_commit_count -= 1
             sandbox.stats["dropped_after_commit"] += 1
             raise _DroppedConnection()
         return JSONResponse(payload, status_code=status, headers=headers)

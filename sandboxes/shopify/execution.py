@@ -306,6 +306,15 @@ def _order_metafield(source: dict[str, Any], info: GraphQLResolveInfo, key: str,
                  m["namespace"] == (namespace or "$app")), None)
 
 
+def _order_metafields(source: dict[str, Any], info: GraphQLResolveInfo, namespace: str | None = None,
+                      keys: list[str] | None = None, **args: Any) -> dict[str, Any]:
+    """``Order.metafields``: all of them, or one namespace's, or the ``namespace.key`` names in ``keys``."""
+    metafields = [m for m in source.get("metafields", [])
+                  if (namespace is None or m["namespace"] == namespace)
+                  and (keys is None or f"{m['namespace']}.{m['key']}" in keys)]
+    return make_connection(metafields, info, args)
+
+
 RESOLVERS: dict[tuple[str, str], Callable[..., Any]] = {
     ("QueryRoot", "shop"): lambda _r, info: info.context.store.shop,
     ("QueryRoot", "locations"): lambda _r, info, **a: make_connection(
@@ -323,6 +332,7 @@ RESOLVERS: dict[tuple[str, str], Callable[..., Any]] = {
     ("QueryRoot", "customers"): lambda _r, info, **a: make_connection(list(info.context.store.customers.values()),
                                                                       info, a),
     ("QueryRoot", "fulfillmentOrder"): _lookup("fulfillment_orders"),
+    ("QueryRoot", "fulfillment"): _lookup("fulfillments"),
     ("QueryRoot", "bulkOperation"): _lookup("bulk_operations"),
     ("QueryRoot", "node"): lambda _r, info, id: _node(info.context.store, id),  # noqa: A002
     ("QueryRoot", "nodes"): lambda _r, info, ids: [_node(info.context.store, gid) for gid in ids],
@@ -333,6 +343,7 @@ RESOLVERS: dict[tuple[str, str], Callable[..., Any]] = {
     ("InventoryItem", "inventoryLevel"): _inventory_level,
     ("InventoryItem", "duplicateSkuCount"): _duplicate_sku_count,
     ("Order", "metafield"): _order_metafield,
+    ("Order", "metafields"): _order_metafields,
     **MUTATION_RESOLVERS,
 }
 

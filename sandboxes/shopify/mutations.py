@@ -108,6 +108,15 @@ def _order_mark_as_paid(_root, info: GraphQLResolveInfo, input: dict[str, Any]):
     return payload
 
 
+def _order_transactions(source: dict[str, Any], _info: GraphQLResolveInfo, first: int | None = None,
+                        capturable: bool | None = None, manuallyResolvable: bool | None = None):  # noqa: N803
+    """``Order.transactions``: a plain list, oldest first; ``capturable`` keeps authorisations with money left."""
+    transactions = source["transactions"]
+    if capturable is not None:
+        transactions = [t for t in transactions if bool(t.get("manuallyCapturable")) == capturable]
+    return transactions[:first]
+
+
 MUTATION_RESOLVERS: dict[tuple[str, str], Callable[..., Any]] = {
     ("Mutation", "fulfillmentCreate"): _fulfillment_create,
     ("Mutation", "fulfillmentTrackingInfoUpdate"): _tracking_update,
@@ -121,5 +130,6 @@ MUTATION_RESOLVERS: dict[tuple[str, str], Callable[..., Any]] = {
     ("Mutation", "orderCapture"): _order_capture,
     ("Mutation", "orderMarkAsPaid"): _order_mark_as_paid,
     ("Order", "fulfillments"): lambda source, _info, first=None, query=None: source["fulfillments"][:first],
+    ("Order", "transactions"): _order_transactions,
     ("Fulfillment", "trackingInfo"): lambda source, _info, first=None: source["trackingInfo"][:first],
 }

@@ -7,7 +7,7 @@ import pytest
 import requests
 from shopify_helpers import TOKEN
 
-from shopify_max.shopify import documents
+from shopify_max.shopify import documents, fulfilment_documents
 
 HOLD = """mutation Hold($id: ID!) { fulfillmentOrderHold(id: $id, fulfillmentHold: {reason: INCORRECT_ADDRESS,
   reasonNotes: "check the street"}) { fulfillmentHold { id reason } fulfillmentOrder { id status
@@ -30,8 +30,14 @@ def _data(sandbox, document, variables=None) -> dict:
 
 
 def _fulfillment_orders(sandbox, order_id: str) -> tuple[str, list[dict]]:
-    order = _data(sandbox, documents.FULFILLMENT_ORDERS, {"id": order_id, "first": 5, "linesFirst": 20})["order"]
+    order = _data(sandbox, fulfilment_documents.FULFILLMENT_ORDERS, {"id": order_id, "first": 5, "linesFirst": 20})["order"]
     return order["displayFulfillmentStatus"], order["fulfillmentOrders"]["nodes"]
+
+
+def _fulfilment_state(sandbox, order_id: str) -> dict:
+    return _data(sandbox, fulfilment_documents.ORDER_FULFILMENT_STATE, {
+        "id": order_id, "fulfillmentOrdersFirst": 5, "fulfillmentOrderLinesFirst": 20, "fulfillmentLinesFirst": 20,
+        "metafieldsFirst": 5, "withMetafields": False})["order"]
 
 
 def _actions(fulfillment_order: dict) -> set[str]:
@@ -45,7 +51,7 @@ def _create(sandbox, groups: list[tuple[str, list[tuple[str, int]] | None]], tra
         for fo_id, lines in groups]}
     if tracking:
         fulfillment["trackingInfo"] = tracking
-    return _data(sandbox, documents.FULFILLMENT_CREATE, {"fulfillment": fulfillment})["fulfillmentCreate"]
+    return _data(sandbox, fulfilment_documents.FULFILLMENT_CREATE, {"fulfillment": fulfillment})["fulfillmentCreate"]
 
 
 @pytest.fixture
@@ -73,7 +79,7 @@ def test_partial_fulfilment_moves_open_in_progress_closed(sandbox, admin):
     assert (status, fo["status"], _actions(fo)) == ("FULFILLED", "CLOSED", set())
     refused = _create(sandbox, [(fo["id"], None)])
     assert refused["fulfillment"] is None and "unfulfillable status= closed" in refused["userErrors"][0]["message"]
-    order = _data(sandbox, documents.ORDER_FULFILLMENTS, {"id": created["id"]})["order"]
+    order = _fulfilment_state(sandbox, created["id"])
     assert [f["fulfillmentLineItems"]["nodes"][0]["quantity"] for f in order["fulfillments"]] == [2, 1]
 
 
@@ -120,12 +126,12 @@ def test_move_takes_the_remaining_quantities_to_a_new_fulfillment_order(sandbox,
     created = admin.post("orders", {"lines": [{"sku": "SKU-00016", "quantity": 4}, {"sku": "SKU-00017", "quantity": 1}]})
     _, [fo] = _fulfillment_orders(sandbox, created["id"])
     assert "MOVE" in _actions(fo)
-    untouched = _data(sandbox, documents.FULFILLMENT_ORDER_MOVE, {"id": fo["id"], "newLocationId": locations[1]})
+    untouched = _data(sandbox, fulfilment_documents.FULFILLMENT_ORDER_MOVE, {"id": fo["id"], "newLocationId": locations[1]})
     moved = untouched["fulfillmentOrderMove"]["movedFulfillmentOrder"]
     assert moved["id"] == fo["id"] and moved["assignedLocation"]["location"]["id"] == locations[1]  # moved whole
     first = fo["lineItems"]["nodes"][0]
     assert _create(sandbox, [(fo["id"], [(first["id"], 1)])])["userErrors"] == []
-    result = _data(sandbox, documents.FULFILLMENT_ORDER_MOVE,
+    result = _data(sandbox, fulfilment_documents.FULFILLMENT_ORDER_MOVE,
                    {"id": fo["id"], "newLocationId": locations[2]})["fulfillmentOrderMove"]
     assert result["userErrors"] == [] and result["originalFulfillmentOrder"]["status"] == "CLOSED"
     new = result["movedFulfillmentOrder"]
@@ -145,11 +151,11 @@ def test_commit_then_drop_leaves_the_fulfilment_committed(sandbox, admin):
     admin.post("faults", {"drop_after_commit_rate": 1.0})
     try:
         with pytest.raises(requests.exceptions.RequestException):
-            requests.post(sandbox.graphql_url, json={"query": documents.FULFILLMENT_CREATE.text, "variables": variables},
+            requests.post(sandbox.graphql_url, json={"query": fulfilment_documents.FULFILLMENT_CREATE.text, "variables": variables},
                           headers={"X-Shopify-Access-Token": TOKEN}, timeout=10).json()
     finally:
         admin.post("faults", {"drop_after_commit_rate": 0.0})
-    order = _data(sandbox, documents.ORDER_FULFILLMENTS, {"id": created["id"]})["order"]
+    order = _fulfilment_state(sandbox, created["id"])
     assert order["displayFulfillmentStatus"] == "FULFILLED"
     [fulfillment] = order["fulfillments"]
     assert fulfillment["trackingInfo"] == [{"company": "DHL Express", "number": "JD0001", "url": None}]
@@ -159,14 +165,14 @@ def test_tracking_update_and_mutation_cost(sandbox, admin):
     created = admin.post("orders", {"lines": [{"sku": "SKU-00019", "quantity": 1}]})
     _, [fo] = _fulfillment_orders(sandbox, created["id"])
     fulfillment = _create(sandbox, [(fo["id"], None)], {"company": "UPS", "number": "1Z-OLD"})["fulfillment"]
-    body = _call(sandbox, documents.FULFILLMENT_TRACKING_INFO_UPDATE, {
+    body = _call(sandbox, fulfilment_documents.FULFILLMENT_TRACKING_INFO_UPDATE, {
         "fulfillmentId": fulfillment["id"], "notifyCustomer": False,
         "trackingInfoInput": {"company": "FedEx", "numbers": ["FX1", "FX2"],
                               "urls": ["https://t.example/FX1", "https://t.example/FX2"]}})
     assert body["extensions"]["cost"]["requestedQueryCost"] == 10
     updated = body["data"]["fulfillmentTrackingInfoUpdate"]["fulfillment"]
     assert [(t["company"], t["number"]) for t in updated["trackingInfo"]] == [("FedEx", "FX1"), ("FedEx", "FX2")]
-    missing = _data(sandbox, documents.FULFILLMENT_TRACKING_INFO_UPDATE, {
+    missing = _data(sandbox, fulfilment_documents.FULFILLMENT_TRACKING_INFO_UPDATE, {
         "fulfillmentId": "gid://shopify/Fulfillment/1", "trackingInfoInput": {"number": "x"}})
     assert missing["fulfillmentTrackingInfoUpdate"]["userErrors"][0]["message"] == "Fulfillment does not exist."
 
@@ -205,7 +211,7 @@ def test_capture_at_most_what_is_capturable(sandbox, admin):
     assert order["displayFinancialStatus"] == "AUTHORIZED" and order["capturable"]
 
     def capture(amount: str) -> dict:
-        return _data(sandbox, documents.ORDER_CAPTURE, {"input": {
+        return _data(sandbox, fulfilment_documents.ORDER_CAPTURE, {"input": {
             "id": created["id"], "parentTransactionId": authorisation["id"], "amount": amount}})["orderCapture"]
 
     over = capture(str(float(total) + 0.01))
@@ -222,16 +228,16 @@ def test_capture_at_most_what_is_capturable(sandbox, admin):
 def test_mark_as_paid_close_and_tags(sandbox, admin):
     created = admin.post("orders", {"lines": [{"sku": "SKU-00022", "quantity": 1}], "payment": "pending",
                                     "tags": ["wholesale"]})
-    paid = _data(sandbox, documents.ORDER_MARK_AS_PAID, {"input": {"id": created["id"]}})["orderMarkAsPaid"]
+    paid = _data(sandbox, fulfilment_documents.ORDER_MARK_AS_PAID, {"input": {"id": created["id"]}})["orderMarkAsPaid"]
     assert paid["order"]["displayFinancialStatus"] == "PAID"
     assert paid["order"]["totalOutstandingSet"]["shopMoney"]["amount"] == "0.00"
-    again = _data(sandbox, documents.ORDER_MARK_AS_PAID, {"input": {"id": created["id"]}})["orderMarkAsPaid"]
+    again = _data(sandbox, fulfilment_documents.ORDER_MARK_AS_PAID, {"input": {"id": created["id"]}})["orderMarkAsPaid"]
     assert again["order"] is None and again["userErrors"]
     assert _data(sandbox, documents.TAGS_ADD, {"id": created["id"], "tags": ["max-open", "MAX-SO-1"]})
     removed = _data(sandbox, documents.TAGS_REMOVE, {"id": created["id"], "tags": ["max-open"]})["tagsRemove"]
     assert removed["userErrors"] == [] and sandbox.sandbox.store.orders[created["id"]]["tags"] == ["wholesale",
                                                                                                    "MAX-SO-1"]
-    closed = _data(sandbox, documents.ORDER_CLOSE, {"input": {"id": created["id"]}})["orderClose"]
+    closed = _data(sandbox, fulfilment_documents.ORDER_CLOSE, {"input": {"id": created["id"]}})["orderClose"]
     assert closed["order"]["closed"] and closed["order"]["closedAt"]
 
 
@@ -241,7 +247,7 @@ def test_fulfilment_mutations_send_their_webhooks(sandbox, admin, webhook_receiv
         created = admin.post("orders", {"lines": [{"sku": "SKU-00023", "quantity": 1}]})
         _, [fo] = _fulfillment_orders(sandbox, created["id"])
         fulfillment = _create(sandbox, [(fo["id"], None)], {"company": "UPS", "number": "1Z1"})["fulfillment"]
-        _data(sandbox, documents.FULFILLMENT_TRACKING_INFO_UPDATE, {
+        _data(sandbox, fulfilment_documents.FULFILLMENT_TRACKING_INFO_UPDATE, {
             "fulfillmentId": fulfillment["id"], "trackingInfoInput": {"company": "UPS", "number": "1Z2"}})
         received = webhook_receiver.wait_for(4)
         topics = [r.headers["X-Shopify-Topic"] for r in received]

@@ -8,7 +8,7 @@ import threading
 import pytest
 from shopify_helpers import TOKEN, make_client
 
-from shopify_max.shopify import documents
+from shopify_max.shopify import documents, fulfilment_documents
 from shopify_max.shopify.api import ShopifyAdminApi
 from shopify_max.shopify.client import RetryPolicy
 from shopify_max.shopify.documents import Document
@@ -154,7 +154,7 @@ def test_a_non_idempotent_mutation_is_not_resent_after_a_5xx(sandbox, admin):
     admin.post("faults", {"error_5xx_rate": 1.0})
     client = make_client(sandbox)
     with pytest.raises(ShopifyOutcomeUnknownError):
-        client.execute(documents.FULFILLMENT_CREATE, {"fulfillment": {"lineItemsByFulfillmentOrder": []}})
+        client.execute(fulfilment_documents.FULFILLMENT_CREATE, {"fulfillment": {"lineItemsByFulfillmentOrder": []}})
     assert client.stats.transient_retries == 0
 
 

@@ -18,11 +18,11 @@ from shopify_max.shopify import documents
 from shopify_max.shopify.bulk import BulkOperationRunner
 from shopify_max.shopify.client import ShopifyClient
 from shopify_max.shopify.errors import ShopifyBulkOperationError
+from shopify_max.shopify.fulfilment_api import FulfilmentApi
 from shopify_max.shopify.limits import MAX_INPUT_ARRAY_ITEMS
+from shopify_max.shopify.model_base import parse_user_errors
 from shopify_max.shopify.models import (
     Customer,
-    FulfillmentOrder,
-    FulfillmentResult,
     InventoryItemRef,
     InventoryLevel,
     InventoryQuantity,
@@ -32,8 +32,6 @@ from shopify_max.shopify.models import (
     Order,
     SetQuantitiesResult,
     SkuLookup,
-    TrackingInfo,
-    UserError,
     flatten_connections,
 )
 from shopify_max.shopify.pacing import BucketState
@@ -57,12 +55,12 @@ def _search_time(moment: datetime) -> str:
     return as_utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _user_errors(raw: list[dict[str, Any]] | None) -> list[UserError]:
-    return [UserError.model_validate(error) for error in raw or []]
+class ShopifyAdminApi(FulfilmentApi):
+    """Typed operations over a client. Subclasses (the hook) may provide ``client`` lazily.
 
-
-class ShopifyAdminApi:
-    """Typed operations over a client. Subclasses (the hook) may provide ``client`` lazily."""
+    The fulfilment and order operations (state, fulfilments, tracking, moves, close, capture, mark as paid) come
+    from :class:`~shopify_max.shopify.fulfilment_api.FulfilmentApi`.
+    """
 
     def __init__(self, client: ShopifyClient | None = None) -> None:
         self._client = client
@@ -229,67 +227,20 @@ class ShopifyAdminApi:
         for row in orphans:
             yield _level_from_row(row, skus.get(row["__parentId"]))
 
-    # ----- fulfilment -----
-    def fulfillment_orders(self, order_id: str) -> list[FulfillmentOrder]:
-        data = self.client.execute(documents.FULFILLMENT_ORDERS, {"id": order_id, "first": 3, "linesFirst": 100})
-        order = data.data.get("order")
-        if not order:
-            return []
-        connection = order["fulfillmentOrders"]
-        nodes = list(connection["nodes"])
-        if connection["pageInfo"]["hasNextPage"]:  # rare: more than 3 fulfillment orders; read the rest
-            data = self.client.execute(documents.FULFILLMENT_ORDERS, {"id": order_id, "first": 20, "linesFirst": 10})
-            nodes = data.data["order"]["fulfillmentOrders"]["nodes"]
-        result = []
-        for node in nodes:
-            lines = list(node["lineItems"]["nodes"])
-            page_info = node["lineItems"]["pageInfo"]
-            after = page_info["endCursor"] if page_info["hasNextPage"] else None
-            while after:
-                page = self.client.execute(documents.FULFILLMENT_ORDER_LINES_PAGE,
-                                           {"id": node["id"], "first": 200, "after": after})
-                connection = page.data["fulfillmentOrder"]["lineItems"]
-                lines.extend(connection["nodes"])
-                after = connection["pageInfo"]["endCursor"] if connection["pageInfo"]["hasNextPage"] else None
-            result.append(FulfillmentOrder.model_validate({**node, "lineItems": lines}))
-        return result
-
-    def create_fulfillment(self, lines_by_fulfillment_order: dict[str, list[tuple[str, int]] | None],
-                           tracking: TrackingInfo | None = None, notify_customer: bool = False,
-                           message: str | None = None) -> FulfillmentResult:
-        """``fulfillmentCreate``: {fulfillment order id: [(fulfillment order line id, quantity)] or None = all}.
-
-        All fulfillment orders must belong to one order and one location (Shopify's rule).
-        """
-        fulfillment: dict[str, Any] = {
-            "notifyCustomer": notify_customer,
-            "lineItemsByFulfillmentOrder": [
-                {"fulfillmentOrderId": fo_id,
-                 **({} if lines is None else
-                    {"fulfillmentOrderLineItems": [{"id": line_id, "quantity": qty} for line_id, qty in lines]})}
-                for fo_id, lines in lines_by_fulfillment_order.items()],
-        }
-        if tracking is not None:
-            fulfillment["trackingInfo"] = tracking.model_dump(exclude_none=True)
-        data = self.client.execute(documents.FULFILLMENT_CREATE,
-                                   {"fulfillment": fulfillment, "message": message}).data["fulfillmentCreate"]
-        created = data.get("fulfillment") or {}
-        return FulfillmentResult(
-            fulfillment_id=created.get("id"), status=created.get("status"),
-            order_fulfillment_status=(created.get("order") or {}).get("displayFulfillmentStatus"),
-            tracking=[TrackingInfo.model_validate(t) for t in created.get("trackingInfo") or []],
-            user_errors=_user_errors(data.get("userErrors")))
-
     # ----- tags, metafields, customers -----
     def add_tags(self, node_id: str, tags: Sequence[str]) -> MutationResult:
         data = self.client.execute(documents.TAGS_ADD, {"id": node_id, "tags": list(tags)}).data["tagsAdd"]
-        return MutationResult(node_id=(data.get("node") or {}).get("id"), user_errors=_user_errors(data["userErrors"]))
+        return MutationResult(node_id=(data.get("node") or {}).get("id"), user_errors=parse_user_errors(data["userErrors"]))
+
+    def remove_tags(self, node_gid: str, tags: Sequence[str]) -> MutationResult:
+        data = self.client.execute(documents.TAGS_REMOVE, {"id": node_gid, "tags": list(tags)}).data["tagsRemove"]
+        return MutationResult(node_id=(data.get("node") or {}).get("id"), user_errors=parse_user_errors(data["userErrors"]))
 
     def set_metafields(self, metafields: Sequence[dict[str, Any]]) -> MutationResult:
         """``metafieldsSet``: each dict has ownerId, namespace, key, type, value (≤ 25 per call)."""
         data = self.client.execute(documents.METAFIELDS_SET, {"metafields": list(metafields)}).data["metafieldsSet"]
         return MutationResult(metafields=[Metafield.model_validate(m) for m in data.get("metafields") or []],
-                              user_errors=_user_errors(data["userErrors"]))
+                              user_errors=parse_user_errors(data["userErrors"]))
 
     def get_customer(self, customer_id: str) -> Customer | None:
         data = self.client.execute(documents.CUSTOMER_BY_ID, {"id": customer_id}).data
@@ -302,7 +253,7 @@ class ShopifyAdminApi:
         customer = Customer.model_validate(flatten_connections(payload["customer"])) if payload.get("customer") \
             else None
         return MutationResult(node_id=customer.id if customer else None, customer=customer,
-                              user_errors=_user_errors(payload["userErrors"]))
+                              user_errors=parse_user_errors(payload["userErrors"]))
 
 
 def _level_from_row(row: dict[str, Any], sku: str | None) -> InventoryLevel:

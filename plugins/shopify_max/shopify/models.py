@@ -1,7 +1,8 @@
 """Typed results of the Shopify client (pydantic). Ids are strings (gids), money is ``money.Amount`` (floats refused).
 
 Models parse the GraphQL response shape directly (camelCase aliases); connections are flattened to lists
-before parsing by :func:`flatten_connections`.
+before parsing by :func:`flatten_connections`. The shared base is in :mod:`.model_base`; the fulfilment and
+order-operation results live in :mod:`.fulfilment_models` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -10,28 +11,23 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import AliasPath, BaseModel, ConfigDict, Field, field_validator, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import AliasPath, Field, field_validator, model_validator
 
 from shopify_max.money import Amount
+from shopify_max.shopify.fulfilment_models import (  # noqa: F401 - re-exported: import results from here
+    CaptureResult,
+    Fulfillment,
+    FulfillmentLine,
+    FulfillmentOrder,
+    FulfillmentOrderLine,
+    FulfillmentResult,
+    MoveResult,
+    OrderFulfilmentState,
+    OrderTransaction,
+    TrackingInfo,
+)
+from shopify_max.shopify.model_base import ShopifyModel, UserError, flatten_connections  # noqa: F401
 from shopify_max.shopify.text_repairs import TextRepair, replace_lone_surrogates
-
-
-def flatten_connections(value: Any) -> Any:
-    """Replace every ``{"nodes": [...]}`` / ``{"edges": [{"node": ...}]}`` by its list of nodes."""
-    if isinstance(value, dict):
-        if "nodes" in value and isinstance(value["nodes"], list):
-            return [flatten_connections(node) for node in value["nodes"]]
-        if "edges" in value and isinstance(value["edges"], list):
-            return [flatten_connections(edge["node"]) for edge in value["edges"]]
-        return {key: flatten_connections(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [flatten_connections(item) for item in value]
-    return value
-
-
-class ShopifyModel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True)
 
 
 def _decimal_or_none(value: Any) -> Decimal | None:
@@ -284,20 +280,6 @@ class InventoryQuantity(ShopifyModel):
     change_from_quantity: int | None  # None skips the check; required explicitly on every quantity (2026-04+)
 
 
-class UserError(ShopifyModel):
-    message: str
-    field: list[str] | None = None
-    code: str | None = None
-    element_index: int | None = None
-
-    @property
-    def quantity_index(self) -> int | None:
-        """For inventorySetQuantities: the index into ``quantities`` the error is about."""
-        if self.field and len(self.field) >= 3 and self.field[1] == "quantities" and self.field[2].isdigit():
-            return int(self.field[2])
-        return None
-
-
 class SetQuantitiesResult(ShopifyModel):
     """``inventorySetQuantities`` outcome: the adjustment group applied, or userErrors (e.g. CHANGE_FROM_QUANTITY_STALE)."""
 
@@ -312,50 +294,6 @@ class SetQuantitiesResult(ShopifyModel):
     @property
     def stale(self) -> list[UserError]:
         return [e for e in self.user_errors if e.code == "CHANGE_FROM_QUANTITY_STALE"]
-
-
-class FulfillmentOrderLine(ShopifyModel):
-    id: str
-    sku: str | None = None
-    total_quantity: int
-    remaining_quantity: int
-    line_item_id: str = Field(validation_alias=AliasPath("lineItem", "id"))
-
-
-class FulfillmentOrder(ShopifyModel):
-    id: str
-    status: str
-    location_id: str | None = Field(default=None, validation_alias=AliasPath("assignedLocation", "location", "id"))
-    location_name: str | None = Field(default=None, validation_alias=AliasPath("assignedLocation", "name"))
-    supported_actions: list[str] = []
-    line_items: list[FulfillmentOrderLine] = []
-
-    @field_validator("supported_actions", mode="before")
-    @classmethod
-    def _actions(cls, value: Any) -> list[str]:
-        return [item["action"] if isinstance(item, dict) else item for item in value or []]
-
-    @property
-    def can_create_fulfillment(self) -> bool:
-        return "CREATE_FULFILLMENT" in self.supported_actions
-
-
-class TrackingInfo(ShopifyModel):
-    company: str | None = None
-    number: str | None = None
-    url: str | None = None
-
-
-class FulfillmentResult(ShopifyModel):
-    fulfillment_id: str | None = None
-    status: str | None = None
-    order_fulfillment_status: str | None = None
-    tracking: list[TrackingInfo] = []
-    user_errors: list[UserError] = []
-
-    @property
-    def ok(self) -> bool:
-        return not self.user_errors and self.fulfillment_id is not None
 
 
 class Metafield(ShopifyModel):
