@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from max_gateway.reference import reads, writes
+from max_gateway.reference import fulfilment_reads, reads, writes
 from max_gateway.reference.xml_rules import FieldError, TransactionRejected
 
 OPENAPI_PATH = Path(__file__).with_name("openapi.yaml")
@@ -181,6 +181,14 @@ def create_app(engine: Engine, auth: GatewayAuth | None = None, *,
     async def find_sales_orders(custpo: Annotated[str, Query(min_length=1, max_length=25)]) -> dict:
         return {"items": await run_read(lambda conn: reads.get_orders(conn, custpo=custpo))}
 
+    # Declared before /sales-orders/{ordnum}, which would otherwise take "status" for an ORDNUM.
+    @app.get("/sales-orders/status")
+    async def get_order_statuses(ordnum: Annotated[list[str], Query()]) -> dict:
+        if len(ordnum) > fulfilment_reads.MAX_ORDNUMS_PER_STATUS_READ:
+            raise TransactionRejected([FieldError("ordnum", "bad_parameter", f"{len(ordnum)} ORDNUMs; at most "
+                                                  f"{fulfilment_reads.MAX_ORDNUMS_PER_STATUS_READ} per request")])
+        return await run_read(fulfilment_reads.order_statuses, ordnum)
+
     @app.get("/sales-orders/{ordnum}")
     async def get_sales_order(ordnum: str) -> Response:
         orders = await run_read(lambda conn: reads.get_orders(conn, ordnum=ordnum))
@@ -192,9 +200,18 @@ def create_app(engine: Engine, auth: GatewayAuth | None = None, *,
     async def get_shipments(since: Annotated[int, Query(ge=0)] = 0, limit: Limit = reads.DEFAULT_LIMIT) -> dict:
         return await run_read(reads.list_shipments, since, limit)
 
+    @app.get("/shipments/tracking-changes")
+    async def get_tracking_changes(since: Annotated[int, Query(ge=0)] = 0,
+                                   limit: Limit = reads.DEFAULT_LIMIT) -> dict:
+        return await run_read(fulfilment_reads.list_tracking_changes, since, limit)
+
     @app.get("/invoices")
     async def get_invoices(since: str = "", limit: Limit = reads.DEFAULT_LIMIT) -> dict:
         return await run_read(reads.list_invoices, since, limit)
+
+    @app.get("/payments")
+    async def get_payments(since: Annotated[int, Query(ge=0)] = 0, limit: Limit = reads.DEFAULT_LIMIT) -> dict:
+        return await run_read(fulfilment_reads.list_payments, since, limit)
 
     @app.get("/code-tables")
     async def get_code_tables() -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 
-from sqlalchemy import Connection, Engine, create_engine, event, exc, select, update
+from sqlalchemy import Connection, Engine, create_engine, event, exc, select, text, update
 from sqlalchemy.engine import make_url
 
 from max_gateway.reference.schema import metadata, x_gateway_counter
@@ -76,3 +76,14 @@ def take_next_number(conn: Connection, name: str, width: int = 8) -> str:
     if taken > row.LASTVAL_X:
         raise NumberRangeExhausted(f"{name} range is exhausted (last number {row.LASTVAL_X})")
     return str(taken).zfill(width)
+
+
+def serialise_appends(conn: Connection, table: str) -> None:
+    """Make writers that append to ``table`` commit in key order, for the rest of the caller's transaction.
+
+    An autoincrement key is a ``since`` watermark only if no lower key commits after a higher one was read: two
+    writers interleaving would let a reader pass a row that is still uncommitted, and never see it. PostgreSQL:
+    a transaction advisory lock on the table name; SQLite: every write transaction already holds the database
+    write lock (BEGIN IMMEDIATE)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": f"append/{table}"})

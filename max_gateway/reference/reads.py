@@ -159,10 +159,20 @@ def list_shipments(conn: Connection, since: int, limit: int) -> dict:
     Each has its order (``ORDNUM``, ``CUSTPO``, ``order_status`` now), ``ship_date``, ``SHPVIA``, ``tracking`` (every
     tracking number with its carrier; ``carrier``/``tracking_number`` repeat the first) and ``lines``: ``LINNUM``,
     ``DELNUM``, part, stockroom ``STK``, ``quantity`` in the line's sales UOM (``SLSUOM``) and ``stock_quantity``."""
-    x, th, sd, sm, ps = t.x_shipment_tracking, t.transaction_history, t.so_detail, t.so_master, t.part_sales
+    x = t.x_shipment_tracking
     ids = conn.execute(select(x.c.SHIPID_X).where(x.c.SHIPID_X > since).group_by(x.c.SHIPID_X)
                        .order_by(x.c.SHIPID_X).limit(limit + 1)).scalars().all()
     page_ids = ids[:limit]
+    shipments = shipments_by_id(conn, page_ids)
+    items = [shipments[i] for i in page_ids if i in shipments]
+    return {"items": items, "next_cursor": items[-1]["shipment_id"] if items else str(since),
+            "has_more": len(ids) > limit}
+
+
+def shipments_by_id(conn: Connection, shipment_ids: list[int]) -> dict[int, dict]:
+    """The shipments (as ``list_shipments`` shows them) with these SHIPIDs, by SHIPID; unknown ids are absent."""
+    x, th, sd, sm, ps = t.x_shipment_tracking, t.transaction_history, t.so_detail, t.so_master, t.part_sales
+    page_ids = list(shipment_ids)
     factors = uom_factors(conn)
     rows = conn.execute(
         select(x.c.SHIPID_X, x.c.SHPVIA_X, x.c.CARRIER_X, x.c.TRACKNO_X, th.c.TNXDTE_15, th.c.ORDNUM_15,
@@ -197,15 +207,14 @@ def list_shipments(conn: Connection, since: int, limit: int) -> dict:
         shipment["tracking"] = packages.get(shipment_id) or (
             [{"carrier": shipment["carrier"], "tracking_number": shipment["tracking_number"]}]
             if shipment["tracking_number"] else [])
-    items = [shipments[i] for i in page_ids if i in shipments]
-    return {"items": items, "next_cursor": items[-1]["shipment_id"] if items else str(since),
-            "has_more": len(ids) > limit}
+    return shipments
 
 
 def list_invoices(conn: Connection, since: str, limit: int) -> dict:
     """Invoices and credit memos (``STYPE`` CR) with INVCE > since, oldest first."""
     im, idt, sm = t.invoice_master, t.invoice_detail, t.so_master
-    rows = conn.execute(select(im, sm.c.CUSTPO_27, sm.c.APPINV_27, sm.c.CURR_27).join(sm, sm.c.ORDNUM_27 == im.c.ORDNUM_31)
+    rows = conn.execute(select(im, sm.c.CUSTPO_27, sm.c.APPINV_27, sm.c.CURR_27, sm.c.TERMS_27)
+                        .join(sm, sm.c.ORDNUM_27 == im.c.ORDNUM_31)
                         .where(im.c.INVCE_31 > since).order_by(im.c.INVCE_31).limit(limit + 1)).all()
     invoices = [_row_dict(r) for r in rows[:limit]]
     if invoices:

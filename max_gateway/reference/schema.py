@@ -5,15 +5,22 @@ Differences from a live MAX database, on purpose:
 - values are stored trimmed in VARCHAR columns (MAX uses space-padded CHAR: a production adapter trims keys);
 - tables whose name starts with ``X_`` are **extensions, not MAX tables**: ``X_Shipment_Tracking`` (carrier
   and tracking number per shipped transaction; MAX keeps only the 2-character ship-via code),
-  ``X_Shipment_Package`` (every tracking number of a shipment, one row each) and
+  ``X_Shipment_Package`` (every tracking number of a shipment, one row each),
+  ``X_Tracking_Change`` (one row per later change of a shipment's tracking numbers: what a ``rowversion`` column
+  or an ``AFTER UPDATE`` trigger on the tracking tables gives in SQL Server; it lets a reader see a change to a
+  shipment it has already read, which ``GET /shipments?since=`` never shows again),
+  ``X_Invoice_Payment`` (payments received against an invoice: MAX's documented tables hold none) and
   ``X_Gateway_Counter`` (the gateway's own number ranges for ORDNUM, invoice and shipment numbers).
+- ``CHGSEQ_X`` and ``PAYSEQ_X`` are ``since`` watermarks, so their writers commit in key order
+  (``database.serialise_appends``). A production adapter reading a SQL Server ``rowversion`` instead bounds each
+  read by ``MIN_ACTIVE_ROWVERSION()``, so a lower value still uncommitted is not skipped.
 - ``Code_Master.CNVFCT_36`` holds the sales-to-stocking factor of a UOM code (for example ``CS`` = 12), used
   when an order line sells a part in a UOM other than its ``Part_Sales`` sales UOM.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Date, Index, Integer, MetaData, Numeric, String, Table
+from sqlalchemy import Column, Date, DateTime, Index, Integer, MetaData, Numeric, String, Table
 
 metadata = MetaData()
 
@@ -230,6 +237,23 @@ x_shipment_package = Table(
     Column("SEQNUM_X", Integer, primary_key=True, autoincrement=False),  # 1, 2, ... in the order given
     Column("CARRIER_X", String(30), nullable=False, default=""),
     Column("TRACKNO_X", String(60), nullable=False),
+)
+
+# One row per change of a shipment's tracking numbers after it shipped (the shipment itself is read by SHIPID).
+x_tracking_change = Table(
+    "X_Tracking_Change", metadata,
+    Column("CHGSEQ_X", Integer, primary_key=True, autoincrement=True),  # the ``since`` watermark of the read
+    Column("SHIPID_X", Integer, nullable=False, index=True),  # -> X_Shipment_Tracking.SHIPID_X
+    Column("CHGDTE_X", DateTime, nullable=False),  # UTC
+)
+
+# One row per payment received against an invoice (or part of one).
+x_invoice_payment = Table(
+    "X_Invoice_Payment", metadata,
+    Column("PAYSEQ_X", Integer, primary_key=True, autoincrement=True),  # the ``since`` watermark of the read
+    Column("INVCE_X", String(8), nullable=False, index=True),  # -> Invoice_Master.INVCE_31
+    Column("PAYDTE_X", Date, nullable=False),
+    Column("PAYAMT_X", AMOUNT, nullable=False),
 )
 
 x_gateway_counter = Table(

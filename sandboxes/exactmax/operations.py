@@ -9,18 +9,23 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, delete, func, select, update
 
 from max_gateway.reference import schema as t
-from max_gateway.reference.database import take_next_number
+from max_gateway.reference.database import serialise_appends, take_next_number
+from max_gateway.reference.fulfilment_reads import invoice_total
 from max_gateway.reference.reads import line_factor, uom_factors
-from max_gateway.reference.writes import NOT_OPEN, NOT_POSITIVE, UNKNOWN_ORDER, UNKNOWN_PART
+from max_gateway.reference.writes import NOT_OPEN, NOT_POSITIVE, UNKNOWN_INVOICE, UNKNOWN_ORDER, UNKNOWN_PART
 from max_gateway.reference.xml_rules import FieldError, TransactionRejected
 from shopify_max.clock import utcnow
 
 OVER_SHIPPED = "over_shipped"
 NOTHING_TO_INVOICE = "nothing_to_invoice"
 INSUFFICIENT_STOCK = "insufficient_stock"
+UNKNOWN_SHIPMENT = "unknown_shipment"
+OVER_PAID = "over_paid"
+NOT_PAYABLE = "not_payable"
+CENT = Decimal("0.01")
 
 
 def _open_order(conn: Connection, ordnum: str):  # noqa: ANN202 - a Row
@@ -191,3 +196,66 @@ def close_order(engine: Engine, ordnum: str) -> dict:
         conn.execute(update(t.so_master).where(t.so_master.c.ORDNUM_27 == ordnum).values(STATUS_27="4"))
         conn.execute(update(t.so_detail).where(t.so_detail.c.ORDNUM_28 == ordnum).values(STATUS_28="4"))
         return {"ORDNUM": ordnum, "STATUS": "4"}
+
+
+def retrack_shipment(engine: Engine, shipment_id: str, tracking: list[dict]) -> dict:
+    """Replace a shipment's tracking numbers (``{"tracking_number", "carrier"}`` each, in order) after it shipped.
+
+    ``X_Shipment_Package`` gets the new list, ``X_Shipment_Tracking`` the first (carrier and number; blank when the
+    list is empty), and ``X_Tracking_Change`` one row, which ``GET /shipments/tracking-changes`` reads.
+    """
+    packages = _packages("", "", tracking)
+    with engine.begin() as conn:
+        serialise_appends(conn, "X_Tracking_Change")
+        x = t.x_shipment_tracking
+        shipid = int(shipment_id) if shipment_id.isdigit() else None
+        found = shipid is not None and conn.execute(select(x.c.SHIPID_X).where(x.c.SHIPID_X == shipid)).first()
+        if not found:
+            raise TransactionRejected([FieldError("shipment_id", UNKNOWN_SHIPMENT,
+                                                  f"shipment {shipment_id!r} is not in X_Shipment_Tracking")])
+        conn.execute(delete(t.x_shipment_package).where(t.x_shipment_package.c.SHIPID_X == shipid))
+        if packages:
+            conn.execute(t.x_shipment_package.insert(), [
+                {"SHIPID_X": shipid, "SEQNUM_X": n, "CARRIER_X": name, "TRACKNO_X": number}
+                for n, (name, number) in enumerate(packages, start=1)])
+        first = packages[0] if packages else ("", "")
+        conn.execute(update(x).where(x.c.SHIPID_X == shipid).values(CARRIER_X=first[0], TRACKNO_X=first[1]))
+        seq = conn.execute(t.x_tracking_change.insert().values(
+            SHIPID_X=shipid, CHGDTE_X=utcnow().replace(tzinfo=None))).inserted_primary_key[0]
+        return {"shipment_id": str(shipid), "change_seq": str(seq),
+                "tracking": [{"carrier": name, "tracking_number": number} for name, number in packages]}
+
+
+def pay_invoice(engine: Engine, invce: str, amount: Decimal | None = None, paid_date: date | None = None) -> dict:
+    """Record a payment against an invoice (``X_Invoice_Payment``): ``amount``, or by default all that is unpaid.
+
+    Refused: an unknown invoice, a credit memo (nothing is owed on it), a payment that is not positive, and one
+    over what is still unpaid (``LNETOT + TAX1 - ORDDSC`` minus earlier payments)."""
+    with engine.begin() as conn:
+        serialise_appends(conn, "X_Invoice_Payment")
+        im, pay = t.invoice_master, t.x_invoice_payment
+        invoice = conn.execute(select(im).where(im.c.INVCE_31 == invce)).first()
+        if invoice is None:
+            raise TransactionRejected([FieldError("invoice", UNKNOWN_INVOICE, f"invoice {invce!r} is not in "
+                                                  "Invoice_Master")])
+        if invoice.STYPE_31 == "CR":
+            raise TransactionRejected([FieldError("invoice", NOT_PAYABLE, f"{invce} is a credit memo; nothing is "
+                                                  "owed on it")])
+        paid = Decimal(conn.execute(select(func.coalesce(func.sum(pay.c.PAYAMT_X), 0))
+                                    .where(pay.c.INVCE_X == invce)).scalar_one())
+        unpaid = invoice_total(invoice.LNETOT_31, invoice.TAX1_31, invoice.ORDDSC_31) - paid
+        amount = unpaid if amount is None else Decimal(amount)
+        if amount != amount.quantize(CENT):
+            raise TransactionRejected([FieldError("amount", "bad_number", f"{amount:f}: pay whole cents")])
+        if amount <= 0:
+            raise TransactionRejected([FieldError("amount", OVER_PAID if unpaid <= 0 else NOT_POSITIVE,
+                                                  f"invoice {invce} is paid in full" if unpaid <= 0
+                                                  else "pay a positive amount")])
+        if amount > unpaid:
+            raise TransactionRejected([FieldError("amount", OVER_PAID, f"{amount:f} exceeds the {unpaid:f} still "
+                                                  f"unpaid on invoice {invce}")])
+        seq = conn.execute(pay.insert().values(INVCE_X=invce, PAYDTE_X=paid_date or utcnow().date(),
+                                               PAYAMT_X=amount)).inserted_primary_key[0]
+        return {"payment_id": str(seq), "INVCE": invce, "amount": format(amount.normalize(), "f"),
+                "paid_total": format((paid + amount).normalize(), "f"),
+                "unpaid": format((unpaid - amount).normalize(), "f")}

@@ -1,5 +1,5 @@
-"""The gateway's sandbox-only operations (``/_sandbox``): ship, invoice, move stock, close, the fulfilment mix, and
-the fault knobs.
+"""The gateway's sandbox-only operations (``/_sandbox``): ship, re-track, invoice, pay, move stock, close, the
+fulfilment mix, and the fault knobs.
 
 A real MAX does these in its own screens; the demo, tests and benchmarks need them over HTTP. They are documented
 in the contract (``max_gateway/openapi.yaml``) as sandbox-only, and only the sandbox build mounts them.
@@ -63,6 +63,17 @@ class MixRequest(BaseModel):
     invoice_date: date | None = None
 
 
+class RetrackRequest(BaseModel):
+    shipment_id: str
+    tracking: list[TrackingNumber]  # replaces every tracking number of the shipment, in order
+
+
+class PayRequest(BaseModel):
+    invoice: str
+    amount: Decimal | None = None  # None: all that is still unpaid
+    paid_date: date | None = None
+
+
 class FaultRequest(BaseModel):
     latency_ms: int = Field(default=0, ge=0)
     rules: list[dict] = []
@@ -78,9 +89,18 @@ def sandbox_router(engine: Engine, faults: FaultSettings) -> APIRouter:
                                        body.tracking_number, body.SHPVIA, body.ship_date,
                                        [item.model_dump() for item in body.tracking])
 
+    @router.post("/_sandbox/retrack")
+    async def sandbox_retrack(body: RetrackRequest) -> dict:
+        return await run_in_threadpool(operations.retrack_shipment, engine, body.shipment_id,
+                                       [item.model_dump() for item in body.tracking])
+
     @router.post("/_sandbox/invoice")
     async def sandbox_invoice(body: InvoiceRequest) -> dict:
         return await run_in_threadpool(operations.invoice_order, engine, body.ORDNUM, body.invoice_date)
+
+    @router.post("/_sandbox/pay")
+    async def sandbox_pay(body: PayRequest) -> dict:
+        return await run_in_threadpool(operations.pay_invoice, engine, body.invoice, body.amount, body.paid_date)
 
     @router.post("/_sandbox/stock")
     async def sandbox_stock(body: StockRequest) -> dict:

@@ -7,10 +7,12 @@ from pathlib import Path
 import requests
 import yaml
 from fastapi.routing import APIRoute
+from max_gateway_helpers import make_order
 
 from max_gateway.app import OPENAPI_PATH, create_app
 from max_gateway.reference.database import create_gateway_engine
 from sandboxes.exactmax.server import GatewayConfig, build_gateway
+from shopify_max.exactmax.xml_builder import build_sales_order_xml
 
 HTTP_METHODS = {"get", "put", "post", "delete", "patch"}
 
@@ -70,3 +72,37 @@ def test_contract_paths_require_credentials(shared_gateway) -> None:
     assert requests.get(shared_gateway.base_url + "/parts", timeout=10).status_code == 401
     wrong = requests.get(shared_gateway.base_url + "/parts", headers={"Authorization": "Bearer wrong-token"}, timeout=10)
     assert wrong.status_code == 401
+
+
+def _schema(document: dict, name: str) -> dict:
+    schema = document["components"]["schemas"][name]
+    if "allOf" in schema:  # a schema extending another: the union of their properties
+        parts = [_schema(document, p["$ref"].rsplit("/", 1)[1]) if "$ref" in p else p for p in schema["allOf"]]
+        return {"properties": {k: v for part in parts for k, v in part["properties"].items()},
+                "required": [r for part in parts for r in part.get("required", [])]}
+    return schema
+
+
+def test_fulfilment_reads_answer_exactly_the_documented_properties(shared_gateway) -> None:
+    """Tracking changes, order statuses and payments carry every documented property, and nothing undocumented."""
+    document = yaml.safe_load(OPENAPI_PATH.read_text(encoding="utf-8"))
+    created = shared_gateway.post_xml("/sales-orders", build_sales_order_xml(make_order()).xml)
+    ordnum = created.json()["ORDNUM"]
+    shipment = shared_gateway.sandbox("ship", ORDNUM=ordnum, tracking_number="1Z1")
+    change = shared_gateway.sandbox("retrack", shipment_id=shipment["shipment_id"], tracking=[{"tracking_number": "1Z2"}])
+    invce = shared_gateway.sandbox("invoice", ORDNUM=ordnum)["INVCE"]
+    payment = shared_gateway.sandbox("pay", invoice=invce)
+
+    def read(path: str, **params) -> dict:
+        return shared_gateway.http.get(shared_gateway.base_url + path, params=params, timeout=10).json()
+
+    answers = {
+        "TrackingChange": read("/shipments/tracking-changes", since=int(change["change_seq"]) - 1)["items"][0],
+        "OrderStatus": read("/sales-orders/status", ordnum=ordnum)["items"][0],
+        "Payment": read("/payments", since=int(payment["payment_id"]) - 1)["items"][0],
+    }
+    for name, item in answers.items():
+        schema = _schema(document, name)
+        assert set(schema["required"]) <= set(item) <= set(schema["properties"]), name
+    line_schema = _schema(document, "OrderStatus")["properties"]["lines"]["items"]
+    assert set(answers["OrderStatus"]["lines"][0]) == set(line_schema["required"]) == set(line_schema["properties"])

@@ -79,10 +79,15 @@ def test_every_request_the_hook_makes_is_an_operation_of_the_contract(recording_
     shipped = hook.create_sales_order(make_order(unique_custpo("HK")))
     sandbox = requests.Session()
     sandbox.headers["Authorization"] = "Bearer contract-token"
-    sandbox.post(f"{base_url}/_sandbox/ship", json={"ORDNUM": shipped.ORDNUM, "carrier": "UPS",
-                                                     "tracking_number": "1Z", "SHPVIA": "UP"}).raise_for_status()
+    shipment = sandbox.post(f"{base_url}/_sandbox/ship", json={"ORDNUM": shipped.ORDNUM, "carrier": "UPS",
+                                                                "tracking_number": "1Z", "SHPVIA": "UP"}).json()
+    sandbox.post(f"{base_url}/_sandbox/retrack", json={"shipment_id": shipment["shipment_id"],
+                                                        "tracking": [{"tracking_number": "1Z2"}]}).raise_for_status()
     invoice = sandbox.post(f"{base_url}/_sandbox/invoice", json={"ORDNUM": shipped.ORDNUM}).json()
+    sandbox.post(f"{base_url}/_sandbox/pay", json={"invoice": invoice["INVCE"]}).raise_for_status()
     assert list(hook.iter_shipments()) and list(hook.iter_invoices())
+    assert list(hook.iter_tracking_changes()) and list(hook.iter_payments())
+    assert list(hook.order_statuses([shipped.ORDNUM])) == [shipped.ORDNUM]
     hook.create_credit_memo(CreditMemo(CUSTID="WEB", CUSTPO=unique_custpo("CR"), ORDDTE=make_order().ORDDTE,
                                        APPINV=invoice["INVCE"],
                                        lines=[SalesOrderLine(LINNUM="01", PRTNUM="PRT-00001", PRICE=Decimal("1"),

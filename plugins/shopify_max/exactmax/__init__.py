@@ -20,7 +20,10 @@ from shopify_max.exactmax.models import (
     CustomerRecord,
     CustomerResult,
     Invoice,
+    MaxOrderStatus,
+    MaxOrderStatusLine,
     Part,
+    Payment,
     SalesOrder,
     SalesOrderLine,
     SalesOrderResult,
@@ -33,5 +36,5 @@ __all__ = [
     "Cancellation", "CodeTables", "CreditMemo", "Customer", "CustomerRecord", "CustomerResult",
     "ExactMaxAmbiguousWriteError", "ExactMaxAuthError", "ExactMaxConnectionError", "ExactMaxError",
     "ExactMaxNotFound", "ExactMaxProtocolError", "ExactMaxRejected", "ExactMaxUnavailableError", "FieldRejection",
-    "Invoice", "Part", "SalesOrder", "SalesOrderLine", "SalesOrderResult", "ShipTo", "Shipment", "StockLevel",
+    "Invoice", "MaxOrderStatus", "MaxOrderStatusLine", "Part", "Payment", "SalesOrder", "SalesOrderLine", "SalesOrderResult", "ShipTo", "Shipment", "StockLevel",
 ]

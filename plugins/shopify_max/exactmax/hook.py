@@ -47,6 +47,7 @@ from shopify_max.exactmax.errors import (
     ExactMaxUnavailableError,
     FieldRejection,
 )
+from shopify_max.exactmax.fulfilment_reads import FulfilmentReads
 from shopify_max.exactmax.models import (
     Cancellation,
     CodeTables,
@@ -54,11 +55,9 @@ from shopify_max.exactmax.models import (
     Customer,
     CustomerRecord,
     CustomerResult,
-    Invoice,
     Part,
     SalesOrder,
     SalesOrderResult,
-    Shipment,
     StockLevel,
 )
 from shopify_max.exactmax.xml_builder import (
@@ -75,8 +74,9 @@ XML_CONTENT_TYPE = "application/xml; charset=utf-8"
 T = TypeVar("T")
 
 
-class ExactMaxHook(HttpHook):
-    """Talk to a MAX gateway: eMAXExact XML writes, JSON reads, typed errors, exactly-once-safe order writes."""
+class ExactMaxHook(FulfilmentReads, HttpHook):
+    """Talk to a MAX gateway: eMAXExact XML writes, JSON reads, typed errors, exactly-once-safe order writes.
+    The fulfilment reads (shipments, tracking changes, invoices, order statuses, payments): :class:`FulfilmentReads`."""
 
     conn_name_attr = "exactmax_conn_id"
     default_conn_name = "exactmax_default"
@@ -364,16 +364,6 @@ class ExactMaxHook(HttpHook):
         Customer_Master, so this is a keyset scan, not a ``since`` read."""
         for item in self._paginate("/customers", {"limit": page_size}, cursor=cursor):
             yield CustomerRecord.from_gateway(item)
-
-    def iter_shipments(self, since_cursor: str | int = 0, page_size: int = 200) -> Iterator[Shipment]:
-        """Shipments after ``since_cursor``, oldest first; store the last ``shipment_id`` as the watermark."""
-        for item in self._paginate("/shipments", {"limit": page_size}, cursor_param="since", cursor=str(since_cursor)):
-            yield Shipment.model_validate(item)
-
-    def iter_invoices(self, since_cursor: str = "", page_size: int = 200) -> Iterator[Invoice]:
-        """Invoices and credit memos after ``since_cursor`` (an INVCE), oldest first."""
-        for item in self._paginate("/invoices", {"limit": page_size}, cursor_param="since", cursor=since_cursor):
-            yield Invoice.from_gateway(item)
 
     def code_tables(self) -> CodeTables:
         return CodeTables.model_validate(self._read("/code-tables"))

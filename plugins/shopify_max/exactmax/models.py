@@ -295,7 +295,8 @@ class TrackingNumber(MaxModel):
 
 class Shipment(MaxModel):
     """One ship operation. ``shipment_id`` is also the ``since`` cursor of the shipments read. ``tracking`` holds
-    every tracking number (several packages); ``carrier``/``tracking_number`` repeat the first."""
+    every tracking number (several packages); ``carrier``/``tracking_number`` repeat the first. ``change_seq`` is
+    set only by the tracking-changes read: the ``since`` cursor of that read."""
 
     shipment_id: str
     ORDNUM: str
@@ -308,6 +309,7 @@ class Shipment(MaxModel):
     tracking_number: str = ""
     tracking: list[TrackingNumber] = []
     lines: list[ShipmentLine]
+    change_seq: str = ""
 
 
 class InvoiceLine(MaxModel):
@@ -335,6 +337,7 @@ class Invoice(MaxModel):
     CUSTPO: str = ""
     APPINV: str = ""
     CURR: str = ""
+    TERMS: str = ""  # the order's terms: the due date follows from them
     lines: list[InvoiceLine] = []
 
     @classmethod
@@ -342,6 +345,58 @@ class Invoice(MaxModel):
         data = strip_suffixes(payload)
         data["lines"] = [strip_suffixes(line) for line in payload["lines"]]
         return cls.model_validate(data)
+
+
+class MaxOrderStatusLine(MaxModel):
+    """One ``SO_Detail`` row's status and quantities, in the line's sales UOM. ``BCKQTY`` is as MAX stores it."""
+
+    LINNUM: str
+    DELNUM: str
+    PRTNUM: str
+    STATUS: str  # 3 open, 4 closed
+    ORGQTY: Decimal
+    SHPQTY: Decimal
+    BCKQTY: Decimal
+    INVQTY: Decimal
+
+
+class MaxOrderStatus(MaxModel):
+    """An order's status as MAX holds it now (``SO_Master`` + ``SO_Detail``), read by ORDNUM.
+
+    MAX has no cancel flag: a cancellation is status 4 with nothing shipped or invoiced (``REASON`` holds the
+    reason when one was given); an order closed after shipping or invoicing is status 4 with quantities."""
+
+    ORDNUM: str
+    CUSTPO: str
+    STYPE: str
+    STATUS: str  # 3 open, 4 closed
+    REASON: str = ""
+    INVCE: str = ""  # the last invoice, blank when none
+    lines: list[MaxOrderStatusLine] = []
+
+    @property
+    def cancelled(self) -> bool:
+        """Status 4 with nothing shipped or invoiced: cancelled (or closed by hand before anything shipped)."""
+        return self.STATUS == "4" and not self.INVCE and all(
+            line.SHPQTY == 0 and line.INVQTY == 0 for line in self.lines)
+
+
+class Payment(MaxModel):
+    """A payment received against an invoice (the gateway's extension ``X_Invoice_Payment``; MAX records none).
+    ``payment_id`` is the ``since`` cursor; ``paid_total`` sums this and every earlier payment of the invoice."""
+
+    payment_id: str
+    INVCE: str
+    ORDNUM: str
+    CUSTPO: str = ""
+    amount: Amount
+    paid_date: date
+    invoice_total: Amount  # LNETOT + TAX1 - ORDDSC
+    paid_total: Amount
+
+    @property
+    def paid_in_full(self) -> bool:
+        return self.paid_total >= self.invoice_total
 
 
 class Code(MaxModel):
