@@ -1,22 +1,27 @@
 """
-### Fulfilment: Exact MAX shipments, status and invoices → Shopify
+### Fulfilment: Exact MAX shipments, tracking, status and invoices → Shopify
 
-**Skeleton.** This run prepares the sync store. The flow arrives with the fulfilment issue and will:
+1. `read_max_shipments`: shipments since the stored cursor (param `since_shipment` re-reads from an older one;
+   the cursor never moves back) and tracking numbers changed since theirs, each staged before its cursor moves.
+2. `create_shopify_fulfilments`: order by order under a write lease, each shipment's lines in Shopify units
+   (line map and UOM factor), from the location its stockroom maps to, with the carrier from `carriers.csv` and
+   every tracking number; partial by line and quantity. A fulfilment whose answer was lost, or one made by hand,
+   is found and recorded, never sent twice. On hold / another location / over-shipment: by the rules in
+   `fulfilment_rules.yaml`, to the error queue with the figures.
+3. `update_changed_tracking`: `fulfillmentTrackingInfoUpdate` for tracking numbers changed in MAX.
+4. `sync_order_status_and_invoices`: MAX status, order number and invoices → metafields and a status tag; each
+   invoice checked against Shopify's figures; capture on invoice, mark paid and close, when switched on.
+5. `summarise_run`: shipments = fulfilled + skipped + failed, with the error-queue items.
 
-1. `read_max_shipments`: shipments since the stored cursor (lines, quantities, ship-via, tracking);
-2. `create_shopify_fulfilments`: partial by line, carrier names mapped from ship-via, tracking numbers;
-3. `sync_order_status_and_invoices`: MAX status and invoices → Shopify tags/metafields;
-4. `export_refunds_as_credit_memos`: Shopify refunds → MAX credit memos (`STYPE` `CR`), exactly once;
-5. `summarise_run`.
-
-**Schedule:** every 5 minutes; each read resumes from its watermark in the sync store.
+**Schedule:** every 5 minutes. **Retry** any task alone: what landed is recorded, and a send whose answer was
+lost is settled by re-reading Shopify first. Rules and settings: `docs/fulfilment.md`.
 """
 
 from __future__ import annotations
 
-from airflow.sdk import CronTriggerTimetable, dag, task
+from airflow.sdk import CronTriggerTimetable, Param, dag, task
 
-from shopify_max.airflow_glue.dag_defaults import DEFAULT_ARGS, START_DATE, tags
+from shopify_max.airflow_glue.dag_defaults import DEFAULT_ARGS, EXACTMAX_POOL, SHOPIFY_POOL, START_DATE, tags
 
 
 @dag(
@@ -28,6 +33,11 @@ from shopify_max.airflow_glue.dag_defaults import DEFAULT_ARGS, START_DATE, tags
     default_args=DEFAULT_ARGS,
     tags=tags("fulfilment"),
     doc_md=__doc__,
+    params={
+        "since_shipment": Param(None, type=["null", "string"],
+                                description="Backfill: re-read MAX shipments after this shipment id (staging is "
+                                            "idempotent; nothing is sent twice). Empty: the stored cursor."),
+    },
 )
 def fulfilment_to_shopify():
     @task
@@ -36,7 +46,42 @@ def fulfilment_to_shopify():
 
         return prepare()
 
-    prepare_sync_store()
+    @task(pool=EXACTMAX_POOL)
+    def read_max_shipments(params=None, run_id=None) -> dict:
+        from shopify_max.airflow_glue import fulfilment_tasks
+
+        return fulfilment_tasks.read_max_shipments(run_id, params["since_shipment"])
+
+    @task(pool=SHOPIFY_POOL)
+    def create_shopify_fulfilments(run_id=None, ti=None) -> dict:
+        from shopify_max.airflow_glue import fulfilment_tasks
+
+        return fulfilment_tasks.create_shopify_fulfilments(run_id, ti.task_id)
+
+    @task(pool=SHOPIFY_POOL)
+    def update_changed_tracking(run_id=None, ti=None) -> dict:
+        from shopify_max.airflow_glue import fulfilment_tasks
+
+        return fulfilment_tasks.update_changed_tracking(run_id, ti.task_id)
+
+    @task(pool=SHOPIFY_POOL)
+    def sync_order_status_and_invoices(run_id=None, ti=None) -> dict:
+        from shopify_max.airflow_glue import fulfilment_tasks
+
+        return fulfilment_tasks.sync_order_status_and_invoices(run_id, ti.task_id)
+
+    @task
+    def summarise_run(read: dict, fulfil: dict, tracking: dict, status: dict, run_id=None) -> dict:
+        from shopify_max.airflow_glue import fulfilment_tasks
+
+        return fulfilment_tasks.summarise(run_id, read, fulfil, tracking, status)
+
+    read = read_max_shipments()
+    fulfil = create_shopify_fulfilments()
+    tracking = update_changed_tracking()
+    status = sync_order_status_and_invoices()
+    prepare_sync_store() >> read >> fulfil >> tracking >> status
+    summarise_run(read, fulfil, tracking, status)
 
 
 fulfilment_to_shopify()

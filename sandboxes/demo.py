@@ -14,6 +14,7 @@ Makefile's environment (``make sandboxes``, or ``eval "$(make -s env)"`` first).
 from __future__ import annotations
 
 import argparse
+import base64
 import gc
 import importlib.util
 import json
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
-from urllib.request import urlopen
+from urllib.request import Request, urlopen
 
 from shopify_max.airflow_glue.run_results import task_return_values
 from shopify_max.paths import PROJECT_ROOT
@@ -218,10 +219,27 @@ def demo_executor(log_dir: Path) -> Iterator[None]:
         yield
 
 
-def run_dags(dag_ids: tuple[str, ...]) -> list[tuple[str, str, float, dict[str, object]]]:
+def apply_fulfilment_mix() -> None:
+    """What MAX does after orders arrive, before the fulfilment run: the gateway sandbox's realistic mix of partial
+    shipments with several tracking numbers, invoices and a short close (``sandboxes.exactmax.scenarios``)."""
+    request = Request("http://127.0.0.1:8702/_sandbox/fulfilment-mix", data=b"{}", method="POST", headers={
+        "Content-Type": "application/json",
+        "Authorization": "Basic " + base64.b64encode(b"max-sandbox:max-sandbox-password").decode()})
+    with urlopen(request, timeout=60) as response:  # noqa: S310 - loopback sandbox URL
+        done = json.loads(response.read())
+    print(f"   MAX shipped, invoiced or closed {len(done['orders'])} exported order(s) (the fulfilment mix)",
+          flush=True)
+
+
+# Steps between DAG runs: what the other system does meanwhile, so each flow has work to do.
+BEFORE_DAG = {"fulfilment_to_shopify": apply_fulfilment_mix}
+
+
+def run_dags(dag_ids: tuple[str, ...], before: dict | None = None) -> list[tuple[str, str, float, dict[str, object]]]:
     """Run each DAG once, for real, with the configured executor (``dag.test(use_executor=True)``): every task runs
     in a LocalExecutor worker's task process and writes its log file under ``$AIRFLOW_HOME/logs``
-    (``dag_id=…/run_id=…/task_id=…/attempt=N.log``), where the UI and the REST API read it."""
+    (``dag_id=…/run_id=…/task_id=…/attempt=N.log``), where the UI and the REST API read it. ``before`` maps a DAG
+    id to a step run just before it."""
     from airflow.configuration import conf
     from airflow.dag_processing.dagbag import DagBag
 
@@ -231,6 +249,8 @@ def run_dags(dag_ids: tuple[str, ...]) -> list[tuple[str, str, float, dict[str, 
     results = []
     with demo_executor(Path(conf.get("logging", "base_log_folder"))):
         for dag_id in dag_ids:
+            if before and dag_id in before:
+                before[dag_id]()
             started = time.perf_counter()
             dag_run = bag.dags[dag_id].test(use_executor=True)
             elapsed = time.perf_counter() - started
@@ -278,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     print("Shopify ⇄ Exact MAX demo")
     with ExitStack() as stack:
         stack.enter_context(running_sandboxes(PROJECT_ROOT / ".airflow" / "logs" / "sandboxes"))
-        results = run_dags(dag_ids)
+        results = run_dags(dag_ids, before=BEFORE_DAG)
 
     print("\nWhat each run did:")
     failed = 0

@@ -278,7 +278,7 @@ def _why_not(action: str, item: ErrorItem, claim_cutoff: datetime) -> str | None
         return f"refetch re-reads orders that failed at capture, map, validate or export; {NEEDS_A_PERSON}"
     if item.entity == ErrorEntity.INVENTORY:
         return INVENTORY_ANSWER
-    if item.entity == ErrorEntity.PRIVACY and action == "replay":
+    if item.entity in (ErrorEntity.PRIVACY, ErrorEntity.SHIPMENT, ErrorEntity.INVOICE) and action == "replay":
         return None
     return f"refetch re-reads Shopify orders only, not {item.entity} items; use replay, resolve or ignore"
 
@@ -307,6 +307,8 @@ def _replay(run: _Run, claimed: Sequence[ErrorItem], order_flow: Callable[[], An
     for item in claimed:
         if item.entity == ErrorEntity.PRIVACY:
             _replay_privacy(run, item)
+        elif item.entity in (ErrorEntity.SHIPMENT, ErrorEntity.INVOICE):
+            _hand_back_to_fulfilment(run, item)
         else:
             orders.append((item, item.detail.get("order_gid")))
     _settle_orders(run, orders, order_flow)
@@ -329,6 +331,23 @@ def _replay_privacy(run: _Run, item: ErrorItem) -> None:
     run.store.mark_inbox([int(inbox_id)], InboxStatus.NEW)
     run.resolve(item, f"readable now: inbox delivery {inbox_id} is back to new, and sync_store_maintenance acts on "
                       "it at its next run (a new item opens if it fails again)", result="handed_back")
+
+
+def _hand_back_to_fulfilment(run: _Run, item: ErrorItem) -> None:
+    """A shipment or invoice whose cause a person fixed: the next ``fulfilment_to_shopify`` run tries it again
+    (a new failure reopens this item)."""
+    if item.entity == ErrorEntity.SHIPMENT:
+        done = run.store.reopen_shipment(item.record_key, run_id=run.actor.run_id)
+        what = f"shipment {item.record_key} is pending again"
+    else:
+        done = run.store.reopen_invoice(item.record_key)
+        what = f"invoice {item.record_key} is checked again (and captured, when that setting is on)"
+    if not done:
+        run.still_failing(item, f"{item.entity} {item.record_key} is not waiting for a replay (fulfilled, or not "
+                                "held by the sync store): resolve or ignore the item")
+        return
+    run.resolve(item, f"{what}; the next fulfilment_to_shopify run acts on it (a new item opens if it fails again)",
+                result="handed_back")
 
 
 def order_gid_of(item: ErrorItem) -> str | None:

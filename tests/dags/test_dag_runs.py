@@ -29,8 +29,9 @@ def run_once(dag):
     return dag.test()
 
 
-# orders_to_max and inventory_to_shopify are full flows now: tests/e2e runs them against the sandboxes.
-@pytest.mark.parametrize("dag_id", ["fulfilment_to_shopify", "master_data_sync"])
+# orders_to_max, inventory_to_shopify and fulfilment_to_shopify are full flows now: tests/e2e runs them against
+# the sandboxes.
+@pytest.mark.parametrize("dag_id", ["master_data_sync"])
 def test_flow_skeleton_runs_and_prepares_the_sync_store(airflow_metadata_db, dag_bag, sync_store_connection, dag_id):
     dag_run = run_once(dag_bag.dags[dag_id])
     assert dag_run.state == "success"

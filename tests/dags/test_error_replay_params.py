@@ -31,7 +31,7 @@ def test_the_params_are_the_contract_with_its_defaults(params):
 
 
 def test_stage_and_entity_choices_are_the_registrys(params):
-    stages = [stage.value for enum in ERROR_STAGES.values() for stage in enum]
+    stages = list(dict.fromkeys(stage.value for enum in ERROR_STAGES.values() for stage in enum))  # "map": twice
     assert _schema(params, "stage")["enum"] == [None, *stages]
     assert _schema(params, "entity")["enum"] == [None, *(entity.value for entity in ERROR_STAGES)]
 

@@ -52,7 +52,8 @@ def stack(shop, database_url, tmp_path, monkeypatch) -> Iterator[Stack]:
     admin = httpx.Client(base_url=shop.base_url, headers={"X-Shopify-Access-Token": token}, timeout=30)
     admin.post("/_sandbox/reset", json={"products": PRODUCTS, "orders": 30}).raise_for_status()
     admin.post("/_sandbox/faults", json={"latency_ms": 0, "error_5xx_rate": 0, "drop_rate": 0,
-                                         "throttle_429_rate": 0, "storm_rate": 0}).raise_for_status()
+                                         "throttle_429_rate": 0, "storm_rate": 0, "drop_after_commit_rate": 0,
+                                         "drop_after_commit_count": 0}).raise_for_status()
     store = SyncStore.from_url(database_url)
     gateway_config = GatewayConfig(database_url=f"sqlite:///{tmp_path / 'max.sqlite'}", products=PRODUCTS,
                                    auth=GatewayAuth(username="max-e2e", password="max-e2e-password"))

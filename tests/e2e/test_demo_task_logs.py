@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-DAG_ID = "fulfilment_to_shopify"  # one task, no sandbox needed: the cheapest full DAG run
+DAG_ID = "master_data_sync"  # one task, no sandbox needed: the cheapest full DAG run
 
 
 @pytest.mark.e2e

@@ -4,7 +4,8 @@ Files (each documented in ``include/mappings/README.md``):
 - ``sku_to_part.csv``: sku, part_number, sales_uom, uom_factor
 - ``tax_codes.csv``: tax_title, rate, max_tax_code
 - ``payment_gateways.csv``: gateway, max_terms
-- ``shipping_methods.csv``: shipping_title, max_ship_via, shopify_carrier
+- ``shipping_methods.csv``: shipping_title, max_ship_via (the Shopify carrier name per ship-via is the fulfilment
+  flow's ``carriers.csv``; an old ``shopify_carrier`` column is ignored)
 - ``order_rules.yaml``: customer strategy, field rules, shipping and special-line rules
 """
 
@@ -46,7 +47,6 @@ class TaxCodeMapping:
 class ShippingMethodMapping:
     shipping_title: str
     max_ship_via: str
-    shopify_carrier: str
 
 
 @dataclass(frozen=True)
@@ -170,12 +170,12 @@ def _load_gateways(path: Path) -> dict[str, str]:
 
 def _load_shipping(path: Path) -> dict[str, ShippingMethodMapping]:
     methods: dict[str, ShippingMethodMapping] = {}
-    for line, row in _read_csv(path, ("shipping_title", "max_ship_via", "shopify_carrier")):
+    for line, row in _read_csv(path, ("shipping_title", "max_ship_via")):
         _check_length(path, line, "max_ship_via", row["max_ship_via"], "SHPVIA")
         key = row["shipping_title"].casefold()
         if not key:
             raise MappingFileError(f"{path} line {line}: shipping_title is empty")
-        methods[key] = ShippingMethodMapping(row["shipping_title"], row["max_ship_via"], row["shopify_carrier"])
+        methods[key] = ShippingMethodMapping(row["shipping_title"], row["max_ship_via"])
     return methods
 
 

@@ -97,12 +97,44 @@ class RunOutcomeCode(StrEnum):
     CAPTURE_FAILED = "capture_failed"  # a delivery or an order capture could not read or stage
 
 
+class ShipmentStatus(StrEnum):
+    """A MAX shipment on its way to Shopify (``shipment_sync.status``)."""
+
+    PENDING = "pending"  # read from MAX; this run or the next sends it
+    WAITING = "waiting"  # held by Shopify (on hold, another location) or by a rule: every run tries it again
+    FULFILLED = "fulfilled"  # every part is a recorded Shopify fulfilment
+    SKIPPED = "skipped"  # nothing to send (not a Shopify order, freight only)
+    FAILED = "failed"  # on the error queue: a person fixes the cause, then replays it
+
+
+class ShipmentOutcomeCode(StrEnum):
+    """Why a shipment ended where it is (``shipment_sync.outcome_code``): the run summary counts by it."""
+
+    FULFILLED = "fulfilled"
+    FOUND_IN_SHOPIFY = "found_in_shopify"  # sent before, answer lost: found by tracking number and quantities
+    FULFILLED_BY_HAND = "fulfilled_by_hand"  # a person fulfilled those lines in Shopify: recorded, not repeated
+    NOT_FROM_SHOPIFY = "not_from_shopify"  # the MAX order was not exported by this integration
+    NOTHING_TO_FULFIL = "nothing_to_fulfil"  # only freight or lines Shopify does not ship
+    WAITING_BY_RULE = "waiting_by_rule"  # on hold or another location, and the rule says wait
+    ON_HOLD = "on_hold"
+    FULFILLMENT_ORDER_CLOSED = "fulfillment_order_closed"
+    OTHER_LOCATION = "other_location"
+    NO_LINE_MAP = "no_line_map"
+    NOT_WHOLE_UNITS = "not_whole_units"
+    UNMAPPED_STOCKROOM = "unmapped_stockroom"
+    OVER_SHIPMENT = "over_shipment"
+    REFUSED_BY_SHOPIFY = "refused_by_shopify"
+    ORDER_NOT_IN_SHOPIFY = "order_not_in_shopify"
+
+
 class ErrorEntity(StrEnum):
     """Whose records an error-queue item concerns (``error_queue.entity``)."""
 
     ORDER = "order"
     INVENTORY = "inventory"
     PRIVACY = "privacy"
+    SHIPMENT = "shipment"  # a MAX shipment on its way to Shopify (record key: the MAX shipment id)
+    INVOICE = "invoice"  # a MAX invoice of an exported order (record key: the MAX invoice number)
 
 
 class OrderErrorStage(StrEnum):
@@ -114,6 +146,7 @@ class OrderErrorStage(StrEnum):
     EXPORT = "export"
     CANCEL = "cancel"  # cancelled in Shopify after export, and MAX cannot cancel it
     UPDATE_AFTER_EXPORT = "update_after_export"  # edited in Shopify after export; change MAX by hand
+    STATUS_TO_SHOPIFY = "status_to_shopify"  # MAX status, invoices or payment could not be written to Shopify
 
 
 class InventoryErrorStage(StrEnum):
@@ -128,6 +161,22 @@ class InventoryErrorStage(StrEnum):
     PUSH = "push"
 
 
+class ShipmentErrorStage(StrEnum):
+    """Where a MAX shipment stopped on its way to a Shopify fulfilment (docs/fulfilment.md)."""
+
+    MAP = "map"  # no line map, a quantity that is not whole Shopify units, an unmapped stockroom
+    FULFILLMENT_ORDER = "fulfillment_order"  # on hold, closed, or at another location, by the configured rule
+    OVER_SHIPMENT = "over_shipment"  # more than Shopify still has to fulfil
+    CREATE = "create"  # Shopify refused the fulfilment
+    TRACKING = "tracking"  # Shopify refused a tracking change
+
+
+class InvoiceErrorStage(StrEnum):
+    AMOUNT = "amount"  # the invoice's total differs from what Shopify expects for those lines
+    CAPTURE = "capture"  # the capture on invoice was refused or is not possible
+    MARK_PAID = "mark_paid"  # marking the order paid was refused
+
+
 class PrivacyErrorStage(StrEnum):
     READ_REQUEST = "read_request"  # a compliance webhook that could not be read
 
@@ -137,6 +186,8 @@ ERROR_STAGES: dict[ErrorEntity, type[StrEnum]] = {
     ErrorEntity.ORDER: OrderErrorStage,
     ErrorEntity.INVENTORY: InventoryErrorStage,
     ErrorEntity.PRIVACY: PrivacyErrorStage,
+    ErrorEntity.SHIPMENT: ShipmentErrorStage,
+    ErrorEntity.INVOICE: InvoiceErrorStage,
 }
 
 

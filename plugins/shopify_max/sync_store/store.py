@@ -6,6 +6,9 @@ method is one transaction. Rules it guarantees (DESIGN.md, correctness rules):
 - an id mapping recorded twice is a no-op; a conflicting one raises ``IdMappingConflict`` (:mod:`.id_map`);
 - an order's line map recorded twice is a no-op; a different one raises ``OrderLineMapConflict``
   (:mod:`.order_line_map`);
+- a MAX shipment is staged once, and each Shopify fulfilment made for it is recorded at once; one writer per
+  order holds the fulfilment lease (:mod:`.shipment_sync`); an invoice is captured at most once
+  (:mod:`.order_status_sync`);
 - a webhook delivery is stored once, whatever its retries and duplicates (:mod:`.inbox`);
 - two workers claiming error-queue items never get the same item (:mod:`.error_queue`);
 - audit entries are redacted before they are written (:mod:`.audit_log`), and PII has a retention period
@@ -26,13 +29,15 @@ from shopify_max.sync_store.inbox import Inbox
 from shopify_max.sync_store.inventory import InventoryState
 from shopify_max.sync_store.order_line_map import OrderLineMap
 from shopify_max.sync_store.order_stage import OrderStage
+from shopify_max.sync_store.order_status_sync import OrderStatusSync
 from shopify_max.sync_store.personal_data import PersonalData
 from shopify_max.sync_store.run_outcome_log import RunOutcomeLog
+from shopify_max.sync_store.shipment_sync import ShipmentSync
 from shopify_max.sync_store.watermarks import Watermarks
 
 
 class SyncStore(IdMap, Inbox, ErrorQueue, ErrorQueueSearch, AuditLog, Watermarks, InventoryState, OrderStage, PersonalData,
-                RunOutcomeLog, OrderLineMap):
+                RunOutcomeLog, OrderLineMap, ShipmentSync, OrderStatusSync):
     """The sync store on one SQLAlchemy engine (SQLite file or PostgreSQL)."""
 
     def __init__(self, engine: Engine) -> None:

@@ -241,3 +241,84 @@ order_stage = Table(
     UniqueConstraint("order_gid", name="uq_order_stage_order_gid"),
     Index("ix_order_stage_run_status", "run_id", "status"),
 )
+
+
+# MAX shipments on their way to Shopify (docs/fulfilment.md). A row is written before the shipments cursor moves
+# past it, so a crash between the read and the send loses nothing. ``fulfillments_json`` is {Shopify location gid:
+# fulfillment gid}, each pair recorded the moment it is learned (sent, or found in Shopify after a lost answer).
+shipment_sync = Table(
+    "shipment_sync",
+    metadata,
+    Column("shipment_id", String(32), primary_key=True),
+    Column("ordnum", String(16), nullable=False),
+    Column("order_gid", String(255)),
+    Column("shipment_json", Text, nullable=False),  # the gateway's shipment: lines, ship-via, tracking numbers
+    Column("status", String(16), nullable=False),  # ShipmentStatus
+    Column("outcome_code", String(32)),  # ShipmentOutcomeCode
+    Column("reason", Text),
+    Column("fulfillments_json", Text),
+    Column("tracking_json", Text),  # the tracking numbers Shopify holds for it
+    Column("tracking_pending_json", Text),  # a tracking change read from MAX, not yet in Shopify
+    Column("sending_since", UtcDateTime),  # a fulfillmentCreate may have committed without its answer
+    Column("error_queue_id", Integer, ForeignKey("error_queue.id", name="fk_shipment_sync_error_queue_id",
+                                                 ondelete="SET NULL")),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("run_id", String(250)),
+    Column("first_seen", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_shipment_sync_ordnum", "ordnum"),
+    Index("ix_shipment_sync_status", "status"),
+)
+
+# One writer per MAX order at a time for every Shopify write the fulfilment flow makes (fulfilments, tracking,
+# status, capture): ``owner`` (one attempt of one task) until ``expires_at``.
+fulfilment_lease = Table(
+    "fulfilment_lease",
+    metadata,
+    Column("ordnum", String(16), primary_key=True),
+    Column("owner", String(300), nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+)
+
+# What Shopify was last told about each exported MAX order: its status, invoices and payment (metafields, tags).
+order_status_sync = Table(
+    "order_status_sync",
+    metadata,
+    Column("ordnum", String(16), primary_key=True),
+    Column("order_gid", String(255), nullable=False),
+    Column("max_status", String(32)),  # the MAX state (fulfilment.order_state), as last read
+    Column("pushed_digest", String(64)),  # of the metafields and tags last written
+    Column("due", Boolean, nullable=False, server_default="1"),  # touched by a shipment, invoice or payment
+    Column("final", Boolean, nullable=False, server_default="0"),  # closed or cancelled, and pushed: no sweeps
+    Column("closed_in_shopify", Boolean, nullable=False, server_default="0"),
+    Column("marked_paid", Boolean, nullable=False, server_default="0"),
+    Column("error_queue_id", Integer, ForeignKey("error_queue.id", name="fk_order_status_sync_error_queue_id",
+                                                 ondelete="SET NULL")),
+    Column("checked_at", UtcDateTime),
+    Column("pushed_at", UtcDateTime),
+    Column("run_id", String(250)),
+    Index("ix_order_status_sync_due", "due", "final"),
+)
+
+# MAX invoices of exported orders: the amount check, the capture made for it (at most one), and its payments.
+invoice_sync = Table(
+    "invoice_sync",
+    metadata,
+    Column("invce", String(16), primary_key=True),
+    Column("ordnum", String(16), nullable=False),
+    Column("order_gid", String(255)),
+    Column("invoice_json", Text, nullable=False),  # number, date, net, tax, total, due date, lines
+    Column("check_status", String(16), nullable=False),  # pending, ok, mismatch
+    Column("difference", String(32)),  # MAX total − what Shopify expects for those lines, when they differ
+    Column("capture_status", String(16), nullable=False),  # not_wanted, pending, capturing, captured, not_needed,
+    #                                                         not_capturable, blocked (amount mismatch), failed
+    Column("capture_transaction_gid", String(255)),
+    Column("capture_started_at", UtcDateTime),  # an orderCapture may have committed without its answer
+    Column("paid_total", String(32)),  # what MAX has recorded as paid on it
+    Column("error_queue_id", Integer, ForeignKey("error_queue.id", name="fk_invoice_sync_error_queue_id",
+                                                 ondelete="SET NULL")),
+    Column("run_id", String(250)),
+    Column("first_seen", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_invoice_sync_ordnum", "ordnum"),
+)
