@@ -145,7 +145,11 @@ def test_partial_shipments_hand_changes_holds_faults_tracking_status_and_capture
     invoices = yaml.safe_load(state.metafields["invoices"])
     assert [entry["number"] for entry in invoices] == [invoice["INVCE"]]
     # The capture's answer was lost: this run left it "capturing"; the next finds it and captures nothing more.
+    # Meanwhile MAX removes every tracking number of the first shipment: Shopify cannot hold none, a person decides.
+    stack.gateway_admin.post("/_sandbox/retrack", json={"shipment_id": first, "tracking": []}).raise_for_status()
     run_dag(dag_bag, "fulfilment_to_shopify")
+    [removed] = [item for item in stack.store.list_errors(entity="shipment") if item.stage == "tracking"]
+    assert removed.record_key == first and "removed in MAX" in removed.reason
     captures = [t for t in api.order_fulfilment_state(three["id"]).transactions if t.kind == "CAPTURE"]
     assert len(captures) == 1 and captures[0].amount == Decimal(invoices[0]["amount"])
     # Everything shipped and invoiced: MAX closed the order, and Shopify's (fully fulfilled) order is closed too.

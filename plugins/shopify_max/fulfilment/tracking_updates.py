@@ -47,7 +47,7 @@ def update_changed_tracking(store: SyncStore, api_factory: Callable[[], Any], ru
             continue
         try:
             row = store.shipments([row.shipment_id])[row.shipment_id]  # as it stands now that the lease is held
-            if not row.tracking_pending:
+            if row.tracking_pending is None:  # sent by another attempt meanwhile ([] is a change: all removed)
                 continue
             pending = row.tracking_pending
             numbers = tracking_numbers({"tracking": pending})
