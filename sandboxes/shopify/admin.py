@@ -28,6 +28,17 @@ def _update_dataclass(target: Any, values: dict[str, Any]) -> list[str]:
     return unknown
 
 
+def _refund_answer(refund: dict[str, Any], calculated: str) -> dict[str, Any]:
+    order = refund["order"]
+    return {"id": refund["id"], "order_id": order["id"], "calculated": calculated,
+            "totalRefunded": refund["totalRefundedSet"]["shopMoney"]["amount"],
+            "adjustments": [a["amountSet"]["shopMoney"]["amount"] for a in refund["orderAdjustments"]],
+            "transactions": [t["id"] for t in refund["transactions"]],
+            "orderTotalRefunded": order["totalRefundedSet"]["shopMoney"]["amount"],
+            "displayFinancialStatus": order["displayFinancialStatus"], "updatedAt": order["updatedAt"],
+            "cancelledAt": order["cancelledAt"]}
+
+
 def register(app: FastAPI, sandbox, authorised, unauthorised) -> None:  # noqa: C901 - a flat list of routes
     def guard(request: Request) -> JSONResponse | None:
         return None if authorised(request) else unauthorised()
@@ -168,14 +179,64 @@ def register(app: FastAPI, sandbox, authorised, unauthorised) -> None:  # noqa: 
 
     @app.post("/_sandbox/orders/{legacy_id}/refund")
     async def refund_order(legacy_id: str, request: Request):
-        def refund(body: dict[str, Any]):
-            lines = body.get("lines")
-            gid = f"gid://shopify/Order/{legacy_id}"
-            sandbox.store.refund_order(gid, None if lines is None else
-                                       [(line["line_item_id"], int(line["quantity"])) for line in lines],
-                                       body.get("note"))
-            return sandbox.store.require_order(gid)
-        return await _order_action(request, refund)
+        """A merchant's refund, through the same code as ``refundCreate``. Body (all optional; {} refunds everything):
+        {"lines": [{"line_item_id": gid, "quantity": n, "restock_type": "RETURN"|"CANCEL"|"NO_RESTOCK",
+        "location_id": gid?}], "shipping": {"amount": "7.50"} | {"full": true},
+        "adjustment": {"amount": "5.00", "reason": "REFUND_DISCREPANCY"}, "amount": "1.00", "note": "..."}.
+        The money refunded is lines + tax + shipping (+ the adjustment's amount, recorded as an OrderAdjustment
+        with Shopify's sign, -5.00); ``amount`` replaces it and records no adjustment (totals that do not reconcile).
+        """
+        if (denied := guard(request)) is not None:
+            return denied
+        body = await request.json() if await request.body() else {}
+        gid = f"gid://shopify/Order/{legacy_id}"
+        store = sandbox.store
+        if gid not in store.orders:
+            return JSONResponse({"errors": f"no such order {gid}"}, status_code=404)
+        if not any(key in body for key in ("lines", "shipping", "adjustment", "amount")):
+            refund = store.refund_order(gid, note=body.get("note"))
+            return _refund_answer(refund, refund["totalRefundedSet"]["shopMoney"]["amount"])
+        lines = [{"lineItemId": line["line_item_id"], "quantity": int(line["quantity"]),
+                  "restockType": line.get("restock_type", "NO_RESTOCK"), "locationId": line.get("location_id")}
+                 for line in body.get("lines") or []]
+        shipping = body.get("shipping") or {}
+        shipping = {"fullRefund": True} if shipping.get("full") else (
+            {"amount": Decimal(str(shipping["amount"]))} if shipping.get("amount") is not None else None)
+        adjustment = body.get("adjustment") or {}
+        with store.lock:
+            try:
+                calculated = store.suggest_refund(gid, lines, shipping)
+                amount = (Decimal(str(body["amount"])) if body.get("amount") is not None
+                          else calculated + Decimal(str(adjustment.get("amount", "0"))))
+                order = store.orders[gid]
+                gateway = order["paymentGatewayNames"][-1] if order["paymentGatewayNames"] else "manual"
+                refund = store.create_refund(
+                    gid, lines, shipping, [{"amount": amount, "gateway": gateway, "kind": "REFUND"}] if amount else [],
+                    body.get("note"), allow_over_refunding=bool(body.get("allow_over_refunding")),
+                    discrepancy_reason=adjustment.get("reason"), record_discrepancy=body.get("amount") is None)
+            except SandboxUserError as error:
+                return JSONResponse({"errors": error.message, "field": error.field}, status_code=422)
+        store.announce("refunds/create", refund)
+        store.announce("orders/updated", refund["order"])
+        return _refund_answer(refund, str(calculated))
+
+    @app.post("/_sandbox/orders/{legacy_id}/return")
+    async def open_return(legacy_id: str, request: Request):
+        """A return opened without a refund. Body: {"lines": [{"line_item_id": gid, "quantity": n}]}."""
+        if (denied := guard(request)) is not None:
+            return denied
+        body = await request.json() if await request.body() else {}
+        try:
+            opened = sandbox.store.open_return(f"gid://shopify/Order/{legacy_id}", [
+                (line["line_item_id"], int(line["quantity"])) for line in body.get("lines") or []])
+        except KeyError as missing:
+            return JSONResponse({"errors": f"no such order {missing}"}, status_code=404)
+        except SandboxUserError as error:
+            return JSONResponse({"errors": error.message}, status_code=422)
+        return {"id": opened["id"], "name": opened["name"], "status": opened["status"],
+                "lines": [{"id": line["id"], "quantity": line["quantity"],
+                           "line_item_id": line["fulfillmentLineItem"]["lineItem"]["id"]}
+                          for line in opened["returnLineItems"]]}
 
     @app.get("/_sandbox/inventory")
     async def inventory(request: Request, sku: str | None = None):

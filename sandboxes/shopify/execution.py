@@ -31,7 +31,7 @@ from graphql import (
     value_from_ast_untyped,
 )
 
-from sandboxes.shopify.mutations import MUTATION_RESOLVERS, user_errors
+from sandboxes.shopify.mutations import MUTATION_RESOLVERS, _refund_create, user_errors
 from sandboxes.shopify.orders import iso
 from sandboxes.shopify.store import SandboxStore, SandboxUserError
 from shopify_max.clock import utcnow
@@ -175,6 +175,8 @@ def _order_matches(order: dict[str, Any], terms: list[tuple[str, str, str]]) -> 
             is_open = not order["closed"] and order["cancelledAt"] is None
             if (value == "open") != is_open:
                 return False
+        elif name == "financial_status" and (order["displayFinancialStatus"] or "").lower() != value.lower():
+            return False
         elif name == "id" and not _compare(int(order["legacyResourceId"]), op, int(value)):
             return False
     return True
@@ -221,7 +223,8 @@ def _lookup(collection: str) -> Callable[..., Any]:
 
 def _node(store: SandboxStore, gid: str) -> Any:
     for collection in (store.orders, store.items, store.variants, store.locations, store.customers,
-                       store.fulfillment_orders, store.fulfillments, store.products, store.bulk_operations):
+                       store.fulfillment_orders, store.fulfillments, store.products, store.bulk_operations,
+                       store.refunds, store.returns):
         if gid in collection:
             return collection[gid]
     return None
@@ -237,7 +240,8 @@ def _idempotency_key(info: GraphQLResolveInfo) -> str | None:
     return None
 
 
-def _replayable(mutation: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+def _replayable(mutation: Callable[..., dict[str, Any]],
+                empty: tuple[str, ...] = ("inventoryAdjustmentGroup",)) -> Callable[..., dict[str, Any]]:
     """``@idempotent(key:)``: the same key with the same input returns the first result (SHOPIFY.md §5)."""
     def resolve(root, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
         key = _idempotency_key(info)
@@ -249,7 +253,7 @@ def _replayable(mutation: Callable[..., dict[str, Any]]) -> Callable[..., dict[s
         previous = store.idempotency.get(key)
         if previous is not None:
             if previous[0] != fingerprint:
-                return {"inventoryAdjustmentGroup": None, "userErrors": [{
+                return {**dict.fromkeys(empty), "userErrors": [{
                     "field": None, "code": "IDEMPOTENCY_KEY_PARAMETER_MISMATCH",
                     "message": "The same idempotency key was used with different parameters."}]}
             return previous[1]
@@ -334,9 +338,11 @@ RESOLVERS: dict[tuple[str, str], Callable[..., Any]] = {
     ("QueryRoot", "fulfillmentOrder"): _lookup("fulfillment_orders"),
     ("QueryRoot", "fulfillment"): _lookup("fulfillments"),
     ("QueryRoot", "bulkOperation"): _lookup("bulk_operations"),
+    ("QueryRoot", "return"): _lookup("returns"),
     ("QueryRoot", "node"): lambda _r, info, id: _node(info.context.store, id),  # noqa: A002
     ("QueryRoot", "nodes"): lambda _r, info, ids: [_node(info.context.store, gid) for gid in ids],
     ("Mutation", "inventorySetQuantities"): _replayable(_inventory_set_quantities),
+    ("Mutation", "refundCreate"): _replayable(_refund_create, ("refund", "order")),
     ("Mutation", "customerSet"): _customer_set,
     ("Mutation", "bulkOperationRunQuery"): _bulk_run_query,
     ("InventoryLevel", "quantities"): _quantities,

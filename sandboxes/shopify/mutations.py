@@ -7,11 +7,13 @@ Each records what changed on the execution context: ``touched_orders`` (announce
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from graphql import GraphQLResolveInfo
 
 from sandboxes.shopify.errors import SandboxUserError
+from sandboxes.shopify.orders import cents
 
 
 def user_errors(payload_key: str, action: Callable[[], Any]) -> dict[str, Any]:
@@ -117,6 +119,44 @@ def _order_transactions(source: dict[str, Any], _info: GraphQLResolveInfo, first
     return transactions[:first]
 
 
+def _refund_create(_root, info: GraphQLResolveInfo, input: dict[str, Any]):  # noqa: A002
+    """``refundCreate``: amounts arrive in the order's presentment currency (``input.currency`` is required when it
+    differs from the shop's) and are kept in shop money; ``refunds/create`` is announced once committed."""
+    store = info.context.store
+
+    def create() -> dict[str, Any]:
+        order = store.orders.get(input["orderId"])
+        if order is None:
+            raise SandboxUserError("Order does not exist.", ["orderId"])
+        currency = order["_currency"]
+        if currency.presentment != currency.shop and input.get("currency") != currency.presentment:
+            raise SandboxUserError(f"Currency must be {currency.presentment}, the order's presentment currency.",
+                                   ["currency"])
+
+        def shop_money(amount: Any) -> Decimal:
+            return cents(Decimal(str(amount)) / currency.rate)
+
+        shipping = dict(input.get("shipping") or {})
+        if shipping.get("amount") is not None:
+            shipping["amount"] = shop_money(shipping["amount"])
+        transactions = [{**t, "amount": shop_money(t["amount"])} for t in input.get("transactions") or []]
+        for index, transaction in enumerate(transactions):
+            if transaction.get("orderId") not in (None, order["id"]):
+                raise SandboxUserError("The transaction's order is not the refunded order.",
+                                       ["transactions", str(index), "orderId"])
+        return store.create_refund(order["id"], input.get("refundLineItems"), shipping, transactions,
+                                   input.get("note"), bool(input.get("allowOverRefunding")),
+                                   input.get("discrepancyReason"))
+
+    payload = user_errors("refund", create)
+    refund = payload["refund"]
+    payload["order"] = refund["order"] if refund else None
+    if refund:
+        info.context.events.append(("refunds/create", refund))
+        _touch(info, refund["order"])
+    return payload
+
+
 MUTATION_RESOLVERS: dict[tuple[str, str], Callable[..., Any]] = {
     ("Mutation", "fulfillmentCreate"): _fulfillment_create,
     ("Mutation", "fulfillmentTrackingInfoUpdate"): _tracking_update,
@@ -131,5 +171,6 @@ MUTATION_RESOLVERS: dict[tuple[str, str], Callable[..., Any]] = {
     ("Mutation", "orderMarkAsPaid"): _order_mark_as_paid,
     ("Order", "fulfillments"): lambda source, _info, first=None, query=None: source["fulfillments"][:first],
     ("Order", "transactions"): _order_transactions,
+    ("Order", "refunds"): lambda source, _info, first=None: source["refunds"][:first],
     ("Fulfillment", "trackingInfo"): lambda source, _info, first=None: source["trackingInfo"][:first],
 }

@@ -16,7 +16,8 @@ from typing import Any
 from sandboxes.shopify.errors import SandboxUserError as SandboxUserError  # re-exported
 from sandboxes.shopify.fulfilment import FulfilmentMixin
 from sandboxes.shopify.order_ops import OrderOpsMixin
-from sandboxes.shopify.orders import SHOP_CURRENCY, Currency, OrderSpec, cents, compose_order, iso
+from sandboxes.shopify.orders import SHOP_CURRENCY, OrderSpec, compose_order, iso
+from sandboxes.shopify.refunds import RefundMixin
 from shopify_max.clock import utcnow
 
 SHOP_DOMAIN = "sandbox-shop.myshopify.com"
@@ -24,7 +25,7 @@ SHOP_DOMAIN = "sandbox-shop.myshopify.com"
 _ID_BASE = 9_007_199_254_741_000
 
 
-class SandboxStore(FulfilmentMixin, OrderOpsMixin):
+class SandboxStore(FulfilmentMixin, OrderOpsMixin, RefundMixin):
     """All data of the sandbox shop, plus the operations the API and admin endpoints perform on it."""
 
     def __init__(self) -> None:
@@ -45,6 +46,8 @@ class SandboxStore(FulfilmentMixin, OrderOpsMixin):
         self.orders: dict[str, dict[str, Any]] = {}
         self.fulfillment_orders: dict[str, dict[str, Any]] = {}
         self.fulfillments: dict[str, dict[str, Any]] = {}
+        self.refunds: dict[str, dict[str, Any]] = {}
+        self.returns: dict[str, dict[str, Any]] = {}
         self.bulk_operations: dict[str, dict[str, Any]] = {}
         self.idempotency: dict[str, tuple[str, Any]] = {}
         self.order_listeners: list[Callable[[str, dict[str, Any]], None]] = []
@@ -283,55 +286,6 @@ class SandboxStore(FulfilmentMixin, OrderOpsMixin):
         self.announce("orders/cancelled", order)
         self.announce("orders/updated", order)
         return order
-
-    def refund_order(self, order_gid: str, lines: list[tuple[str, int]] | None = None,
-                     note: str | None = None) -> dict[str, Any]:
-        """Refund the given (line item gid, quantity) pairs, or the whole order when ``lines`` is None."""
-        with self.lock:
-            order = self.require_order(order_gid)
-            currency: Currency = order["_currency"]
-            by_id = {line["id"]: line for line in order["lineItems"]}
-            if lines is None:
-                lines = [(line["id"], line["currentQuantity"]) for line in order["lineItems"]
-                         if line["currentQuantity"] > 0]
-            refund_lines = []
-            amount = Decimal(0)
-            for line_gid, quantity in lines:
-                line = by_id[line_gid]
-                quantity = min(quantity, line["currentQuantity"])
-                if quantity <= 0:
-                    continue
-                unit_net = line["_net"] / line["quantity"]
-                subtotal = cents(unit_net * quantity)
-                tax = cents(sum((t["_amount"] for t in line["taxLines"]), Decimal(0)) * quantity / line["quantity"])
-                line["currentQuantity"] -= quantity
-                amount += subtotal + (Decimal(0) if order["taxesIncluded"] else tax)
-                refund_lines.append({"quantity": quantity, "lineItem": line, "subtotalSet": currency.bag(subtotal),
-                                     "totalTaxSet": currency.bag(tax), "priceSet": currency.bag(line["_unit_price"]),
-                                     "restockType": "NO_RESTOCK", "restocked": False})
-            refunded_before = sum((Decimal(r["totalRefundedSet"]["shopMoney"]["amount"]) for r in order["refunds"]),
-                                  Decimal(0))
-            if all(line["currentQuantity"] == 0 for line in order["lineItems"]):
-                amount = order["_total"] - refunded_before  # a full refund includes shipping
-            refund_gid, refund_legacy = self.new_id("Refund")
-            tx_gid, _ = self.new_id("OrderTransaction")
-            gateway = order["paymentGatewayNames"][-1] if order["paymentGatewayNames"] else "manual"
-            transaction = {"id": tx_gid, "kind": "REFUND", "status": "SUCCESS", "gateway": gateway,
-                           "amountSet": currency.bag(amount), "createdAt": iso(utcnow())}
-            refund = {"id": refund_gid, "legacyResourceId": refund_legacy, "createdAt": iso(utcnow()),
-                      "processedAt": iso(utcnow()), "note": note, "order": order,
-                      "totalRefundedSet": currency.bag(amount), "refundLineItems": refund_lines,
-                      "transactions": [transaction]}
-            order["refunds"].append(refund)
-            order["transactions"].append(transaction)
-            refunded = refunded_before + amount
-            order["totalRefundedSet"] = currency.bag(refunded)
-            order["currentTotalPriceSet"] = currency.bag(order["_total"] - refunded)
-            order["displayFinancialStatus"] = "REFUNDED" if refunded >= order["_total"] else "PARTIALLY_REFUNDED"
-            self.touch(order)
-        self.announce("refunds/create", order)
-        self.announce("orders/updated", order)
-        return refund
 
 
 def _address_from_input(values: dict[str, Any], store: SandboxStore) -> dict[str, Any]:

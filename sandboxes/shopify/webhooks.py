@@ -176,9 +176,72 @@ def order_payload(order: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
-def refund_payload(order: dict[str, Any]) -> dict[str, Any]:
-    """``refunds/create``: the newest refund of ``order`` in REST shape."""
-    return order_payload(order)["refunds"][-1]
+def _line_item(item: dict[str, Any]) -> dict[str, Any]:
+    """The line item as a refund line embeds it (a subset of the order payload's line)."""
+    variant = item.get("variant")
+    return {"id": _legacy(item["id"]), "admin_graphql_api_id": item["id"], "variant_id": _legacy(variant["id"])
+            if variant else None, "title": item["title"], "quantity": item["quantity"], "sku": item["sku"],
+            "variant_title": item.get("variantTitle"), "vendor": item.get("vendor"), "fulfillment_service": "manual",
+            "product_id": _legacy(variant["product"]["id"]) if variant else None,
+            "requires_shipping": item["requiresShipping"], "taxable": item["taxable"], "gift_card": item["isGiftCard"],
+            "name": item["name"], "properties": [], "product_exists": variant is not None,
+            "price": item["originalUnitPriceSet"]["shopMoney"]["amount"],
+            "price_set": _money_set(item["originalUnitPriceSet"]), "tax_lines": _tax_lines(item["taxLines"]),
+            "duties": []}
+
+
+def _zero_set(like: dict[str, Any]) -> dict[str, Any]:
+    return {side: {"amount": "0.00", "currency_code": money["currency_code"]} for side, money in like.items()}
+
+
+def refund_payload(refund: dict[str, Any]) -> dict[str, Any]:
+    """``refunds/create``: one refund in REST shape, as ``include/vendor/shopify/webhooks/refunds.create.json``.
+
+    Amounts are strings in ``*_set`` (shop and presentment money); a transaction's ``amount`` is in its
+    ``currency``, the presentment currency. ``order_adjustments[].amount`` keeps Shopify's sign (calculated
+    minus refunded). ``refund_shipping_lines[].tax_amount_set`` mirrors GraphQL's ``taxAmountSet``.
+    """
+    order = refund["order"]
+    order_id = int(order["legacyResourceId"])
+    currency = order["_currency"]
+    presentment = currency.presentment
+    zero = _zero_set(_money_set(refund["totalRefundedSet"]))
+    lines = [{"id": _legacy(item["id"]), "quantity": item["quantity"], "line_item_id": _legacy(item["lineItem"]["id"]),
+              "location_id": _legacy((item.get("location") or {}).get("id")),
+              "restock_type": item["restockType"].lower(), "subtotal": item["subtotalSet"]["shopMoney"]["amount"],
+              "total_tax": item["totalTaxSet"]["shopMoney"]["amount"], "subtotal_set": _money_set(item["subtotalSet"]),
+              "total_tax_set": _money_set(item["totalTaxSet"]), "line_item": _line_item(item["lineItem"])}
+             for item in refund["refundLineItems"]]
+    shipping = [{"id": _legacy(item["id"]), "shipping_line_id": _legacy(item["shippingLine"]["id"]),
+                 "subtotal_amount_set": _money_set(item["subtotalAmountSet"]),
+                 "tax_amount_set": _money_set(item["taxAmountSet"]),
+                 "shipping_line": {"id": _legacy(item["shippingLine"]["id"]), "title": item["shippingLine"]["title"],
+                                   "code": item["shippingLine"]["code"], "source": item["shippingLine"]["source"],
+                                   "price": item["shippingLine"]["originalPriceSet"]["shopMoney"]["amount"],
+                                   "price_set": _money_set(item["shippingLine"]["originalPriceSet"]),
+                                   "tax_lines": _tax_lines(item["shippingLine"]["taxLines"])}}
+                for item in refund.get("refundShippingLines", [])]
+    adjustments = [{"id": _legacy(item["id"]), "order_id": order_id, "refund_id": int(refund["legacyResourceId"]),
+                    "amount": item["amountSet"]["shopMoney"]["amount"],
+                    "tax_amount": item["taxAmountSet"]["shopMoney"]["amount"], "kind": "refund_discrepancy",
+                    "reason": (item.get("reason") or "REFUND_DISCREPANCY").replace("_", " ").capitalize(),
+                    "amount_set": _money_set(item["amountSet"]), "tax_amount_set": _money_set(item["taxAmountSet"])}
+                   for item in refund.get("orderAdjustments", [])]
+    transactions = [{"id": _legacy(t["id"]), "order_id": order_id, "kind": t["kind"].lower(), "gateway": t["gateway"],
+                     "status": t["status"].lower(), "message": None, "created_at": t["createdAt"], "test": False,
+                     "authorization": None, "location_id": None, "user_id": None,
+                     "parent_id": _legacy((t.get("parentTransaction") or {}).get("id")),
+                     "processed_at": t["createdAt"], "device_id": None, "error_code": None, "source_name": "web",
+                     "receipt": {}, "amount": t["amountSet"]["presentmentMoney"]["amount"], "currency": presentment,
+                     "payment_id": f"{order['name']}.{n + 1}", "manual_payment_gateway": t["gateway"] == "manual",
+                     "amount_rounding": None, "admin_graphql_api_id": t["id"]}
+                    for n, t in enumerate(refund["transactions"])]
+    return {"id": int(refund["legacyResourceId"]), "order_id": order_id, "created_at": refund["createdAt"],
+            "note": refund["note"], "user_id": None, "processed_at": refund.get("processedAt", refund["createdAt"]),
+            "duties": [], "total_duties_set": zero, "return": None, "refund_shipping_lines": shipping,
+            "restock": any(item["restockType"] != "NO_RESTOCK" for item in refund["refundLineItems"]),
+            "admin_graphql_api_id": refund["id"], "order_adjustments": adjustments, "refund_line_items": lines,
+            "transactions": transactions}
 
 
 def fulfillment_payload(fulfillment: dict[str, Any]) -> dict[str, Any]:
@@ -242,7 +305,8 @@ class WebhookDispatcher:
         self._thread.start()
 
     def on_order_event(self, topic: str, order: dict[str, Any]) -> None:
-        """Store listener: serialise now (retries carry the original payload), deliver later."""
+        """Store listener: serialise now (retries carry the original payload), deliver later. ``order`` is the
+        announced entity: the order, or the fulfillment (``fulfillments/*``) or refund (``refunds/create``)."""
         if not self.settings.url:
             return
         payload = (refund_payload(order) if topic == "refunds/create" else fulfillment_payload(order)

@@ -10,7 +10,7 @@ from graphql import FieldNode, OperationDefinitionNode, OperationType, parse, vi
 from graphql.language import Visitor
 
 from sandboxes.shopify.schema import SCHEMA_PATH, admin_schema, validation_errors
-from shopify_max.shopify import documents, fulfilment_documents
+from shopify_max.shopify import documents, fulfilment_documents, refund_documents
 from shopify_max.shopify.documents import ALL_DOCUMENTS, Document
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -49,6 +49,11 @@ def test_the_pre_2026_04_compare_quantity_input_is_rejected():
 
 def test_every_fulfilment_document_is_in_the_validated_registry():
     for document in fulfilment_documents.FULFILMENT_DOCUMENTS:
+        assert ALL_DOCUMENTS[document.operation_name] is document
+
+
+def test_every_refund_document_is_in_the_validated_registry():
+    for document in refund_documents.REFUND_DOCUMENTS:
         assert ALL_DOCUMENTS[document.operation_name] is document
 
 
@@ -100,7 +105,8 @@ def test_no_deprecated_fields_are_used(name: str):
 def test_no_graphql_document_lives_outside_the_documents_modules():
     """One place for every document: no other library or DAG module embeds a query or mutation."""
     pattern = re.compile(r"""["']{3}\s*(query|mutation)\s+\w+\s*[({]""")
-    document_modules = {Path(module.__file__).resolve() for module in (documents, fulfilment_documents)}
+    document_modules = {Path(module.__file__).resolve()
+                        for module in (documents, fulfilment_documents, refund_documents)}
     offenders = []
     for folder in ("plugins", "dags"):
         for path in (PROJECT_ROOT / folder).rglob("*.py"):

@@ -35,6 +35,7 @@ from shopify_max.shopify.models import (
     flatten_connections,
 )
 from shopify_max.shopify.pacing import BucketState
+from shopify_max.shopify.refund_api import RefundApi
 
 SKUS_PER_LOOKUP = 50
 ITEMS_PER_LEVEL_READ = 25
@@ -55,11 +56,12 @@ def _search_time(moment: datetime) -> str:
     return as_utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class ShopifyAdminApi(FulfilmentApi):
+class ShopifyAdminApi(FulfilmentApi, RefundApi):
     """Typed operations over a client. Subclasses (the hook) may provide ``client`` lazily.
 
     The fulfilment and order operations (state, fulfilments, tracking, moves, close, capture, mark as paid) come
-    from :class:`~shopify_max.shopify.fulfilment_api.FulfilmentApi`.
+    from :class:`~shopify_max.shopify.fulfilment_api.FulfilmentApi`; refunds and returns from
+    :class:`~shopify_max.shopify.refund_api.RefundApi`.
     """
 
     def __init__(self, client: ShopifyClient | None = None) -> None:

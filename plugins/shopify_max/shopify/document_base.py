@@ -1,7 +1,8 @@
 """What every document module builds on: the :class:`Document` type, the shared fragments, and ``_document``.
 
-:mod:`.documents` (orders, inventory, customers, bulk) and :mod:`.fulfilment_documents` (fulfilment and order
-operations) both build their documents here; :data:`shopify_max.shopify.documents.ALL_DOCUMENTS` lists them all.
+:mod:`.documents` (orders, inventory, customers, bulk), :mod:`.fulfilment_documents` (fulfilment and order
+operations) and :mod:`.refund_documents` (refunds and returns) build their documents here;
+:data:`shopify_max.shopify.documents.ALL_DOCUMENTS` lists them all.
 """
 
 from __future__ import annotations
@@ -127,6 +128,41 @@ fragment FulfillmentFields on Fulfillment {
     "FulfillmentLineFields": """
 fragment FulfillmentLineFields on FulfillmentLineItem {
   id quantity lineItem { id sku }
+}""",
+    "ShopMoneyFields": """
+fragment ShopMoneyFields on MoneyBag {
+  shopMoney { amount currencyCode }
+}""",
+    "RefundLineItemFields": """
+fragment RefundLineItemFields on RefundLineItem {
+  quantity restockType
+  location { id }
+  subtotalSet { ...ShopMoneyFields }
+  totalTaxSet { ...ShopMoneyFields }
+  lineItem { id sku name }
+}""",
+    "RefundShippingLineFields": """
+fragment RefundShippingLineFields on RefundShippingLine {
+  shippingLine { id title }
+  subtotalAmountSet { ...ShopMoneyFields }
+  taxAmountSet { ...ShopMoneyFields }
+}""",
+    "OrderAdjustmentFields": """
+fragment OrderAdjustmentFields on OrderAdjustment {
+  amountSet { ...ShopMoneyFields }
+  taxAmountSet { ...ShopMoneyFields }
+  reason
+}""",
+    "RefundTransactionFields": """
+fragment RefundTransactionFields on OrderTransaction {
+  id kind status gateway
+  amountSet { ...ShopMoneyFields }
+  parentTransaction { id }
+}""",
+    "ReturnLineFields": """
+fragment ReturnLineFields on ReturnLineItemType {
+  id quantity
+  ... on ReturnLineItem { fulfillmentLineItem { lineItem { id } } }
 }""",
     "OrderTransactionFields": """
 fragment OrderTransactionFields on OrderTransaction {

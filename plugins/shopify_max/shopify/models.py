@@ -2,7 +2,8 @@
 
 Models parse the GraphQL response shape directly (camelCase aliases); connections are flattened to lists
 before parsing by :func:`flatten_connections`. The shared base is in :mod:`.model_base`; the fulfilment and
-order-operation results live in :mod:`.fulfilment_models` and are re-exported here.
+order-operation results live in :mod:`.fulfilment_models`, refunds in :mod:`.refund_models`; both are re-exported
+here.
 """
 
 from __future__ import annotations
@@ -27,6 +28,15 @@ from shopify_max.shopify.fulfilment_models import (  # noqa: F401 - re-exported:
     TrackingInfo,
 )
 from shopify_max.shopify.model_base import ShopifyModel, UserError, flatten_connections  # noqa: F401
+from shopify_max.shopify.refund_models import (  # noqa: F401 - re-exported: import results from here
+    RefundAdjustment,
+    RefundCreateResult,
+    RefundedOrder,
+    RefundLine,
+    RefundShippingLine,
+    RefundTransaction,
+    ShopifyRefund,
+)
 from shopify_max.shopify.text_repairs import TextRepair, replace_lone_surrogates
 
 
