@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from max_gateway.reference import fulfilment_reads, reads, writes
+from max_gateway.reference import credit_memos, fulfilment_reads, reads, writes
 from max_gateway.reference.xml_rules import FieldError, TransactionRejected
 
 OPENAPI_PATH = Path(__file__).with_name("openapi.yaml")
@@ -147,6 +147,20 @@ def create_app(engine: Engine, auth: GatewayAuth | None = None, *,
     async def post_credit_memo(request: Request) -> dict:
         return await run_in_threadpool(writes.create_sales_order, engine, await xml_body(request), "CR")
 
+    @app.get("/credit-memos")
+    async def find_credit_memos(custpo: Annotated[str | None, Query(min_length=1, max_length=25)] = None,
+                                appinv: Annotated[str | None, Query(min_length=1, max_length=8)] = None) -> dict:
+        if custpo is None and appinv is None:
+            raise TransactionRejected([FieldError("custpo", "bad_parameter", "give custpo, appinv or both")])
+        return {"items": await run_read(lambda conn: credit_memos.credit_memos(conn, custpo=custpo, appinv=appinv))}
+
+    @app.get("/credit-memos/{ordnum}")
+    async def get_credit_memo(ordnum: str) -> Response:
+        memos = await run_read(lambda conn: credit_memos.credit_memos(conn, ordnum=ordnum))
+        if not memos:
+            return JSONResponse({"detail": f"credit memo {ordnum} not found"}, status_code=404)
+        return JSONResponse(memos[0])
+
     @app.post("/customers", status_code=201)
     async def post_customer(request: Request) -> dict:
         return await run_in_threadpool(writes.create_customer, engine, await xml_body(request))
@@ -208,6 +222,13 @@ def create_app(engine: Engine, auth: GatewayAuth | None = None, *,
     @app.get("/invoices")
     async def get_invoices(since: str = "", limit: Limit = reads.DEFAULT_LIMIT) -> dict:
         return await run_read(reads.list_invoices, since, limit)
+
+    @app.get("/invoices/{invce}")
+    async def get_invoice(invce: str) -> Response:
+        invoice = await run_read(reads.get_invoice, invce)
+        if invoice is None:
+            return JSONResponse({"detail": f"invoice {invce} not found"}, status_code=404)
+        return JSONResponse(invoice)
 
     @app.get("/payments")
     async def get_payments(since: Annotated[int, Query(ge=0)] = 0, limit: Limit = reads.DEFAULT_LIMIT) -> dict:

@@ -212,11 +212,28 @@ def shipments_by_id(conn: Connection, shipment_ids: list[int]) -> dict[int, dict
 
 def list_invoices(conn: Connection, since: str, limit: int) -> dict:
     """Invoices and credit memos (``STYPE`` CR) with INVCE > since, oldest first."""
-    im, idt, sm = t.invoice_master, t.invoice_detail, t.so_master
-    rows = conn.execute(select(im, sm.c.CUSTPO_27, sm.c.APPINV_27, sm.c.CURR_27, sm.c.TERMS_27)
-                        .join(sm, sm.c.ORDNUM_27 == im.c.ORDNUM_31)
-                        .where(im.c.INVCE_31 > since).order_by(im.c.INVCE_31).limit(limit + 1)).all()
-    invoices = [_row_dict(r) for r in rows[:limit]]
+    im = t.invoice_master
+    rows = conn.execute(_invoice_query().where(im.c.INVCE_31 > since).order_by(im.c.INVCE_31).limit(limit + 1)).all()
+    invoices = _invoices(conn, rows[:limit])
+    return {"items": invoices, "next_cursor": invoices[-1]["INVCE_31"] if invoices else since,
+            "has_more": len(rows) > limit}
+
+
+def get_invoice(conn: Connection, invce: str) -> dict | None:
+    """One invoice (or credit memo invoice) by INVCE, in the ``list_invoices`` shape; None when unknown."""
+    invoices = _invoices(conn, conn.execute(_invoice_query().where(t.invoice_master.c.INVCE_31 == invce.strip())).all())
+    return invoices[0] if invoices else None
+
+
+def _invoice_query():  # noqa: ANN202 - a Select
+    im, sm = t.invoice_master, t.so_master
+    return (select(im, sm.c.CUSTPO_27, sm.c.APPINV_27, sm.c.CURR_27, sm.c.TERMS_27)
+            .join(sm, sm.c.ORDNUM_27 == im.c.ORDNUM_31))
+
+
+def _invoices(conn: Connection, rows: list) -> list[dict]:
+    idt = t.invoice_detail
+    invoices = [_row_dict(r) for r in rows]
     if invoices:
         details: dict[str, list[dict]] = defaultdict(list)
         for r in conn.execute(select(idt).where(idt.c.INVCE_32.in_([i["INVCE_31"] for i in invoices]))
@@ -225,8 +242,7 @@ def list_invoices(conn: Connection, since: str, limit: int) -> dict:
         for invoice in invoices:
             invoice["kind"] = "credit_memo" if invoice["STYPE_31"] == "CR" else "invoice"
             invoice["lines"] = details.get(invoice["INVCE_31"], [])
-    return {"items": invoices, "next_cursor": invoices[-1]["INVCE_31"] if invoices else since,
-            "has_more": len(rows) > limit}
+    return invoices
 
 
 def code_tables(conn: Connection) -> dict:

@@ -9,8 +9,17 @@ Differences from a live MAX database, on purpose:
   ``X_Tracking_Change`` (one row per later change of a shipment's tracking numbers: what a ``rowversion`` column
   or an ``AFTER UPDATE`` trigger on the tracking tables gives in SQL Server; it lets a reader see a change to a
   shipment it has already read, which ``GET /shipments?since=`` never shows again),
-  ``X_Invoice_Payment`` (payments received against an invoice: MAX's documented tables hold none) and
+  ``X_Invoice_Payment`` (payments received against an invoice: MAX's documented tables hold none),
+  ``X_Credit_Restock`` (the stock effect of each credit-memo line, see below) and
   ``X_Gateway_Counter`` (the gateway's own number ranges for ORDNUM, invoice and shipment numbers).
+- ``RESTCK_28`` is a **contract element, not a MAX column**: on a credit memo line (``STYPE`` CR) of the eMAXExact
+  document it says whether the goods come back to stock (``Y``) or not (``N`` or absent). ``Y`` on a stocked part
+  writes a receipt (``Transaction_History`` ``TNXCDE_15`` R, in stocking units: ``ORGQTY_28`` x the line's UOM
+  factor) into the line's ``STK_28`` and raises ``Part_Stock.QTYOH_06`` (and ``Part_Master.ONHAND_01``) by as
+  much, in the memo's own transaction; non-stock parts (``TYPE_01`` N, e.g. FREIGHT) never move stock. The
+  element is stored in ``X_Credit_Restock`` (with the receipt's ``TNXSEQ_15``), not in ``SO_Detail``. A production
+  adapter would pass the memo to MAXUpdate without the element and, in the same unit of work, post a MAXUpdate
+  credit-memo receipt (``MAX_Transaction``, receipt against the CR order line) for each ``Y`` line.
 - ``CHGSEQ_X`` and ``PAYSEQ_X`` are ``since`` watermarks, so their writers commit in key order
   (``database.serialise_appends``). A production adapter reading a SQL Server ``rowversion`` instead bounds each
   read by ``MIN_ACTIVE_ROWVERSION()``, so a lower value still uncommitted is not skipped.
@@ -254,6 +263,16 @@ x_invoice_payment = Table(
     Column("INVCE_X", String(8), nullable=False, index=True),  # -> Invoice_Master.INVCE_31
     Column("PAYDTE_X", Date, nullable=False),
     Column("PAYAMT_X", AMOUNT, nullable=False),
+)
+
+# The stock effect of a credit-memo line (contract element RESTCK_28): one row per CR line that states it.
+x_credit_restock = Table(
+    "X_Credit_Restock", metadata,
+    Column("ORDNUM_X", String(8), primary_key=True),  # -> SO_Detail (STYPE CR)
+    Column("LINNUM_X", String(2), primary_key=True),
+    Column("DELNUM_X", String(2), primary_key=True),
+    Column("RESTCK_X", String(1), nullable=False),  # Y: the goods came back to stock; N: no stock effect
+    Column("TNXSEQ_X", Integer, nullable=True),  # -> Transaction_History receipt (R); null when nothing moved
 )
 
 x_gateway_counter = Table(

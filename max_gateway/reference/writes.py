@@ -14,6 +14,7 @@ from decimal import Decimal
 from sqlalchemy import Connection, Engine, func, select, text, update
 
 from max_gateway.reference import schema as t
+from max_gateway.reference.credit_memos import check_restock_element, record_stock_effect
 from max_gateway.reference.database import NumberRangeExhausted, take_next_number
 from max_gateway.reference.xml_rules import (
     BAD_CODE,
@@ -114,7 +115,8 @@ def _reject_if(errors: list[FieldError]) -> None:
 
 
 def create_sales_order(engine: Engine, xml: bytes, stype: str = "CU") -> dict:
-    """Apply a sales order (``CU``) or credit memo (``CR``) transaction; return the assigned keys."""
+    """Apply a sales order (``CU``) or credit memo (``CR``) transaction; return the assigned keys. A credit memo's
+    stock effect (``RESTCK_28``, :mod:`max_gateway.reference.credit_memos`) is written in the same transaction."""
     with engine.begin() as conn:
         return _create_order(conn, xml, stype)
 
@@ -184,7 +186,7 @@ def _create_order(conn: Connection, xml: bytes, stype: str) -> dict:
         raise TransactionRejected([FieldError("ORDNUM_27", RANGE_EXHAUSTED, str(exc))]) from exc
     conn.execute(t.so_master.insert().values(**_header_row(h, ordnum, stype, customer, ship_to)))
     detail_rows, note_rows = [], []
-    for line, notes in lines:
+    for line, notes, _restock in lines:
         line["ORDNUM_28"] = ordnum
         detail_rows.append(line)
         note_rows += [{"ORDNUM_30": ordnum, "LINNUM_30": line["LINNUM_28"], "DELNUM_30": line["DELNUM_28"],
@@ -192,13 +194,15 @@ def _create_order(conn: Connection, xml: bytes, stype: str) -> dict:
     conn.execute(t.so_detail.insert(), detail_rows)
     if note_rows:
         conn.execute(t.so_note.insert(), note_rows)
+    record_stock_effect(conn, ordnum, h["ORDDTE_27"], [(row, restock) for row, _notes, restock in lines])
     return {"ORDNUM": ordnum, "STYPE": stype, "CUSTPO": h.get("CUSTPO_27", ""),
             "lines": [{"LINNUM": r["LINNUM_28"], "DELNUM": r["DELNUM_28"], "PRTNUM": r["PRTNUM_28"],
                        "SLSUOM": r["SLSUOM_28"], "STK": r["STK_28"]} for r in detail_rows]}
 
 
 def _parse_lines(conn: Connection, details: list, codes: CodeTables, errors: list[FieldError], h: dict,
-                 stype: str) -> list[tuple[dict, list[str]]]:
+                 stype: str) -> list[tuple[dict, list[str], str | None]]:
+    """Each line as (SO_Detail row, notes, RESTCK_28 or None)."""
     parsed_lines = []
     seen: set[tuple[str, str]] = set()
     for position, element in enumerate(details, start=1):
@@ -225,6 +229,7 @@ def _parse_lines(conn: Connection, details: list, codes: CodeTables, errors: lis
                 errors.append(FieldError(tag, NOT_POSITIVE, "the quantity must be greater than zero", linnum_text))
         if "PRICE_28" in values and values["PRICE_28"] < 0:
             errors.append(FieldError("PRICE_28", NOT_POSITIVE, "the price must not be negative", linnum_text))
+        check_restock_element(values, stype, errors, linnum_text)
         codes.check(values, errors, linnum_text)
         notes = []
         for note in parsed.children.get("SO_Note", []):
@@ -273,7 +278,7 @@ def _parse_lines(conn: Connection, details: list, codes: CodeTables, errors: lis
         for n in (1, 2, 3):
             row[f"TAXCDE{n}_28"] = values.get(f"TAXCDE{n}_28", "")
             row[f"TAX{n}_28"] = values.get(f"TAX{n}_28", Decimal(0))
-        result.append((row, notes))
+        result.append((row, notes, values.get("RESTCK_28")))
     return result
 
 

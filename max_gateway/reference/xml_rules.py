@@ -94,6 +94,8 @@ SO_DETAIL_FIELDS: dict[str, FieldSpec] = {
     "TAXCDE1_28": _text(7), "TAXCDE2_28": _text(7), "TAXCDE3_28": _text(7),
     "TAX1_28": NUMBER, "TAX2_28": NUMBER, "TAX3_28": NUMBER, "STYPE_28": _text(2), "FORCUR_28": NUMBER,
     "COST_28": NUMBER,
+    # Contract element, not a MAX column: credit memos only, Y = the goods come back to stock (credit_memos.py).
+    "RESTCK_28": YES_NO,
 }
 
 SO_NOTE_FIELDS: dict[str, FieldSpec] = {"NOTE_30": _text(50, required=True)}

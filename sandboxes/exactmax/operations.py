@@ -12,6 +12,7 @@ from decimal import Decimal
 from sqlalchemy import Connection, Engine, delete, func, select, update
 
 from max_gateway.reference import schema as t
+from max_gateway.reference.credit_memos import move_part_stock
 from max_gateway.reference.database import serialise_appends, take_next_number
 from max_gateway.reference.fulfilment_reads import invoice_total
 from max_gateway.reference.reads import line_factor, uom_factors
@@ -35,16 +36,6 @@ def _open_order(conn: Connection, ordnum: str):  # noqa: ANN202 - a Row
     if order.STATUS_27 != "3":
         raise TransactionRejected([FieldError("ORDNUM", NOT_OPEN, f"order {ordnum} has status {order.STATUS_27}")])
     return order
-
-
-def _move_stock(conn: Connection, part: str, stk: str, delta: Decimal) -> None:
-    stock = t.part_stock
-    found = conn.execute(update(stock).where(stock.c.PRTNUM_06 == part, stock.c.STK_06 == stk)
-                         .values(QTYOH_06=stock.c.QTYOH_06 + delta)).rowcount
-    if not found:
-        conn.execute(stock.insert().values(PRTNUM_06=part, STK_06=stk, QTYOH_06=delta))
-    conn.execute(update(t.part_master).where(t.part_master.c.PRTNUM_01 == part)
-                 .values(ONHAND_01=t.part_master.c.ONHAND_01 + delta))
 
 
 def _packages(carrier: str, tracking_number: str, tracking: list[dict] | None) -> list[tuple[str, str]]:
@@ -115,7 +106,7 @@ def ship_order(engine: Engine, ordnum: str, lines: list[dict] | None = None, car
                 TNXSEQ_X=seq, SHIPID_X=shipment_id, SHPVIA_X=ship_via or order.SHPVIA_27, CARRIER_X=first[0],
                 TRACKNO_X=first[1]))
             if line.TYPE_01 != "N":
-                _move_stock(conn, line.PRTNUM_28, line.STK_28, -stock_qty)
+                move_part_stock(conn, line.PRTNUM_28, line.STK_28, -stock_qty)
             conn.execute(update(sd).where(sd.c.ORDNUM_28 == ordnum, sd.c.LINNUM_28 == line.LINNUM_28,
                                           sd.c.DELNUM_28 == line.DELNUM_28)
                          .values(SHPQTY_28=sd.c.SHPQTY_28 + qty, DUEQTY_28=sd.c.DUEQTY_28 - qty, SHPDTE_28=ship_date))
@@ -183,7 +174,7 @@ def move_stock(engine: Engine, part: str, stockroom: str, quantity: Decimal, kin
         delta = quantity if kind == "R" else -quantity
         conn.execute(t.transaction_history.insert().values(
             TNXCDE_15=kind, TNXDTE_15=utcnow().date(), PRTNUM_15=part, STK_15=stockroom, TNXQTY_15=quantity))
-        _move_stock(conn, part, stockroom, delta)
+        move_part_stock(conn, part, stockroom, delta)
         on_hand = conn.execute(select(t.part_stock.c.QTYOH_06).where(
             t.part_stock.c.PRTNUM_06 == part, t.part_stock.c.STK_06 == stockroom)).scalar_one()
         return {"PRTNUM": part, "STK": stockroom, "on_hand": format(Decimal(on_hand).normalize(), "f")}

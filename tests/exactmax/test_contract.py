@@ -12,6 +12,7 @@ from max_gateway_helpers import make_order
 from max_gateway.app import OPENAPI_PATH, create_app
 from max_gateway.reference.database import create_gateway_engine
 from sandboxes.exactmax.server import GatewayConfig, build_gateway
+from shopify_max.exactmax.models import CreditMemo, SalesOrderLine
 from shopify_max.exactmax.xml_builder import build_sales_order_xml
 
 HTTP_METHODS = {"get", "put", "post", "delete", "patch"}
@@ -106,3 +107,29 @@ def test_fulfilment_reads_answer_exactly_the_documented_properties(shared_gatewa
         assert set(schema["required"]) <= set(item) <= set(schema["properties"]), name
     line_schema = _schema(document, "OrderStatus")["properties"]["lines"]["items"]
     assert set(answers["OrderStatus"]["lines"][0]) == set(line_schema["required"]) == set(line_schema["properties"])
+
+
+def test_credit_memo_and_invoice_reads_answer_exactly_the_documented_properties(shared_gateway) -> None:
+    """A credit memo read back (lines with RESTCK, stock moves, totals) and one invoice: documented, nothing more."""
+    document = yaml.safe_load(OPENAPI_PATH.read_text(encoding="utf-8"))
+    order = make_order()
+    ordnum = shared_gateway.post_xml("/sales-orders", build_sales_order_xml(order).xml).json()["ORDNUM"]
+    shared_gateway.sandbox("ship", ORDNUM=ordnum)
+    invce = shared_gateway.sandbox("invoice", ORDNUM=ordnum)["INVCE"]
+    memo = CreditMemo(CUSTID="WEB", CUSTPO=f"{order.CUSTPO[:20]}-R", ORDDTE=order.ORDDTE, APPINV=invce,
+                      lines=[SalesOrderLine(LINNUM="01", PRTNUM=order.lines[0].PRTNUM, PRICE=1, ORGQTY=1, RESTCK="Y")])
+    memo_ordnum = shared_gateway.post_xml("/credit-memos", build_sales_order_xml(memo).xml).json()["ORDNUM"]
+
+    def read(path: str, **params) -> dict:
+        return shared_gateway.http.get(shared_gateway.base_url + path, params=params, timeout=10).json()
+
+    by_appinv = read("/credit-memos", appinv=invce)["items"]
+    assert by_appinv == read("/credit-memos", custpo=memo.CUSTPO)["items"] == [read(f"/credit-memos/{memo_ordnum}")]
+    answers = {"CreditMemo": by_appinv[0], "StockMove": by_appinv[0]["stock_moves"][0],
+               "Invoice": read(f"/invoices/{invce}")}
+    for name, item in answers.items():
+        schema = _schema(document, name)
+        assert set(schema["required"]) <= set(item) <= set(schema["properties"]), name
+    line_schema = _schema(document, "CreditMemo")["properties"]["lines"]["items"]
+    assert set(by_appinv[0]["lines"][0]) == set(line_schema["required"]) == set(line_schema["properties"])
+    assert shared_gateway.http.get(f"{shared_gateway.base_url}/credit-memos/{ordnum}").status_code == 404  # a CU order

@@ -88,10 +88,14 @@ def test_every_request_the_hook_makes_is_an_operation_of_the_contract(recording_
     assert list(hook.iter_shipments()) and list(hook.iter_invoices())
     assert list(hook.iter_tracking_changes()) and list(hook.iter_payments())
     assert list(hook.order_statuses([shipped.ORDNUM])) == [shipped.ORDNUM]
-    hook.create_credit_memo(CreditMemo(CUSTID="WEB", CUSTPO=unique_custpo("CR"), ORDDTE=make_order().ORDDTE,
-                                       APPINV=invoice["INVCE"],
-                                       lines=[SalesOrderLine(LINNUM="01", PRTNUM="PRT-00001", PRICE=Decimal("1"),
-                                                             ORGQTY=Decimal(1))]))
+    memo = hook.create_credit_memo(CreditMemo(CUSTID="WEB", CUSTPO=unique_custpo("CR"), ORDDTE=make_order().ORDDTE,
+                                              APPINV=invoice["INVCE"],
+                                              lines=[SalesOrderLine(LINNUM="01", PRTNUM="PRT-00001", RESTCK="Y",
+                                                                    PRICE=Decimal("1"), ORGQTY=Decimal(1))]))
+    assert hook.get_credit_memo(memo.ORDNUM).stock_moves
+    assert [m.ORDNUM for m in hook.find_credit_memos_by_custpo(memo.CUSTPO)] == [memo.ORDNUM]
+    assert [m.ORDNUM for m in hook.credit_memos_for_invoice(invoice["INVCE"])] == [memo.ORDNUM]
+    assert hook.get_invoice(invoice["INVCE"]).ORDNUM == shipped.ORDNUM
     hook.cancel_sales_order(order.ORDNUM)
     assert hook.get_sales_order(order.ORDNUM).STATUS == "4"
 

@@ -1,6 +1,7 @@
 """Exact MAX, client side: ``ExactMaxHook`` (the gateway contract on HttpHook), the MAX document models,
 the eMAXExact XML builder and the typed errors. The contract is ``max_gateway/openapi.yaml``."""
 
+from shopify_max.exactmax.credit_memos import CreditMemoLineRecord, CreditMemoRecord, StockMove
 from shopify_max.exactmax.errors import (
     ExactMaxAmbiguousWriteError,
     ExactMaxAuthError,
@@ -33,8 +34,10 @@ from shopify_max.exactmax.models import (
 )
 
 __all__ = [
-    "Cancellation", "CodeTables", "CreditMemo", "Customer", "CustomerRecord", "CustomerResult",
+    "Cancellation", "CodeTables", "CreditMemo", "CreditMemoLineRecord", "CreditMemoRecord", "Customer",
+    "CustomerRecord", "CustomerResult",
     "ExactMaxAmbiguousWriteError", "ExactMaxAuthError", "ExactMaxConnectionError", "ExactMaxError",
     "ExactMaxNotFound", "ExactMaxProtocolError", "ExactMaxRejected", "ExactMaxUnavailableError", "FieldRejection",
-    "Invoice", "MaxOrderStatus", "MaxOrderStatusLine", "Part", "Payment", "SalesOrder", "SalesOrderLine", "SalesOrderResult", "ShipTo", "Shipment", "StockLevel",
+    "Invoice", "MaxOrderStatus", "MaxOrderStatusLine", "Part", "Payment", "SalesOrder", "SalesOrderLine",
+    "SalesOrderResult", "ShipTo", "Shipment", "StockLevel", "StockMove",
 ]

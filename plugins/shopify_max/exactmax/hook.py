@@ -33,6 +33,7 @@ from airflow.providers.http.hooks.http import HttpHook
 from requests import Response, Session
 
 from shopify_max import retry_policy
+from shopify_max.exactmax.credit_memos import CreditMemoReads
 from shopify_max.exactmax.errors import (
     ExactMaxAlreadyExists,
     ExactMaxAmbiguousWriteError,
@@ -74,9 +75,10 @@ XML_CONTENT_TYPE = "application/xml; charset=utf-8"
 T = TypeVar("T")
 
 
-class ExactMaxHook(FulfilmentReads, HttpHook):
+class ExactMaxHook(FulfilmentReads, CreditMemoReads, HttpHook):
     """Talk to a MAX gateway: eMAXExact XML writes, JSON reads, typed errors, exactly-once-safe order writes.
-    The fulfilment reads (shipments, tracking changes, invoices, order statuses, payments): :class:`FulfilmentReads`."""
+    The fulfilment reads (shipments, tracking changes, invoices, order statuses, payments): :class:`FulfilmentReads`;
+    credit memos read back (lines, stock moves) and one invoice's totals: :class:`CreditMemoReads`."""
 
     conn_name_attr = "exactmax_conn_id"
     default_conn_name = "exactmax_default"
@@ -223,7 +225,8 @@ class ExactMaxHook(FulfilmentReads, HttpHook):
 
     def create_credit_memo(self, memo: CreditMemo, *,
                            before_send: Callable[[], None] | None = None) -> SalesOrderResult:
-        """Create a credit memo (STYPE CR, APPINV = the invoice credited) exactly once, as orders are."""
+        """Create a credit memo (STYPE CR, APPINV = the invoice credited) exactly once, as orders are. Lines with
+        ``RESTCK`` Y bring their goods back to stock in the same MAX transaction; read them with ``get_credit_memo``."""
         return self._create_order("/credit-memos", memo, before_send)
 
     def _create_order(self, path: str, order: SalesOrder, before_send: Callable[[], None] | None = None,

@@ -86,6 +86,8 @@ class SalesOrderLine(MaxModel):
     TAX2: Amount | None = None
     TAX3: Amount | None = None
     notes: list[max_text("SO_NOTE")] = []  # SO_Note rows
+    # Credit memos only: Y = the goods come back to stock (contract element RESTCK_28, not a MAX column).
+    RESTCK: YesNo | None = None
     # read-only, from the gateway
     STATUS: str | None = None
     CURQTY: Decimal | None = None
@@ -135,6 +137,8 @@ class SalesOrder(Address):
         keys = [(line.LINNUM, line.DELNUM) for line in self.lines]
         if len(keys) != len(set(keys)):
             raise ValueError("LINNUM/DELNUM pairs must be unique within an order")
+        if self.STYPE != "CR" and any(line.RESTCK is not None for line in self.lines):
+            raise ValueError("RESTCK (goods back to stock) is valid only on credit memo lines (STYPE CR)")
         return self
 
     @classmethod
@@ -339,6 +343,11 @@ class Invoice(MaxModel):
     CURR: str = ""
     TERMS: str = ""  # the order's terms: the due date follows from them
     lines: list[InvoiceLine] = []
+
+    @property
+    def total(self) -> Decimal:
+        """What the customer was invoiced: lines net plus tax minus the order discount."""
+        return self.LNETOT + self.TAX1 - self.ORDDSC
 
     @classmethod
     def from_gateway(cls, payload: dict) -> Invoice:
