@@ -15,7 +15,7 @@ DAG run with its log, and an `audit_log` entry (direction `error_queue_action`) 
 
 | action | what it does | who uses it |
 | --- | --- | --- |
-| `replay` (default; the hourly run) | **order** items at `map`, `validate`, `export`: mapped with the current `include/mappings/`, validated and exported exactly once; items whose order now exports (or is skipped by a rule) are resolved. **privacy** items: the compliance webhook is read again; once readable it goes back to the inbox for `sync_store_maintenance`. **inventory** items are re-checked by every `inventory_to_shopify` run (resolved when no longer found): replay leaves them, saying so. **shipment** and **invoice** items go back to the next `fulfilment_to_shopify` run (the shipment pending again; the invoice checked, and captured when that is on) | on-call, after fixing a mapping row or a MAX code; the hourly schedule |
+| `replay` (default; the hourly run) | **order** items at `map`, `validate`, `export`: mapped with the current `include/mappings/`, validated and exported exactly once; items whose order now exports (or is skipped by a rule) are resolved. **privacy** items: the compliance webhook is read again; once readable it goes back to the inbox for `sync_store_maintenance`. **inventory** items are re-checked by every `inventory_to_shopify` run (resolved when no longer found): replay leaves them, saying so. **shipment** and **invoice** items go back to the next `fulfilment_to_shopify` run (the shipment pending again; the invoice checked, and captured when that is on); **refund** items to the next `refunds_to_max` run | on-call, after fixing a mapping row or a MAX code; the hourly schedule |
 | `refetch` | **order** items at `capture` (a webhook that could not be read), `map`, `validate`, `export`: the order's id is recovered (the item, or the webhook body even when cut short), the order is re-read from Shopify by id, staged through the normal capture rules, then exported in this run like a replay. A capture item is resolved once its order is exported or skipped by a rule; without a recoverable id it stays open, saying so | on-call, for unreadable webhooks |
 | `resolve` (needs `note`) | marks the items fixed by hand: any entity, any stage | on-call, after changing MAX by hand (`update_after_export`, `cancel`), answering a compliance request, or fixing an inventory cause without waiting for the next run |
 | `ignore` (needs `note`) | marks the items as needing nothing; they stay ignored when the problem is seen again | on-call |
@@ -38,7 +38,7 @@ from shopify_max.airflow_glue.dag_defaults import DEFAULT_ARGS, EXACTMAX_POOL, S
 ACTIONS = {"replay": "replay: do the work again now", "refetch": "refetch: re-read orders from Shopify by id",
            "resolve": "resolve: fixed by hand (note required)", "ignore": "ignore: needs nothing (note required)"}
 ENTITIES = {"null": "every entity", "order": "order", "inventory": "inventory", "privacy": "privacy",
-            "shipment": "shipment", "invoice": "invoice"}
+            "shipment": "shipment", "invoice": "invoice", "refund": "refund"}
 # The stages of states.ERROR_STAGES (tests/dags/test_error_replay_params.py keeps them in step).
 STAGES = {
     "order": ["capture", "map", "validate", "export", "cancel", "update_after_export", "status_to_shopify"],
@@ -47,6 +47,7 @@ STAGES = {
     "privacy": ["read_request"],
     "shipment": ["map", "fulfillment_order", "over_shipment", "create", "tracking"],
     "invoice": ["amount", "capture", "mark_paid"],
+    "refund": ["capture", "map", "totals", "excess", "validate", "export"],
 }
 ALL_STAGES = list(dict.fromkeys(stage for stages in STAGES.values() for stage in stages))  # "map" is two entities'
 STAGE_LABELS = {"null": "every stage", **{

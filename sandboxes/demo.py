@@ -69,6 +69,7 @@ DAG_ORDER = (
     "orders_to_max",
     "inventory_to_shopify",
     "fulfilment_to_shopify",
+    "refunds_to_max",
     "error_replay",
     "sync_store_maintenance",
 )

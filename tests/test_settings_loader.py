@@ -23,7 +23,8 @@ def test_the_project_settings_file_declares_the_connections_pools_and_variables_
     assert {p["pool_name"] for p in settings.pools} == {"shopify_api", "exactmax_api"}
     assert {v["variable_name"] for v in settings.variables} == {
         "pii_retention_days", "inventory_full_reconcile_hour_utc", "orders_write_lease_seconds",
-        "orders_inbox_claim_timeout_seconds", "failure_alert_emails", "fulfilment_write_lease_seconds"}
+        "orders_inbox_claim_timeout_seconds", "failure_alert_emails", "fulfilment_write_lease_seconds",
+        "refunds_write_lease_seconds"}
 
 
 def test_every_connection_pool_and_variable_has_a_description_for_the_ui():
@@ -77,7 +78,7 @@ def test_loading_into_airflow_creates_everything_and_is_safe_to_repeat(airflow_m
     for _ in range(2):
         result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stderr[-2000:]
-        assert "4 connections, 2 pools, 6 variables" in result.stdout
+        assert "4 connections, 2 pools, 7 variables" in result.stdout
         assert "shpat_from_env_123456" not in result.stdout + result.stderr
 
     from airflow.models import Connection, Pool

@@ -278,7 +278,8 @@ def _why_not(action: str, item: ErrorItem, claim_cutoff: datetime) -> str | None
         return f"refetch re-reads orders that failed at capture, map, validate or export; {NEEDS_A_PERSON}"
     if item.entity == ErrorEntity.INVENTORY:
         return INVENTORY_ANSWER
-    if item.entity in (ErrorEntity.PRIVACY, ErrorEntity.SHIPMENT, ErrorEntity.INVOICE) and action == "replay":
+    if item.entity in (ErrorEntity.PRIVACY, ErrorEntity.SHIPMENT, ErrorEntity.INVOICE,
+                       ErrorEntity.REFUND) and action == "replay":
         return None
     return f"refetch re-reads Shopify orders only, not {item.entity} items; use replay, resolve or ignore"
 
@@ -307,7 +308,7 @@ def _replay(run: _Run, claimed: Sequence[ErrorItem], order_flow: Callable[[], An
     for item in claimed:
         if item.entity == ErrorEntity.PRIVACY:
             _replay_privacy(run, item)
-        elif item.entity in (ErrorEntity.SHIPMENT, ErrorEntity.INVOICE):
+        elif item.entity in (ErrorEntity.SHIPMENT, ErrorEntity.INVOICE, ErrorEntity.REFUND):
             _hand_back_to_fulfilment(run, item)
         else:
             orders.append((item, item.detail.get("order_gid")))
@@ -334,8 +335,17 @@ def _replay_privacy(run: _Run, item: ErrorItem) -> None:
 
 
 def _hand_back_to_fulfilment(run: _Run, item: ErrorItem) -> None:
-    """A shipment or invoice whose cause a person fixed: the next ``fulfilment_to_shopify`` run tries it again
-    (a new failure reopens this item)."""
+    """A shipment, invoice or refund whose cause a person fixed: the next ``fulfilment_to_shopify`` (or
+    ``refunds_to_max``) run tries it again (a new failure reopens this item)."""
+    if item.entity == ErrorEntity.REFUND:
+        done = run.store.reopen_refund(item.record_key, run_id=run.actor.run_id)
+        if done:
+            run.resolve(item, f"refund {item.record_key} is open again; the next refunds_to_max run maps and exports "
+                              "it (a new item opens if it fails again)", result="handed_back")
+        else:
+            run.still_failing(item, f"refund {item.record_key} is not waiting for a replay (exported, waiting, or "
+                                    "never staged: the poll stages it): resolve or ignore the item")
+        return
     if item.entity == ErrorEntity.SHIPMENT:
         done = run.store.reopen_shipment(item.record_key, run_id=run.actor.run_id)
         what = f"shipment {item.record_key} is pending again"

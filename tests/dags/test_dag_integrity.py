@@ -16,6 +16,7 @@ EXPECTED_DAG_IDS = {
     "orders_to_max",
     "inventory_to_shopify",
     "fulfilment_to_shopify",
+    "refunds_to_max",
     "error_replay",
     "sync_store_maintenance",
 }

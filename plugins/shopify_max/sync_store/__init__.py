@@ -16,6 +16,7 @@ is only their composition (mixins), so callers use one object:
 - ``order_line_map.py``: which Shopify line each exported MAX order row came from;
 - ``shipment_sync.py``: MAX shipments on their way to Shopify, and the per-order fulfilment lease;
 - ``order_status_sync.py``: MAX status, invoices and payments last pushed to each order, and each invoice's capture;
+- ``refund_stage.py``: Shopify refunds on their way to MAX as credit memos, with their write leases;
 - ``order_stage.py``: orders on their way to MAX, their versions, write leases and run outcomes;
 - ``personal_data.py``: the PII retention purge, and the rows a privacy request reads and rewrites.
 

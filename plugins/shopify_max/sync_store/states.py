@@ -127,6 +127,33 @@ class ShipmentOutcomeCode(StrEnum):
     ORDER_NOT_IN_SHOPIFY = "order_not_in_shopify"
 
 
+class RefundStatus(StrEnum):
+    """A Shopify refund on its way to MAX (``refund_stage.status``)."""
+
+    CAPTURED = "captured"
+    WAITING = "waiting"  # for its order to reach MAX, or for MAX to invoice it: every run looks again
+    EXPORTING = "exporting"  # under a write lease: the credit memo may be on its way to MAX
+    EXPORTED = "exported"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+class RefundOutcomeCode(StrEnum):
+    EXPORTED = "exported"
+    ALREADY_EXPORTED = "already_exported"  # id_map holds its memo
+    FOUND_IN_MAX = "found_in_max"  # MAX already holds a memo with its CUSTPO (an earlier answer was lost)
+    WAITING_FOR_ORDER = "waiting_for_order"  # the order is not in MAX yet (not exported, or on the error queue)
+    WAITING_FOR_INVOICE = "waiting_for_invoice"  # MAX has not invoiced the order yet: nothing to credit
+    CANCELLED_BEFORE_SHIPPING = "cancelled_before_shipping"  # the MAX order was cancelled: no credit memo
+    NOTHING_TO_CREDIT = "nothing_to_credit"  # a refund of nothing (zero amounts), or only what a rule skips
+    MAPPING_FAILED = "mapping_failed"
+    TOTALS_DIFFER = "totals_differ"
+    EXCEEDS_ORDER = "exceeds_order"
+    VALIDATION_FAILED = "validation_failed"
+    REJECTED_BY_MAX = "rejected_by_max"
+    CAPTURE_FAILED = "capture_failed"
+
+
 class ErrorEntity(StrEnum):
     """Whose records an error-queue item concerns (``error_queue.entity``)."""
 
@@ -135,6 +162,7 @@ class ErrorEntity(StrEnum):
     PRIVACY = "privacy"
     SHIPMENT = "shipment"  # a MAX shipment on its way to Shopify (record key: the MAX shipment id)
     INVOICE = "invoice"  # a MAX invoice of an exported order (record key: the MAX invoice number)
+    REFUND = "refund"  # a Shopify refund on its way to MAX as a credit memo (record key: the refund gid)
 
 
 class OrderErrorStage(StrEnum):
@@ -177,6 +205,15 @@ class InvoiceErrorStage(StrEnum):
     MARK_PAID = "mark_paid"  # marking the order paid was refused
 
 
+class RefundErrorStage(StrEnum):
+    CAPTURE = "capture"  # an unreadable refunds/create delivery or refund
+    MAP = "map"  # a line not in the order's line map, an adjustment the rules send here, a gift-card rule
+    TOTALS = "totals"  # the memo's total differs from the refund's successful transactions
+    EXCESS = "excess"  # the order's credit memos would exceed what MAX holds for the order
+    VALIDATE = "validate"  # the Great Expectations suite refused the credit memo
+    EXPORT = "export"  # MAX refused the credit memo
+
+
 class PrivacyErrorStage(StrEnum):
     READ_REQUEST = "read_request"  # a compliance webhook that could not be read
 
@@ -188,6 +225,7 @@ ERROR_STAGES: dict[ErrorEntity, type[StrEnum]] = {
     ErrorEntity.PRIVACY: PrivacyErrorStage,
     ErrorEntity.SHIPMENT: ShipmentErrorStage,
     ErrorEntity.INVOICE: InvoiceErrorStage,
+    ErrorEntity.REFUND: RefundErrorStage,
 }
 
 

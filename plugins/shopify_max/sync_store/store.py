@@ -8,7 +8,7 @@ method is one transaction. Rules it guarantees (DESIGN.md, correctness rules):
   (:mod:`.order_line_map`);
 - a MAX shipment is staged once, and each Shopify fulfilment made for it is recorded at once; one writer per
   order holds the fulfilment lease (:mod:`.shipment_sync`); an invoice is captured at most once
-  (:mod:`.order_status_sync`);
+  (:mod:`.order_status_sync`); a refund is staged once and written by one writer at a time (:mod:`.refund_stage`);
 - a webhook delivery is stored once, whatever its retries and duplicates (:mod:`.inbox`);
 - two workers claiming error-queue items never get the same item (:mod:`.error_queue`);
 - audit entries are redacted before they are written (:mod:`.audit_log`), and PII has a retention period
@@ -31,13 +31,14 @@ from shopify_max.sync_store.order_line_map import OrderLineMap
 from shopify_max.sync_store.order_stage import OrderStage
 from shopify_max.sync_store.order_status_sync import OrderStatusSync
 from shopify_max.sync_store.personal_data import PersonalData
+from shopify_max.sync_store.refund_stage import RefundStage
 from shopify_max.sync_store.run_outcome_log import RunOutcomeLog
 from shopify_max.sync_store.shipment_sync import ShipmentSync
 from shopify_max.sync_store.watermarks import Watermarks
 
 
 class SyncStore(IdMap, Inbox, ErrorQueue, ErrorQueueSearch, AuditLog, Watermarks, InventoryState, OrderStage, PersonalData,
-                RunOutcomeLog, OrderLineMap, ShipmentSync, OrderStatusSync):
+                RunOutcomeLog, OrderLineMap, ShipmentSync, OrderStatusSync, RefundStage):
     """The sync store on one SQLAlchemy engine (SQLite file or PostgreSQL)."""
 
     def __init__(self, engine: Engine) -> None:

@@ -322,3 +322,28 @@ invoice_sync = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Index("ix_invoice_sync_ordnum", "ordnum"),
 )
+
+# Shopify refunds on their way to MAX as credit memos (docs/refunds.md). One row per refund, staged from the
+# refunds/create webhook or the poll; ``credit_memo_ordnum`` once exported (also in ``id_map``, entity ``refund``).
+refund_stage = Table(
+    "refund_stage",
+    metadata,
+    Column("refund_gid", String(255), primary_key=True),
+    Column("order_gid", String(255), nullable=False),
+    Column("refund_json", Text, nullable=False),  # the refund as read (lines, shipping, adjustments, transactions)
+    Column("source", String(32), nullable=False),  # webhook, poll, backfill
+    Column("status", String(16), nullable=False),  # RefundStatus
+    Column("outcome_code", String(32)),  # RefundOutcomeCode
+    Column("reason", Text),
+    Column("credit_memo_ordnum", String(16)),
+    Column("credit_memo_total", String(32)),  # what the memo credits, tax included: the order's cap sums these
+    Column("error_queue_id", Integer, ForeignKey("error_queue.id", name="fk_refund_stage_error_queue_id",
+                                                 ondelete="SET NULL")),
+    Column("lease_owner", String(300)),
+    Column("lease_expires_at", UtcDateTime),
+    Column("run_id", String(250)),
+    Column("captured_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_refund_stage_order_gid", "order_gid"),
+    Index("ix_refund_stage_status", "status"),
+)

@@ -1,0 +1,72 @@
+"""Bodies of the ``refunds_to_max`` tasks: connections in, the library's step, a small summary out.
+
+Business rules live in ``shopify_max.refunds``. Each returns a JSON-safe dict for XCom.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from shopify_max.airflow_glue.store_tasks import open_sync_store
+from shopify_max.airflow_glue.task_failures import fails_at_once_when_retrying_cannot_help
+from shopify_max.airflow_glue.variables import seconds_variable
+
+log = logging.getLogger(__name__)
+
+WRITE_LEASE_VARIABLE = "refunds_write_lease_seconds"
+
+
+@fails_at_once_when_retrying_cannot_help
+def capture_refunds(run_id: str, params: dict[str, Any], data_interval_start: datetime | None,
+                    data_interval_end: datetime | None) -> dict[str, Any]:
+    from shopify_max.airflow_glue.order_tasks import POLL_OVERLAP, poll_window
+    from shopify_max.refunds.pipeline import POLL_WATERMARK
+    from shopify_max.refunds.pipeline import capture_refunds as capture
+    from shopify_max.shopify.hook import ShopifyHook
+
+    with open_sync_store() as store:
+        window = poll_window(params, data_interval_start, data_interval_end, store.get_watermark(POLL_WATERMARK))
+        backfill = bool(params.get("window_start") or params.get("window_end"))
+        log.info("refunds: the inbox, then orders with refunds updated from %s to %s (with %s overlap)", *window,
+                 POLL_OVERLAP)
+        report = capture(store, ShopifyHook(), run_id=run_id, window=window, overlap=POLL_OVERLAP,
+                         source="backfill" if backfill else "poll")
+        return {**report, "window": [moment.isoformat() for moment in window]}
+
+
+def credit_memo_validator():  # noqa: ANN201 - Callable[[list[CreditMemo]], list[str]]
+    """The sales-order Great Expectations suite, with MAX's codes read from the gateway, for credit memos."""
+    from shopify_max.airflow_glue.order_tasks import reference_codes_from_max
+    from shopify_max.validation.sales_orders import validate_sales_orders
+
+    codes = reference_codes_from_max()
+
+    def validate(memos: list) -> list[str]:
+        report = validate_sales_orders(memos, codes)
+        return [failure.message() for memo in memos for failure in report.failures_by_order.get(memo.CUSTPO, [])]
+
+    return validate
+
+
+@fails_at_once_when_retrying_cannot_help
+def export_credit_memos(run_id: str, task_id: str) -> dict[str, Any]:
+    from shopify_max.exactmax.hook import ExactMaxHook
+    from shopify_max.refunds.pipeline import DEFAULT_LEASE, RefundExport
+    from shopify_max.refunds.rules import load_refund_rules
+
+    with open_sync_store() as store:
+        return RefundExport(store, ExactMaxHook(), load_refund_rules(), credit_memo_validator(), run_id=run_id,
+                            task_id=task_id, lease=seconds_variable(WRITE_LEASE_VARIABLE, DEFAULT_LEASE)).run()
+
+
+@fails_at_once_when_retrying_cannot_help
+def summarise(run_id: str, capture: dict[str, Any], export: dict[str, Any]) -> dict[str, Any]:
+    from shopify_max.refunds.pipeline import summarise_refunds_run
+
+    with open_sync_store() as store:
+        summary = summarise_refunds_run(store, run_id=run_id, capture=capture, export=export)
+    log.info("refunds: %(refunds)d = exported %(exported)d + skipped %(skipped)d (waiting %(waiting)d) + failed "
+             "%(failed)d; error queue items %(error_queue_ids)s", summary)
+    return summary
