@@ -68,8 +68,8 @@ DAG_ORDER = (
     "master_data_sync",
     "orders_to_max",
     "inventory_to_shopify",
-    "fulfilment_to_shopify",
     "refunds_to_max",
+    "fulfilment_to_shopify",
     "error_replay",
     "sync_store_maintenance",
 )
@@ -221,8 +221,8 @@ def demo_executor(log_dir: Path) -> Iterator[None]:
 
 
 def apply_fulfilment_mix() -> None:
-    """What MAX does after orders arrive, before the fulfilment run: the gateway sandbox's realistic mix of partial
-    shipments with several tracking numbers, invoices and a short close (``sandboxes.exactmax.scenarios``)."""
+    """What MAX does after orders arrive, before the refunds and fulfilment runs: the gateway sandbox's realistic mix
+    of partial shipments with several tracking numbers, invoices and a short close (``sandboxes.exactmax.scenarios``)."""
     request = Request("http://127.0.0.1:8702/_sandbox/fulfilment-mix", data=b"{}", method="POST", headers={
         "Content-Type": "application/json",
         "Authorization": "Basic " + base64.b64encode(b"max-sandbox:max-sandbox-password").decode()})
@@ -233,7 +233,9 @@ def apply_fulfilment_mix() -> None:
 
 
 # Steps between DAG runs: what the other system does meanwhile, so each flow has work to do.
-BEFORE_DAG = {"fulfilment_to_shopify": apply_fulfilment_mix}
+# (Refunds run before fulfilment: the fulfilment run writes status metafields, which moves the orders' updatedAt past
+# this manual run's poll window; the next scheduled refunds run would find them all the same.)
+BEFORE_DAG = {"refunds_to_max": apply_fulfilment_mix}
 
 
 def run_dags(dag_ids: tuple[str, ...], before: dict | None = None) -> list[tuple[str, str, float, dict[str, object]]]:

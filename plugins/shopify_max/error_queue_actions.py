@@ -46,6 +46,7 @@ from shopify_max.sync_store.states import (
     ErrorStatus,
     InboxStatus,
     OrderErrorStage,
+    RefundErrorStage,
     parse_state,
 )
 
@@ -337,6 +338,14 @@ def _replay_privacy(run: _Run, item: ErrorItem) -> None:
 def _hand_back_to_fulfilment(run: _Run, item: ErrorItem) -> None:
     """A shipment, invoice or refund whose cause a person fixed: the next ``fulfilment_to_shopify`` (or
     ``refunds_to_max``) run tries it again (a new failure reopens this item)."""
+    if item.entity == ErrorEntity.REFUND and item.stage == RefundErrorStage.CAPTURE:
+        staged = run.store.staged_refunds([item.record_key]).get(item.record_key)
+        if staged is None:
+            run.still_failing(item, "the refund is not staged yet: the poll stages it from its order (backfill the "
+                                    "window it was made in), or resolve the item")
+        else:
+            run.resolve(item, f"the refund was staged by the poll ({staged.status})", result="handed_back")
+        return
     if item.entity == ErrorEntity.REFUND:
         done = run.store.reopen_refund(item.record_key, run_id=run.actor.run_id)
         if done:

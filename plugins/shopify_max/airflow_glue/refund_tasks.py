@@ -41,10 +41,12 @@ def credit_memo_validator():  # noqa: ANN201 - Callable[[list[CreditMemo]], list
     from shopify_max.airflow_glue.order_tasks import reference_codes_from_max
     from shopify_max.validation.sales_orders import validate_sales_orders
 
-    codes = reference_codes_from_max()
+    codes = []  # read from MAX on first use: a run with no refund to export reads nothing
 
     def validate(memos: list) -> list[str]:
-        report = validate_sales_orders(memos, codes)
+        if not codes:
+            codes.append(reference_codes_from_max())
+        report = validate_sales_orders(memos, codes[0])
         return [failure.message() for memo in memos for failure in report.failures_by_order.get(memo.CUSTPO, [])]
 
     return validate

@@ -3,9 +3,10 @@
 
 A credit memo is an order with ``STYPE`` CR whose ``APPINV`` names the invoice it credits (EXACTMAX.md). Each line
 may say whether its goods came back to stock (``RESTCK`` Y: the contract element ``RESTCK_28``, not a MAX column);
-``stock_moves`` are the receipts the gateway wrote for those lines, in stocking units. The refund cap reads one
-invoice (:meth:`CreditMemoReads.get_invoice`, ``Invoice.total``) and every memo applied to it
-(:meth:`CreditMemoReads.credit_memos_for_invoice`, ``CreditMemoRecord.total``). Contract: ``max_gateway/openapi.yaml``.
+``stock_moves`` are the receipts the gateway wrote for those lines, in stocking units. One invoice
+(:meth:`CreditMemoReads.get_invoice`, ``Invoice.total``) and every memo applied to it
+(:meth:`CreditMemoReads.credit_memos_for_invoice`) can be read for reconciliation; the refunds flow's cap sums its own
+exported memos against the MAX order. Contract: ``max_gateway/openapi.yaml``.
 """
 
 from __future__ import annotations

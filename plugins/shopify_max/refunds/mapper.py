@@ -5,8 +5,8 @@ Rules (docs/refunds.md):
 - **Lines.** Each refunded line item goes back to its MAX line through the order's line map: the same part, UOM
   and stockroom, quantity x the UOM factor; ``PRICE`` is the refunded subtotal per MAX unit, split into two
   deliveries when cents do not divide evenly, so the memo credits the subtotal exactly; the line's tax is spread
-  over the original line's MAX tax codes in their proportions. ``RETURN`` restocks (``RESTCK`` Y: the goods come back
-  into the stockroom); ``CANCEL`` and ``NO_RESTOCK`` do not.
+  over the original line's MAX tax codes in their proportions. ``RETURN`` (and ``LEGACY_RESTOCK``) restocks
+  (``RESTCK`` Y: the goods come back into the stockroom); ``CANCEL`` and ``NO_RESTOCK`` do not.
 - **Shipping refunds** credit the freight part, with the original freight line's tax codes.
 - **Order adjustments** (refund discrepancy, goodwill) follow ``adjustments``: a line on the MISC part, or the
   error queue. Nothing is dropped silently.
@@ -22,14 +22,38 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from shopify_max.exactmax.models import CreditMemo, SalesOrderLine
-from shopify_max.exactmax_limits import FIELD_LENGTHS, TAX_CODE_SLOTS
+from shopify_max.exactmax_limits import FIELD_LENGTHS, MAX_LINES_PER_ORDER, TAX_CODE_SLOTS
 from shopify_max.money import CENT
 from shopify_max.orders.allocation import allocate_to_cents
 from shopify_max.refunds.rules import RefundRules
+from shopify_max.shopify.refund_payload import storable_text
 from shopify_max.sync_store import OrderLineMapRow
 from shopify_max.sync_store.states import RefundErrorStage
 
 RESTOCKING = ("RETURN", "LEGACY_RESTOCK")
+MAX_AMOUNT = Decimal("9999999999.99")  # MAX's money columns: 14 digits, 4 after the point
+MAX_QUANTITY = 99_999_999  # ORGQTY, MAX units
+
+
+def _out_of_range(refund: Any) -> list[RefundProblem]:
+    """Amounts and quantities MAX cannot hold (or that are not numbers at all), each named."""
+    problems = []
+    amounts = [(f"refund_line_items[{i}].{name}", getattr(line, name)) for i, line in enumerate(refund.lines)
+               for name in ("subtotal", "total_tax")]
+    amounts += [(f"refund_shipping_lines[{i}].{name}", getattr(line, name)) for i, line in enumerate(refund.shipping)
+                for name in ("subtotal", "tax")]
+    amounts += [(f"order_adjustments[{i}].{name}", getattr(a, name)) for i, a in enumerate(refund.adjustments)
+                for name in ("amount", "tax")]
+    amounts += [(f"transactions[{i}].amount", t.amount) for i, t in enumerate(refund.transactions)]
+    for where, amount in amounts:
+        if not amount.is_finite() or abs(amount) > MAX_AMOUNT:
+            problems.append(RefundProblem(RefundErrorStage.MAP, where, f"{amount} is beyond what MAX holds "
+                                                                      f"({MAX_AMOUNT})"))
+    for i, line in enumerate(refund.lines):
+        if abs(line.quantity) > MAX_QUANTITY:
+            problems.append(RefundProblem(RefundErrorStage.MAP, f"refund_line_items[{i}].quantity",
+                                          f"{line.quantity} is beyond what MAX holds ({MAX_QUANTITY})"))
+    return problems
 GIFT_CARD_GATEWAYS = ("gift_card",)
 
 
@@ -38,6 +62,10 @@ class RefundProblem:
     stage: RefundErrorStage
     field: str
     message: str
+
+    def __post_init__(self) -> None:  # text from a body may hold what a reason cannot store (a lone surrogate)
+        object.__setattr__(self, "message", storable_text(self.message))
+        object.__setattr__(self, "field", storable_text(self.field))
 
     def text(self) -> str:
         return f"{self.field}: {self.message}"
@@ -105,6 +133,16 @@ def map_refund(refund: Any, max_order: Any, line_map: list[OrderLineMapRow], rul
     """The credit memo for ``refund`` of the MAX order ``max_order`` (read from the gateway), or its problems."""
     result = MappedRefund()
     problems = result.problems
+    problems += _out_of_range(refund)
+    credited = (sum(1 for line in refund.lines if line.quantity > 0 and (line.subtotal or line.total_tax))
+                + sum(1 for line in refund.shipping if line.subtotal or line.tax)
+                + sum(1 for adjustment in refund.adjustments if adjustment.amount or adjustment.tax))
+    if credited > MAX_LINES_PER_ORDER:
+        problems.append(RefundProblem(RefundErrorStage.MAP, "refund_line_items", (
+            f"the credit memo would need {credited} lines; MAX holds {MAX_LINES_PER_ORDER} per order: credit it by "
+            "hand")))
+    if problems:
+        return result
     by_item: dict[str, list[OrderLineMapRow]] = defaultdict(list)
     for row in line_map:
         if row.line_item_gid:

@@ -2,15 +2,15 @@
 
 1. ``capture_refunds``: ``refunds/create`` deliveries from the inbox, then an overlapping poll of orders whose
    refunds changed in the window (webhooks get lost); each refund staged once, whatever its deliveries.
-2. ``export_refunds``: for each open refund, under its write lease: wait while the order is not in MAX or not
-   invoiced; skip when MAX cancelled the order before shipping; otherwise map (``mapper``), check the order's cap,
-   validate (Great Expectations, as sales orders), and write the credit memo, settled by its CUSTPO after a lost
-   answer; the refund ⇄ memo pair goes to ``id_map`` (entity ``refund``) at once.
+2. ``RefundExport.run`` (the ``export_credit_memos`` task): for each open refund, under its write lease: wait while
+   the order is not in MAX or not invoiced; skip when MAX cancelled the order before shipping; otherwise map
+   (``mapper``), check the order's cap, validate (Great Expectations, as sales orders), and write the credit memo.
+   A refund taken over from a writer that died is looked up by its CUSTPO first; a lost answer is settled by the
+   hook's CUSTPO lookup; the refund ⇄ memo pair goes to ``id_map`` (entity ``refund``) at once.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections import Counter, defaultdict
@@ -40,28 +40,47 @@ POLL_WATERMARK = "refunds.poll"
 REFUND_ENTITY = "refund"
 ORDER_ENTITY = "order"
 DEFAULT_LEASE = timedelta(minutes=5)
+INBOX_CLAIM_TIMEOUT = timedelta(minutes=15)  # a claimed delivery whose worker died goes back to the inbox after this
+
+
+class RefundLeaseLost(RuntimeError):
+    """The refund's write lease expired before the send: nothing was sent; the next run takes it up."""
+
+
+def _staged_body(refund: Any) -> dict[str, Any]:
+    """The refund as staged: without its note (free text a person typed: personal data the flow does not need)."""
+    return {**refund.model_dump(mode="json"), "note": None}
 
 
 def capture_refunds(store: SyncStore, shopify: Any, *, run_id: str, window: tuple[datetime, datetime],
                     overlap: timedelta, source: str = "poll") -> dict[str, int]:
-    from shopify_max.shopify.refund_payload import UnreadableRefundPayload, refund_from_webhook_payload
+    from shopify_max.shopify.refund_payload import UnreadableRefundPayload, refund_from_webhook_body
 
     counts: dict[str, int] = defaultdict(int)
+    requeued, poisoned = store.requeue_stale_inbox(INBOX_CLAIM_TIMEOUT, topics=[REFUNDS_TOPIC])
+    counts["deliveries_requeued"], counts["deliveries_poisoned"] = requeued, len(poisoned)
+    for row in poisoned:  # claimed again and again, and never finished: it kills whoever reads it
+        store.record_error(entity=ErrorEntity.REFUND, record_key=row.resource_gid or f"inbox:{row.id}",
+                           stage=RefundErrorStage.CAPTURE, payload=row.payload,
+                           reason=f"refunds/create delivery {row.webhook_id} was claimed {row.claims} times and never "
+                                  "finished (it stops whoever reads it); the poll finds the refund by its order",
+                           detail={"inbox_id": row.id, "topic": row.topic, "webhook_id": row.webhook_id})
     for row in store.claim_inbox(topics=[REFUNDS_TOPIC], worker=run_id):
         counts["deliveries"] += 1
         try:
-            refund = refund_from_webhook_payload(json.loads(row.payload or ""))
-        except (UnreadableRefundPayload, ValueError) as exc:
+            refund = refund_from_webhook_body(row.payload)
+        except Exception as exc:  # noqa: BLE001 - whatever a body makes the reader raise, it is the error queue's
             store.record_error(entity=ErrorEntity.REFUND, record_key=row.resource_gid or f"inbox:{row.id}",
                                stage=RefundErrorStage.CAPTURE, payload=row.payload,
-                               reason=f"refunds/create delivery {row.webhook_id} cannot be read: {exc}. The poll "
+                               reason=f"refunds/create delivery {row.webhook_id} cannot be read: "
+                                      f"{exc if isinstance(exc, UnreadableRefundPayload) else repr(exc)[:500]}. The poll "
                                       "finds the refund by its order; resolve the item once it is exported",
                                detail={"inbox_id": row.id, "topic": row.topic, "webhook_id": row.webhook_id})
             store.mark_inbox([row.id], InboxStatus.FAILED)
             counts["unreadable"] += 1
             continue
-        counts["staged"] += store.stage_refund(refund.id, refund.order_id, refund.model_dump(mode="json"),
-                                               source="webhook", run_id=run_id)
+        counts["staged"] += store.stage_refund(refund.id, refund.order_id, _staged_body(refund), source="webhook",
+                                               run_id=run_id)
         store.mark_inbox([row.id], InboxStatus.PROCESSED)
     start, end = window
     for order in shopify.iter_refunded_orders(start - overlap, end):
@@ -71,7 +90,7 @@ def capture_refunds(store: SyncStore, shopify: Any, *, run_id: str, window: tupl
             continue
         for refund in shopify.refunds_of_order(order.order_gid) or []:
             if refund.id in missing:
-                counts["staged"] += store.stage_refund(refund.id, refund.order_id, refund.model_dump(mode="json"),
+                counts["staged"] += store.stage_refund(refund.id, refund.order_id, _staged_body(refund),
                                                        source=source, run_id=run_id)
     store.set_watermark(POLL_WATERMARK, end.isoformat(), run_id=run_id)
     return dict(counts)
@@ -90,7 +109,7 @@ def _order_total(max_order: Any) -> Decimal:
 class RefundExport:
     """One run's export of open refunds: the flow's connections, and what it decided, for the summary."""
 
-    def __init__(self, store: SyncStore, max_hook: Any, rules: RefundRules, validate: Callable[[list], dict],
+    def __init__(self, store: SyncStore, max_hook: Any, rules: RefundRules, validate: Callable[[list], list[str]],
                  *, run_id: str, task_id: str | None, lease: timedelta) -> None:
         self.store, self.max_hook, self.rules, self.validate = store, max_hook, rules, validate
         self.run_id, self.task_id, self.lease = run_id, task_id, lease
@@ -123,19 +142,33 @@ class RefundExport:
                 self.counts["left_to_another_writer"] += 1
                 continue
             try:
-                self.export_one(leased, ShopifyRefund.model_validate(leased.refund), owner)
+                self.export_one(leased, ShopifyRefund.model_validate(leased.refund), owner, taken_over=(
+                    staged.status == RefundStatus.EXPORTING))
+            except RefundLeaseLost as lost:  # nothing sent: the next run takes it up
+                self.counts["lease_lost"] += 1
+                log.warning("%s", lost)
             except Exception:
                 self.store.release_refund_lease(staged.refund_gid, owner=owner, status=RefundStatus.CAPTURED)
                 raise
         return dict(self.counts)
 
-    def export_one(self, staged: StagedRefund, refund: Any, owner: str) -> None:
+    def export_one(self, staged: StagedRefund, refund: Any, owner: str, *, taken_over: bool = False) -> None:
         known = self.store.max_key_for(REFUND_ENTITY, staged.refund_gid)
-        if known:
+        if known:  # recorded, its outcome perhaps not (a crash in between): MAX's memo gives the total
+            memo = self.max_hook.get_credit_memo(known) if staged.credit_memo_total is None else None
             self.settle(staged, RefundStatus.EXPORTED, RefundOutcomeCode.ALREADY_EXPORTED,
                         f"credit memo {known} already in MAX (id_map)", owner=owner,
-                        memo=(known, staged.credit_memo_total or Decimal(0)))
+                        memo=(known, staged.credit_memo_total if memo is None else memo.total))
             return
+        if taken_over:  # the writer before died with the memo perhaps on its way: MAX's memos by CUSTPO decide
+            custpo = self.rules.custpo_format.format(refund_id=refund.legacy_id)
+            found = self.max_hook.find_credit_memos_by_custpo(custpo)
+            if found:
+                self.store.record_id_mapping(REFUND_ENTITY, staged.refund_gid, found[0].ORDNUM, run_id=self.run_id)
+                self.settle(staged, RefundStatus.EXPORTED, RefundOutcomeCode.FOUND_IN_MAX,
+                            f"credit memo {found[0].ORDNUM} found in MAX by CUSTPO {custpo} (written by an attempt "
+                            "that died)", owner=owner, memo=(found[0].ORDNUM, found[0].total))
+                return
         ordnum = self.store.max_key_for(ORDER_ENTITY, staged.order_gid)
         max_order = self.max_hook.get_sales_order(ordnum) if ordnum else None
         waited = utcnow() - refund.created_at
@@ -153,7 +186,13 @@ class RefundExport:
                         f"MAX order {ordnum} was cancelled before anything shipped (the orders flow cancels it): no "
                         "credit memo", owner=owner)
             return
-        mapped = map_refund(refund, max_order, self.store.order_line_map(ordnum), self.rules)
+        try:
+            mapped = map_refund(refund, max_order, self.store.order_line_map(ordnum), self.rules)
+        except Exception as exc:  # noqa: BLE001 - pure mapping: one refund's surprise must not stop the others
+            self.settle(staged, RefundStatus.FAILED, RefundOutcomeCode.MAPPING_FAILED,
+                        f"cannot be made a credit memo: {type(exc).__name__}: {exc}", owner=owner,
+                        stage=RefundErrorStage.MAP, detail={"ordnum": ordnum})
+            return
         if not mapped.problems and mapped.memo is None:
             self.settle(staged, RefundStatus.SKIPPED, RefundOutcomeCode.NOTHING_TO_CREDIT,
                         "the refund credits nothing (no amount on any line, shipping or adjustment)", owner=owner)
@@ -193,8 +232,8 @@ class RefundExport:
 
         def before_send() -> None:
             if not self.store.renew_refund_lease(staged.refund_gid, owner=owner, ttl=self.lease):
-                raise RuntimeError(f"refund {staged.refund_gid}: the write lease expired before sending; nothing "
-                                   "was sent")
+                raise RefundLeaseLost(f"refund {staged.refund_gid}: the write lease expired before sending; nothing "
+                                      "was sent")
 
         try:
             result = self.max_hook.create_credit_memo(mapped.memo, before_send=before_send)
@@ -222,6 +261,8 @@ def summarise_refunds_run(store: SyncStore, *, run_id: str, capture: dict[str, A
     buckets: dict[str, list[StagedRefund]] = {"exported": [], "skipped": [], "failed": []}
     for row in rows:
         bucket = {RefundStatus.EXPORTED: "exported", RefundStatus.FAILED: "failed"}.get(row.status, "skipped")
+        if row.status == RefundStatus.WAITING and row.error_queue_id:
+            bucket = "failed"  # waited past max_wait_days: a person looks at it
         buckets[bucket].append(row)
     waiting = [row for row in rows if row.status == RefundStatus.WAITING]
     return {

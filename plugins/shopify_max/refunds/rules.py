@@ -38,8 +38,13 @@ def load_refund_rules(directory: Path | None = None) -> RefundRules:
     if not isinstance(document, dict) or set(document) - known:
         raise MappingFileError(f"{path}: unknown settings {sorted(set(document) - known)}; known: {sorted(known)}")
     custpo = document.get("custpo_format", RefundRules.custpo_format)
-    if not isinstance(custpo, str) or "{refund_id}" not in custpo:
-        raise MappingFileError(f"{path}: custpo_format must hold {{refund_id}}, got {custpo!r}")
+    try:
+        if not isinstance(custpo, str) or "{refund_id}" not in custpo:
+            raise KeyError("refund_id")
+        custpo.format(refund_id="1")
+    except (KeyError, IndexError, ValueError):
+        raise MappingFileError(f"{path}: custpo_format must hold {{refund_id}} and no other field, got {custpo!r}") \
+            from None
     for name, choices, default in (("adjustments", ADJUSTMENT_RULES, "misc_part"),
                                    ("gift_card_refunds", GIFT_CARD_RULES, "credit")):
         if document.get(name, default) not in choices:

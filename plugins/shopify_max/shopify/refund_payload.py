@@ -13,6 +13,7 @@ A body that cannot be read raises :class:`UnreadableRefundPayload`, never ``KeyE
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, NoReturn
@@ -35,8 +36,28 @@ class UnreadableRefundPayload(ValueError):
     (``refund_line_items[2].quantity``), ``message`` the rule it breaks, ``refund_id`` the refund when known."""
 
     def __init__(self, field: str, message: str, refund_id: str | None = None) -> None:
+        field, message = storable_text(field), storable_text(message)
+        refund_id = storable_text(refund_id) if refund_id else refund_id
         self.field, self.message, self.refund_id = field, message, refund_id
         super().__init__(f"refund {refund_id or '(id unknown)'} cannot be read: {field} {message}")
+
+
+RESTOCK_TYPES = ("RETURN", "CANCEL", "NO_RESTOCK", "LEGACY_RESTOCK")
+
+
+def storable_text(text: str) -> str:
+    """``text`` as a reason can be stored: lone surrogates (from a body's ``\\ud800`` escapes) and NUL replaced."""
+    return text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
+
+
+def refund_from_webhook_body(body: str | bytes | None) -> ShopifyRefund:
+    """:func:`refund_from_webhook_payload` for the body as delivered: a body that is not JSON (cut short, nested
+    deeper than the parser goes) is unreadable too, named as the body's."""
+    try:
+        payload = json.loads(body or "")
+    except (ValueError, RecursionError) as exc:
+        raise UnreadableRefundPayload("(body)", f"is not JSON ({type(exc).__name__}: {str(exc)[:200]})") from None
+    return refund_from_webhook_payload(payload)
 
 
 def _shown(value: Any) -> str:
@@ -135,7 +156,20 @@ def _shop_currency(r: _Reader, body: dict[str, Any]) -> str:
 
 
 def refund_from_webhook_payload(payload: Any) -> ShopifyRefund:
-    """The :class:`ShopifyRefund` in a ``refunds/create`` body; :class:`UnreadableRefundPayload` when it has none."""
+    """The :class:`ShopifyRefund` in a ``refunds/create`` body; :class:`UnreadableRefundPayload` when it has none,
+    whatever is wrong with it (a shape the reader does not check by field is named as the body's)."""
+    try:
+        return _read_refund(payload)
+    except UnreadableRefundPayload:
+        raise
+    except (TypeError, AttributeError, KeyError, IndexError, ValueError, ArithmeticError, RecursionError) as exc:
+        refund_id = payload.get("admin_graphql_api_id") if isinstance(payload, dict) else None
+        raise UnreadableRefundPayload("(body)", f"has a shape the reader cannot take ({type(exc).__name__}: "
+                                                f"{str(exc)[:200]})", refund_id if isinstance(refund_id, str) else None
+                                      ) from None
+
+
+def _read_refund(payload: Any) -> ShopifyRefund:
     r = _Reader()
     body = r.obj(payload, "(body)")
     r.refund_id = r.gid(body, "Refund", "")
@@ -152,6 +186,9 @@ def refund_from_webhook_payload(payload: Any) -> ShopifyRefund:
         if line_gid is None:
             r.refuse(f"{path}line_item_id", "is missing")
         restock = r.text(r.need(item, "restock_type", f"{path}restock_type"), f"{path}restock_type")
+        if (restock or "").upper() not in RESTOCK_TYPES:
+            r.refuse(f"{path}restock_type", f"must be one of {', '.join(t.lower() for t in RESTOCK_TYPES)}, got "
+                                             f"{_shown(restock)}")
         lines.append(RefundLine(
             line_item_id=line_gid, sku=r.text(line_item.get("sku"), f"{path}line_item.sku"),
             quantity=r.whole(r.need(item, "quantity", f"{path}quantity"), f"{path}quantity"),

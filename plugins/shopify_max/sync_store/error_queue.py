@@ -60,6 +60,7 @@ class ErrorItem:
 
 def _error_texts(reason: str, detail: dict[str, Any] | None) -> tuple[str, str]:
     """An error item's reason and detail as stored: redacted, detail as sorted JSON."""
+    reason = reason.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")  # a body's lone surrogates
     return redact_text(reason), json.dumps(redact(detail or {}), default=str, sort_keys=True)
 
 

@@ -5,7 +5,7 @@ Rules:
 - a refund is staged once, whatever its deliveries (webhook ×3, the poll, a backfill); staging it again changes
   nothing, so a settled refund is never taken up again by a duplicate;
 - one attempt of one task writes a refund's credit memo at a time (the write lease); an attempt that takes over an
-  expired lease settles the memo by the CUSTPO lookup before sending anything;
+  expired lease looks the memo up in MAX by its CUSTPO before sending anything (``refunds.pipeline``);
 - every credit memo exported is kept with its total, so an order's memos are summed against what MAX holds.
 """
 

@@ -151,7 +151,6 @@ class RefundOutcomeCode(StrEnum):
     EXCEEDS_ORDER = "exceeds_order"
     VALIDATION_FAILED = "validation_failed"
     REJECTED_BY_MAX = "rejected_by_max"
-    CAPTURE_FAILED = "capture_failed"
 
 
 class ErrorEntity(StrEnum):
