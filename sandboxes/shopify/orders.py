@@ -220,7 +220,8 @@ def compose_order(store: SandboxStore, spec: OrderSpec) -> dict[str, Any]:
                       "channelLiable": False, "priceSet": currency.bag(amount)}
                      for title, (rate, amount) in tax_by_title.items()],
         "discountApplications": applications, "shippingLines": shipping_lines, "lineItems": line_items,
-        "transactions": transactions, "refunds": [], "returns": [], "fulfillments": [], "metafields": [],
+        "transactions": transactions, "refunds": [], "returns": [], "returnStatus": "NO_RETURN", "fulfillments": [],
+        "metafields": [],
         "_currency": currency, "_total": total, "_subtotal": subtotal, "_tax": total_tax,
         "_shipping": shipping_total, "_discounts": total_discounts,
     }

@@ -261,6 +261,10 @@ class RefundMixin:
             order["transactions"].append(transaction)
         refund["totalRefundedSet"] = currency.bag(total)
         order["refunds"].append(refund)
+        for opened in order.get("returns", []):  # the refund settles the order's open returns (they close)
+            if opened["status"] == "OPEN":
+                opened.update(status="CLOSED", closedAt=refund["createdAt"])
+                order["returnStatus"] = "RETURNED"
         self.refunds[gid] = refund
         refunded = refunded_amount(order)
         order["totalRefundedSet"] = currency.bag(refunded)
@@ -321,6 +325,7 @@ class RefundMixin:
                       "returnShippingFees": []}
             returns.append(opened)
             self.returns[gid] = opened
+            order["returnStatus"] = "IN_PROGRESS"
             self.touch(order)
         self.announce("orders/updated", order)
         return opened

@@ -10,6 +10,7 @@ import pytest
 from conftest import xcom_return
 
 from shopify_max.refunds.rules import load_refund_rules
+from shopify_max.shopify.hook import ShopifyHook
 
 pytestmark = pytest.mark.e2e
 MAIN = "gid://shopify/Location/64001001"
@@ -120,9 +121,18 @@ def test_refund_kinds_become_credit_memos_exactly_once_to_the_cent(airflow_metad
         assert Decimal(row["total"]) == sum((Decimal(str(t["amount"])) for t in staged.refund["transactions"]),
                                             Decimal(0))
 
+    # A return the customer opened, not refunded yet: reported, not credited.
+    api = ShopifyHook()
+    [fulfillment_order] = api.order_fulfilment_state(full["id"]).fulfillment_orders
+    assert api.create_fulfillment({fulfillment_order.id: None}).ok
+    stack.shop_admin.post(f"/_sandbox/orders/{two_refunds['id'].rsplit('/', 1)[1]}/return", json={"lines": [
+        {"line_item_id": two_refunds["lineItems"][0], "quantity": 1}]}).status_code  # not shipped in Shopify: refused
+    stack.shop_admin.post(f"/_sandbox/orders/{full['id'].rsplit('/', 1)[1]}/return", json={"lines": [
+        {"line_item_id": full["lineItems"][0], "quantity": 1}]}).raise_for_status()
     # A re-run and an overlapping backfill write nothing more.
     again = run_dag(dag_bag, "refunds_to_max")
-    backfill = run_dag(dag_bag, "refunds_to_max", window_start="2020-01-01T00:00:00Z")
+    backfill = run_dag(dag_bag, "refunds_to_max", window_start="2020-01-01T00:00:00Z")  # its window reaches now
+    assert [item["order"] for item in backfill["capture"]["returns_awaiting_refund"]] == [full["id"]]
     assert again["exported"] == backfill["exported"] == 0
     for refund_id in (partial["id"], second["id"], whole["id"], freight["id"], early_refund["id"]):
         memo_of(stack, refund_id)  # still exactly one each

@@ -23,6 +23,7 @@ from shopify_max.clock import utcnow
 from shopify_max.money import CENT
 from shopify_max.refunds.mapper import MappedRefund, RefundProblem, map_refund
 from shopify_max.refunds.rules import RefundRules
+from shopify_max.shopify.refund_api import OPEN_RETURN_STATUSES
 from shopify_max.sync_store import AuditEntry, SyncStore
 from shopify_max.sync_store.refund_stage import StagedRefund
 from shopify_max.sync_store.states import (
@@ -53,7 +54,7 @@ def _staged_body(refund: Any) -> dict[str, Any]:
 
 
 def capture_refunds(store: SyncStore, shopify: Any, *, run_id: str, window: tuple[datetime, datetime],
-                    overlap: timedelta, source: str = "poll") -> dict[str, int]:
+                    overlap: timedelta, source: str = "poll") -> dict[str, Any]:
     from shopify_max.shopify.refund_payload import UnreadableRefundPayload, refund_from_webhook_body
 
     counts: dict[str, int] = defaultdict(int)
@@ -83,8 +84,11 @@ def capture_refunds(store: SyncStore, shopify: Any, *, run_id: str, window: tupl
                                                run_id=run_id)
         store.mark_inbox([row.id], InboxStatus.PROCESSED)
     start, end = window
+    returns: list[dict[str, str]] = []
     for order in shopify.iter_refunded_orders(start - overlap, end):
         counts["orders_polled"] += 1
+        if order.return_status in OPEN_RETURN_STATUSES:  # reported, not credited: a refund is what reaches MAX
+            returns.append({"order": order.order_gid, "name": order.name, "return_status": order.return_status})
         missing = set(order.refund_ids) - store.staged_refund_ids(order.refund_ids)
         if not missing:
             continue
@@ -93,7 +97,10 @@ def capture_refunds(store: SyncStore, shopify: Any, *, run_id: str, window: tupl
                 counts["staged"] += store.stage_refund(refund.id, refund.order_id, _staged_body(refund),
                                                        source=source, run_id=run_id)
     store.set_watermark(POLL_WATERMARK, end.isoformat(), run_id=run_id)
-    return dict(counts)
+    if returns:
+        log.info("%d order(s) with a return not refunded yet (reported, not credited): %s", len(returns),
+                 ", ".join(item["name"] for item in returns[:20]))
+    return {**counts, "returns_awaiting_refund": returns[:50]}
 
 
 def _cancelled_before_shipping(max_order: Any) -> bool:

@@ -39,6 +39,8 @@ ADJUSTMENTS_PER_REFUND_READ = 5
 TRANSACTIONS_PER_REFUND_READ = 5
 CONNECTION_PAGE = 25  # the follow-up pages read one connection at a time
 REFUNDED_ORDERS_PAGE = 100
+# An order with a return not refunded yet: the refunds flow reports it (it credits refunds, not returns).
+OPEN_RETURN_STATUSES = ("RETURN_REQUESTED", "IN_PROGRESS", "INSPECTION_COMPLETE")
 RETURNS_PER_READ = 5
 LINES_PER_RETURN_READ = 25  # 5 returns × 25 lines ask for about 400 points
 _CONNECTIONS = {"refundLineItems": "lines", "refundShippingLines": "shipping", "orderAdjustments": "adjustments",
@@ -87,7 +89,8 @@ class RefundApi:
 
     def iter_refunded_orders(self, updated_at_min: datetime, updated_at_max: datetime | None = None, *,
                              page_size: int = REFUNDED_ORDERS_PAGE) -> Iterator[RefundedOrder]:
-        """Orders with ``updated_at`` in [min, max) that have refunds, oldest update first, ids only.
+        """Orders with ``updated_at`` in [min, max) that have refunds or a return in progress, oldest update first,
+        ids only.
 
         A refund updates its order, so the window finds it. Filtered here, not with ``financial_status:``: a refund
         that pays nothing back (a restock-only cancellation, a pending transaction) leaves the order PAID.
@@ -96,10 +99,10 @@ class RefundApi:
         if updated_at_max is not None:
             query += f" AND updated_at:<'{_search_time(updated_at_max)}'"
         for node in self.client.paginate(documents.REFUNDED_ORDERS, {"query": query}, ("orders",), page_size):
-            if node["refunds"]:
+            if node["refunds"] or node.get("returnStatus") in OPEN_RETURN_STATUSES:
                 yield RefundedOrder(order_gid=node["id"], name=node["name"], updated_at=node["updatedAt"],
                                     refund_ids=[refund["id"] for refund in node["refunds"]],
-                                    cancelled_at=node.get("cancelledAt"))
+                                    cancelled_at=node.get("cancelledAt"), return_status=node.get("returnStatus"))
 
     def refunds_of_order(self, order_gid: str) -> list[ShopifyRefund] | None:
         """Every refund of the order, oldest first, each with all its lines, shipping, adjustments and transactions;

@@ -19,7 +19,7 @@ REFUNDED_ORDERS = build_document("""
 query RefundedOrders($first: Int!, $after: String, $query: String!) {
   orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
     pageInfo { hasNextPage endCursor }
-    nodes { id name updatedAt cancelledAt refunds { id } }
+    nodes { id name updatedAt cancelledAt returnStatus refunds { id } }
   }
 }""")
 

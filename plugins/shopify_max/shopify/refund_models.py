@@ -82,6 +82,7 @@ class RefundedOrder(ShopifyModel):
     updated_at: datetime
     refund_ids: list[str]
     cancelled_at: datetime | None = None
+    return_status: str | None = None  # OrderReturnStatus: IN_PROGRESS, RETURN_REQUESTED… (a return not refunded yet)
 
 
 class RefundCreateResult(ShopifyModel):
