@@ -79,3 +79,13 @@ def stack(shop, database_url, tmp_path, monkeypatch) -> Iterator[Stack]:
 
 def xcom_return(dag_run, task_id: str):
     return task_return_values(dag_run.dag_id, dag_run.run_id)[task_id]
+
+
+def run_dag(dag_bag, dag_id: str, **params):
+    """One real run of ``dag_id`` (``dag.test()``), without Airflow's retries; its ``summarise_run`` XCom."""
+    dag = dag_bag.dags[dag_id]
+    for task in dag.tasks:
+        task.retries = 0  # a failure must surface at once here, not after Airflow's retry back-off
+    dag_run = dag.test(run_conf=params or None)
+    assert dag_run.state == "success", f"{dag_id} run {dag_run.run_id} ended {dag_run.state}"
+    return xcom_return(dag_run, "summarise_run")

@@ -12,22 +12,13 @@ from decimal import Decimal
 
 import pytest
 import yaml
-from conftest import xcom_return
+from conftest import run_dag
 
 from shopify_max.paths import MAPPINGS_DIR
 from shopify_max.shopify.hook import ShopifyHook
 
 pytestmark = pytest.mark.e2e
 NAMESPACE = "exact_max"
-
-
-def run_dag(dag_bag, dag_id: str, **params):
-    dag = dag_bag.dags[dag_id]
-    for task in dag.tasks:
-        task.retries = 0  # a failure must surface at once here, not after Airflow's retry back-off
-    dag_run = dag.test(run_conf=params or None)
-    assert dag_run.state == "success", f"{dag_id} run {dag_run.run_id} ended {dag_run.state}"
-    return xcom_return(dag_run, "summarise_run")
 
 
 @pytest.fixture

@@ -7,22 +7,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from conftest import xcom_return
+from conftest import run_dag
 
 from shopify_max.refunds.rules import load_refund_rules
 from shopify_max.shopify.hook import ShopifyHook
 
 pytestmark = pytest.mark.e2e
 MAIN = "gid://shopify/Location/64001001"
-
-
-def run_dag(dag_bag, dag_id: str, **params):
-    dag = dag_bag.dags[dag_id]
-    for task in dag.tasks:
-        task.retries = 0  # a failure must surface at once here, not after Airflow's retry back-off
-    dag_run = dag.test(run_conf=params or None)
-    assert dag_run.state == "success", f"{dag_id} run {dag_run.run_id} ended {dag_run.state}"
-    return xcom_return(dag_run, "summarise_run")
 
 
 def new_order(stack, lines) -> dict:

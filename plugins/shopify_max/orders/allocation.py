@@ -32,3 +32,12 @@ def allocate_to_cents(amount: Decimal, weights: list[Decimal]) -> list[Decimal]:
     for index in order[:remaining]:
         floors[index] += 1
     return [Decimal(share) * CENT for share in floors]
+
+
+def split_to_cents(quantity: int, net: Decimal) -> list[tuple[int, Decimal]]:
+    """(quantity, unit price) deliveries whose extended amounts add up to ``net`` (whole cents) exactly: one
+    delivery, or two whose prices are a cent apart."""
+    low = (net / quantity).quantize(CENT, rounding=ROUND_FLOOR)
+    extra = int((net - low * quantity) / CENT)  # units that cost one cent more
+    rows = [(quantity - extra, low), (extra, low + CENT)] if extra else [(quantity, low)]
+    return [(qty, price) for qty, price in rows if qty > 0]

@@ -12,13 +12,13 @@ Rules (each application recorded):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 
 from shopify_max.exactmax.models import SalesOrderLine
 from shopify_max.exactmax_limits import TAX_CODE_SLOTS
 from shopify_max.mappings.loader import Mappings
 from shopify_max.money import CENT
-from shopify_max.orders.allocation import allocate_to_cents
+from shopify_max.orders.allocation import allocate_to_cents, split_to_cents
 from shopify_max.orders.outcome import MappingError, RuleApplied
 from shopify_max.shopify.models import TaxLine
 
@@ -80,16 +80,11 @@ def to_rows(line: LineAmounts, linnum: int, mappings: Mappings, stockroom: str, 
         errors.append(MappingError(f"{line.source}.amount", "bad_money", "net amount is not whole cents ≥ 0",
                                    str(line.net_amount)))
         return []
-    low_price = (line.net_amount / line.quantity).quantize(CENT, rounding=ROUND_FLOOR)
-    extra_cents = cents - int(low_price / CENT) * line.quantity  # units that cost one cent more
-    deliveries = [(line.quantity - extra_cents, low_price)]
-    if extra_cents:
-        deliveries = [(line.quantity - extra_cents, low_price), (extra_cents, low_price + CENT)]
-        deliveries = [(qty, price) for qty, price in deliveries if qty > 0]
-        if len(deliveries) == 2:
-            applied.append(RuleApplied(f"line {linnum_text}.PRICE", "price_split_to_cents",
-                                       f"{line.net_amount} / {line.quantity}",
-                                       " + ".join(f"{qty} x {price}" for qty, price in deliveries)))
+    deliveries = split_to_cents(line.quantity, line.net_amount)
+    if len(deliveries) == 2:
+        applied.append(RuleApplied(f"line {linnum_text}.PRICE", "price_split_to_cents",
+                                   f"{line.net_amount} / {line.quantity}",
+                                   " + ".join(f"{qty} x {price}" for qty, price in deliveries)))
     extended = [price * qty for qty, price in deliveries]
     tax_shares = {code: allocate_to_cents(amount, extended) for code, amount in taxes}
     rows = []

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 from typing import Any
 
 from shopify_max.exactmax.models import CreditMemo, SalesOrderLine
 from shopify_max.exactmax_limits import FIELD_LENGTHS, MAX_LINES_PER_ORDER, TAX_CODE_SLOTS
 from shopify_max.money import CENT
-from shopify_max.orders.allocation import allocate_to_cents
+from shopify_max.orders.allocation import allocate_to_cents, split_to_cents
 from shopify_max.refunds.rules import RefundRules
 from shopify_max.shopify.refund_payload import storable_text
 from shopify_max.sync_store import OrderLineMapRow
@@ -84,14 +84,6 @@ class MappedRefund:
         return (self.total - self.refunded).quantize(CENT)
 
 
-def _deliveries(quantity: int, net: Decimal) -> list[tuple[int, Decimal]]:
-    """(quantity, unit price) rows whose extended amounts add up to ``net`` exactly: one, or two a cent apart."""
-    low = (net / quantity).quantize(CENT, rounding=ROUND_FLOOR)
-    extra = int((net - low * quantity) / CENT)
-    rows = [(quantity - extra, low), (extra, low + CENT)] if extra else [(quantity, low)]
-    return [(qty, price) for qty, price in rows if qty > 0]
-
-
 def _tax_slots(original: list[SalesOrderLine]) -> list[tuple[str, Decimal]]:
     """The original line's MAX tax codes with their amounts (the weights a refund's tax is spread by)."""
     amounts: dict[str, Decimal] = defaultdict(Decimal)
@@ -108,7 +100,7 @@ def _rows(linnum: int, part: str, uom: str | None, stk: str | None, quantity: in
     if net < 0 or net != net.quantize(CENT) or tax != tax.quantize(CENT):
         problems.append(RefundProblem(RefundErrorStage.MAP, where, f"amount {net} / tax {tax} is not whole cents ≥ 0"))
         return []
-    deliveries = _deliveries(quantity, net)
+    deliveries = split_to_cents(quantity, net)
     slots = _tax_slots(original)
     if tax and not slots:
         problems.append(RefundProblem(RefundErrorStage.MAP, f"{where}.total_tax", (
