@@ -6,6 +6,13 @@ handle are built in on purpose:
 - every 10th product also sells a "case of 12" variant: same part, sales UOM ``CS``, factor 12;
 - every 25th product (index % 25 == 7) exists in Shopify only: its SKU has no MAX part (unmapped);
 - Shopify locations map to MAX stockrooms; one location has no MAX stockroom at all (unmapped).
+
+Inconsistencies the master-data coverage report must find (``sandboxes.master_data_cases`` adds customers):
+- every 100th product (index % 100 == 70) titles its case variant "Case of 10" while the mapping says 12;
+- every 40th product (index % 40 == 3) has a non-taxable each variant in Shopify; MAX sells the part taxable;
+- every 50th product (index % 50 == 11) costs 1.00 more on MAX's RETAIL price list than in Shopify;
+- ``MAX_ONLY_PARTS`` are sold in MAX (``Part_Sales``) and have no Shopify variant;
+- the Shopify sandbox adds a second variant with the SKU of every 50th product (index % 50 == 13): a duplicate.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ class CatalogVariant:
     sales_uom: str  # SLSUOM, 2 characters
     uom_factor: int  # sales units -> stocking units (SLSCNV_29)
     price: Decimal  # shop currency, per sales unit
+    taxable: bool = True  # Shopify's ProductVariant.taxable
 
 
 @dataclass(frozen=True)
@@ -58,13 +66,42 @@ def has_case_variant(index: int) -> bool:
     return index % 10 == 0
 
 
+def has_wrong_case_title(index: int) -> bool:
+    """The case variant says "Case of 10"; the mapping (and MAX) count 12 per case."""
+    return index % 100 == 70
+
+
+def is_untaxed_in_shopify(index: int) -> bool:
+    return index % 40 == 3
+
+
+def has_max_price_difference(index: int) -> bool:
+    return index % 50 == 11
+
+
+MAX_PRICE_DIFFERENCE = Decimal("1.00")
+# Parts MAX sells that have no Shopify variant: (part number, description, each price).
+MAX_ONLY_PARTS: tuple[tuple[str, str, Decimal], ...] = (
+    ("PRT-90001", "Spare Widget Kit", Decimal("19.99")),
+    ("PRT-90002", "Bearing Grease 400g", Decimal("7.49")),
+)
+
+
+def max_retail_price(variant: CatalogVariant, index: int) -> Decimal:
+    """The variant's price on MAX's RETAIL price list: the shop price, except where the catalogue differs on purpose."""
+    return variant.price + (MAX_PRICE_DIFFERENCE if has_max_price_difference(index) else 0)
+
+
 def product(index: int) -> CatalogProduct:
     noun = _NOUNS[index % len(_NOUNS)]
     base_price = (Decimal(5 + (index * 37) % 200) + Decimal((index * 13) % 100) / 100).quantize(Decimal("0.01"))
     part = None if is_unmapped(index) else f"PRT-{index:05d}"
-    variants = [CatalogVariant(f"SKU-{index:05d}", "Each", part, "EA", 1, base_price)]
+    variants = [CatalogVariant(f"SKU-{index:05d}", "Each", part, "EA", 1, base_price,
+                               taxable=not is_untaxed_in_shopify(index))]
     if has_case_variant(index):
-        variants.append(CatalogVariant(f"SKU-{index:05d}-CS12", "Case of 12", part, "CS", 12, (base_price * 12 * Decimal("0.9")).quantize(Decimal("0.01"))))
+        title = "Case of 10" if has_wrong_case_title(index) else "Case of 12"
+        variants.append(CatalogVariant(f"SKU-{index:05d}-CS12", title, part, "CS", 12,
+                                       (base_price * 12 * Decimal("0.9")).quantize(Decimal("0.01"))))
     return CatalogProduct(index, f"{noun} {index:05d}", _VENDORS[index % len(_VENDORS)], tuple(variants))
 
 
@@ -72,17 +109,19 @@ def products(product_count: int) -> list[CatalogProduct]:
     return [product(index) for index in range(1, product_count + 1)]
 
 
-def sku_mapping_rows(product_count: int) -> list[tuple[str, str, str, int]]:
+def sku_mapping_rows(product_count: int) -> list[tuple[str, str, str, int, str]]:
     """Rows of ``include/mappings/sku_to_part.csv`` for the sandbox catalogue: every SKU with a MAX part.
 
     The mapping converts Shopify units into the part's each (EA) units: a "case of 12" is 12 EA.
-    Unmapped products are left out on purpose, so their orders reach the error queue.
+    Unmapped products are left out on purpose, so their orders reach the error queue. A case variant is priced
+    on MAX's price lists under its own UOM (``price_uom`` CS), not as 12 eaches.
     """
     rows = []
     for item in products(product_count):
         for variant in item.variants:
             if variant.part_number is not None:
-                rows.append((variant.sku, variant.part_number, "EA", variant.uom_factor))
+                rows.append((variant.sku, variant.part_number, "EA", variant.uom_factor,
+                             variant.sales_uom if variant.uom_factor != 1 else ""))
     return rows
 
 
@@ -97,10 +136,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with open(args.output, "w", newline="", encoding="utf-8") as handle:
         handle.write("# Shopify SKU -> MAX part, the MAX sales UOM sent on the order line, and how many of those\n"
-                     "# units one Shopify unit is (a case of 12 = 12 EA). Generated for the sandbox catalogue by\n"
-                     f"# `python -m sandboxes.catalog --products {args.products}`; edit freely for a real shop.\n")
+                     "# units one Shopify unit is (a case of 12 = 12 EA); price_uom, when set, is the UOM under which\n"
+                     "# MAX's price list prices the variant (empty: sales_uom x uom_factor). Generated for the\n"
+                     f"# sandbox catalogue by `python -m sandboxes.catalog --products {args.products}`; edit freely.\n")
         writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["sku", "part_number", "sales_uom", "uom_factor"])
+        writer.writerow(["sku", "part_number", "sales_uom", "uom_factor", "price_uom"])
         writer.writerows(sku_mapping_rows(args.products))
     print(f"wrote {args.output}", file=sys.stderr)
     return 0

@@ -33,6 +33,7 @@ from airflow.providers.http.hooks.http import HttpHook
 from requests import Response, Session
 
 from shopify_max import retry_policy
+from shopify_max.dry_run import refuse_write_in_dry_run
 from shopify_max.exactmax.credit_memos import CreditMemoReads
 from shopify_max.exactmax.errors import (
     ExactMaxAlreadyExists,
@@ -171,6 +172,8 @@ class ExactMaxHook(FulfilmentReads, CreditMemoReads, HttpHook):
     def _send(self, method: str, path: str, params: dict | None = None, data: bytes | None = None,
               json: dict | None = None) -> Any:
         """One request, no retry: JSON answer or a typed error."""
+        if method.upper() != "GET":
+            refuse_write_in_dry_run(f"MAX gateway {method.upper()} {path}")
         headers = {"Content-Type": XML_CONTENT_TYPE} if data is not None else None
         session = self.session  # built once; building it also sets base_url
         url = self.url_from_endpoint(path)

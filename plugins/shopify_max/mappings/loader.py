@@ -1,7 +1,8 @@
 """Load and validate ``include/mappings/``: CSV tables and one YAML file of order rules.
 
 Files (each documented in ``include/mappings/README.md``):
-- ``sku_to_part.csv``: sku, part_number, sales_uom, uom_factor
+- ``sku_to_part.csv``: sku, part_number, sales_uom, uom_factor, and optionally price_uom (the UOM under which
+  MAX's price list prices this variant; empty: ``sales_uom``, and the list price is multiplied by ``uom_factor``)
 - ``tax_codes.csv``: tax_title, rate, max_tax_code
 - ``payment_gateways.csv``: gateway, max_terms
 - ``shipping_methods.csv``: shipping_title, max_ship_via (the Shopify carrier name per ship-via is the fulfilment
@@ -34,6 +35,7 @@ class PartMapping:
     part_number: str
     sales_uom: str
     uom_factor: int  # Shopify units of this variant -> MAX stocking units
+    price_uom: str | None = None  # the price list's UOM for this variant (a case price); None: sales_uom x factor
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,10 @@ def _load_parts(path: Path) -> dict[str, PartMapping]:
             factor = 0
         if factor < 1:
             raise MappingFileError(f"{path} line {line}: uom_factor must be a whole number ≥ 1, got {row['uom_factor']!r}")
-        parts[sku] = PartMapping(sku, row["part_number"], row["sales_uom"].upper(), factor)
+        price_uom = (row.get("price_uom") or "").upper() or None
+        if price_uom is not None:
+            _check_length(path, line, "price_uom", price_uom, "SLSUOM")
+        parts[sku] = PartMapping(sku, row["part_number"], row["sales_uom"].upper(), factor, price_uom)
     return parts
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import requests
 
+from shopify_max.dry_run import refuse_write_in_dry_run
 from shopify_max.redaction import redact_text, register_secret
 from shopify_max.retry_policy import (
     SHOPIFY_RETRY_POLICY,
@@ -112,6 +113,8 @@ class ShopifyClient:
     def execute(self, document: Document, variables: dict[str, Any] | None = None) -> GraphQLResponse:
         """Send ``document``; pace, retry what :func:`shopify_retry_reason` names, raise typed errors for the rest."""
         operation = document.operation_name
+        if document.is_mutation and operation != "BulkOperationRunQuery":
+            refuse_write_in_dry_run(f"Shopify mutation {operation}")
         waited = 0.0
         retries = Retries(self.retry, api="shopify", operation=operation, rng=self._rng)
         while True:
