@@ -234,6 +234,14 @@ def create_app(engine: Engine, auth: GatewayAuth | None = None, *,
     async def get_payments(since: Annotated[int, Query(ge=0)] = 0, limit: Limit = reads.DEFAULT_LIMIT) -> dict:
         return await run_read(fulfilment_reads.list_payments, since, limit)
 
+    @app.get("/price-lists/{code}/prices")
+    async def get_price_list_prices(code: str, cursor: str | None = None,
+                                    limit: Limit = reads.DEFAULT_LIMIT) -> Response:
+        page = await run_read(reads.list_prices, code, cursor, limit)
+        if page is None:
+            return JSONResponse({"detail": f"price list {code.strip()} not found"}, status_code=404)
+        return JSONResponse(page)
+
     @app.get("/code-tables")
     async def get_code_tables() -> dict:
         return await run_read(reads.code_tables)

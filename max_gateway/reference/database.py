@@ -1,16 +1,28 @@
-"""Engine, schema creation and the gateway's number ranges (counter rows locked inside the writing transaction)."""
+"""Engine, schema creation and upgrade, and the gateway's number ranges (counter rows locked inside the writing
+transaction).
+
+A database created by an earlier version is upgraded in place by :func:`prepare_database`: missing tables are
+created, and a missing column is added when it is nullable or has a server default (``Part_Sales.TAXABL_29``
+gains ``Y``). Nothing is dropped or changed. A missing column that is neither cannot be added to rows that exist:
+that raises :class:`SchemaUpgradeError`, and the database has to be recreated.
+"""
 
 from __future__ import annotations
 
 import warnings
 
-from sqlalchemy import Connection, Engine, create_engine, event, exc, select, text, update
+from sqlalchemy import Connection, Engine, create_engine, event, exc, inspect, select, text, update
 from sqlalchemy.engine import make_url
+from sqlalchemy.schema import CreateColumn
 
 from max_gateway.reference.schema import metadata, x_gateway_counter
 
 # SQLite keeps Numeric as REAL; values are quantised to the column scale on read, which is enough here.
 warnings.filterwarnings("ignore", category=exc.SAWarning, message=".*Decimal objects natively.*")
+
+
+class SchemaUpgradeError(Exception):
+    """An existing database lacks a column that cannot be added in place (NOT NULL without a server default)."""
 
 
 class NumberRangeExhausted(Exception):
@@ -42,9 +54,30 @@ def create_schema(engine: Engine) -> None:
     metadata.create_all(engine)
 
 
+def add_missing_columns(engine: Engine) -> list[str]:
+    """Add the columns an existing database lacks (``ALTER TABLE ... ADD COLUMN``); return them as ``table.column``."""
+    added = []
+    with engine.begin() as conn:
+        inspector = inspect(conn)
+        for table in metadata.sorted_tables:
+            existing = {column["name"] for column in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in existing:
+                    continue
+                if not column.nullable and column.server_default is None:
+                    raise SchemaUpgradeError(f"{table.name}.{column.name} is missing and cannot be added in place "
+                                             "(NOT NULL without a server default): recreate the database")
+                spec = CreateColumn(column).compile(dialect=conn.dialect)
+                conn.exec_driver_sql(f"ALTER TABLE {conn.dialect.identifier_preparer.quote(table.name)} ADD COLUMN {spec}")
+                added.append(f"{table.name}.{column.name}")
+    return added
+
+
 def prepare_database(engine: Engine, *, ordnum_first: int = 100001, ordnum_last: int = 99999999) -> None:
-    """Create the tables and the number ranges (ORDNUM, invoice and shipment numbers) once."""
+    """Create the tables (an existing database gains the missing ones and their missing columns) and the number
+    ranges (ORDNUM, invoice and shipment numbers) once."""
     create_schema(engine)
+    add_missing_columns(engine)
     with engine.begin() as conn:
         ensure_counter(conn, "ORDNUM", ordnum_first, ordnum_last)
         ensure_counter(conn, "INVCE", 500001, 99999999)

@@ -1,4 +1,4 @@
-"""JSON views of the MAX tables. Keyset pagination: ``cursor`` (parts, stock, customers) or ``since``
+"""JSON views of the MAX tables. Keyset pagination: ``cursor`` (parts, stock, customers, price lists) or ``since``
 (shipments, invoices: a monotonic number that a flow stores as its watermark).
 
 Every page answers ``{"items": [...], "next_cursor": str | None, "has_more": bool}``. Decimals travel as
@@ -51,7 +51,7 @@ def line_factor(slsuom: str, part_uom: str, part_factor: Decimal, factors: dict[
 def list_parts(conn: Connection, cursor: str | None, limit: int) -> dict:
     pm, ps = t.part_master, t.part_sales
     query = (select(pm.c.PRTNUM_01, pm.c.PMDES1_01, pm.c.PMDES2_01, pm.c.TYPE_01, pm.c.BOMUOM_01, pm.c.ONHAND_01,
-                    ps.c.STK_29, ps.c.SLSUOM_29, ps.c.SLSCNV_29, ps.c.PRDLIN_29, ps.c.PRICE_29)
+                    ps.c.STK_29, ps.c.SLSUOM_29, ps.c.SLSCNV_29, ps.c.PRDLIN_29, ps.c.PRICE_29, ps.c.TAXABL_29)
              .join(ps, ps.c.PRTNUM_29 == pm.c.PRTNUM_01).order_by(pm.c.PRTNUM_01).limit(limit + 1))
     if cursor:
         query = query.where(pm.c.PRTNUM_01 > cursor)
@@ -114,21 +114,56 @@ def list_customers(conn: Connection, cursor: str | None, limit: int) -> dict:
 
 
 def _customers(conn: Connection, query) -> list[dict]:  # noqa: ANN001 - a Select
-    sm = t.shipping_master
+    sm, xa = t.shipping_master, t.x_customer_account
     customers = [_row_dict(r) for r in conn.execute(query)]
     ship_tos: dict[str, list[dict]] = defaultdict(list)
+    accounts = {}
     if customers:
         ids = [c["CUSTID_23"] for c in customers]
         for r in conn.execute(select(sm).where(sm.c.CUSTID_24.in_(ids)).order_by(sm.c.CUSTID_24, sm.c.SHPCDE_24)):
             ship_tos[r.CUSTID_24].append(_row_dict(r))
+        accounts = {r.CUSTID_X.strip(): r for r in conn.execute(select(xa).where(xa.c.CUSTID_X.in_(ids)))}
     for customer in customers:
         customer["ship_tos"] = ship_tos.get(customer["CUSTID_23"], [])
         customer["tax_codes"] = [customer[f"TXCDE{n}_23"] for n in (1, 2, 3) if customer[f"TXCDE{n}_23"]]
         customer["tax_exempt"] = customer["TAXABL_23"] == "N"
         customer["exemptions"] = [{"SHPCDE": s["SHPCDE_24"], "certificate": s["TXEXEM_24"]}
                                   for s in customer["ship_tos"] if s["TXEXEM_24"]]
-        customer["vat_id"] = None  # MAX holds no documented VAT id column (EXACTMAX.md)
+        # Extension X_Customer_Account: MAX documents no column for these; null (false) when the site holds none.
+        account = accounts.get(customer["CUSTID_23"])
+        customer["price_list"] = _text_or_none(account.PRCLST_X if account is not None else None)
+        customer["credit_hold"] = account is not None and account.CRHOLD_X.strip() == "Y"
+        customer["email"] = _text_or_none(account.EMAIL_X if account is not None else None)
+        customer["vat_id"] = _text_or_none(account.VATID_X if account is not None else None)
     return customers
+
+
+def _text_or_none(value: str | None) -> str | None:
+    """A CHAR-style value trimmed; blank means "none"."""
+    value = (value or "").strip()
+    return value or None
+
+
+def price_list_exists(conn: Connection, code: str) -> bool:
+    pl = t.x_price_list
+    return conn.execute(select(pl.c.PRCLST_X).where(pl.c.PRCLST_X == code.strip()).limit(1)).first() is not None
+
+
+def list_prices(conn: Connection, code: str, cursor: str | None, limit: int) -> dict | None:
+    """One price list's prices (extension ``X_Price_List``), by PRTNUM then SLSUOM; None for an unknown list.
+    The cursor is ``PRTNUM|SLSUOM`` of the last item."""
+    pl = t.x_price_list
+    code = code.strip()
+    query = (select(pl.c.PRCLST_X, pl.c.PRTNUM_X, pl.c.SLSUOM_X, pl.c.PRICE_X).where(pl.c.PRCLST_X == code)
+             .order_by(pl.c.PRTNUM_X, pl.c.SLSUOM_X).limit(limit + 1))
+    if cursor:
+        part, _, uom = cursor.partition("|")
+        query = query.where(or_(pl.c.PRTNUM_X > part, and_(pl.c.PRTNUM_X == part, pl.c.SLSUOM_X > uom)))
+    items = [{"PRCLST": r.PRCLST_X.strip(), "PRTNUM": r.PRTNUM_X.strip(), "SLSUOM": r.SLSUOM_X.strip(),
+              "PRICE": jsonable(Decimal(r.PRICE_X))} for r in conn.execute(query)]
+    if not items and not price_list_exists(conn, code):
+        return None
+    return _page(items, limit, lambda item: f"{item['PRTNUM']}|{item['SLSUOM']}")
 
 
 def get_orders(conn: Connection, ordnum: str | None = None, custpo: str | None = None) -> list[dict]:
@@ -254,9 +289,12 @@ def code_tables(conn: Connection) -> dict:
                 for r in codes if r.CDEKEY_36 == key]
 
     taxes = conn.execute(select(t.tax_master).order_by(t.tax_master.c.TAXCDE_25)).all()
+    price_lists = conn.execute(select(t.x_price_list.c.PRCLST_X).distinct().order_by(t.x_price_list.c.PRCLST_X))
     return {
         "terms": table("TERMS"), "ship_via": table("SHPVIA"), "uom": table("UOM", "CNVFCT_36", "factor"),
         "currencies": table("CURR", "EXCRTE_36", "exchange_rate"),
         "tax_codes": [{"code": r.TAXCDE_25, "description": r.TAXDES_25, "rate": jsonable(Decimal(r.TAXRTE_25))}
                       for r in taxes],
+        # The codes of the price lists (extension X_Price_List), which Customer accounts name.
+        "price_lists": [{"code": code.strip(), "description": ""} for code in price_lists.scalars()],
     }

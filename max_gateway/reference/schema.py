@@ -10,8 +10,15 @@ Differences from a live MAX database, on purpose:
   or an ``AFTER UPDATE`` trigger on the tracking tables gives in SQL Server; it lets a reader see a change to a
   shipment it has already read, which ``GET /shipments?since=`` never shows again),
   ``X_Invoice_Payment`` (payments received against an invoice: MAX's documented tables hold none),
-  ``X_Credit_Restock`` (the stock effect of each credit-memo line, see below) and
+  ``X_Credit_Restock`` (the stock effect of each credit-memo line, see below),
+  ``X_Customer_Account`` (per customer: price list, credit hold, contact e-mail, VAT id),
+  ``X_Price_List`` (a price per price list, part and sales UOM) and
   ``X_Gateway_Counter`` (the gateway's own number ranges for ORDNUM, invoice and shipment numbers).
+  ``X_Customer_Account`` and ``X_Price_List`` exist because MAX documents no e-mail, price-list, credit-hold or VAT
+  column on ``Customer_Master`` and no price-list table (EXACTMAX.md): a production adapter maps each to the site's
+  own column or table.
+- ``Part_Sales.PRICE_29`` (list price) and ``Part_Sales.TAXABL_29`` (``Y``/``N``: the part is sold taxable) are
+  **assumed columns**: EXACTMAX.md does not list them; a production adapter reads the site's equivalent.
 - ``RESTCK_28`` is a **contract element, not a MAX column**: on a credit memo line (``STYPE`` CR) of the eMAXExact
   document it says whether the goods come back to stock (``Y``) or not (``N`` or absent). ``Y`` on a stocked part
   writes a receipt (``Transaction_History`` ``TNXCDE_15`` R, in stocking units: ``ORGQTY_28`` x the line's UOM
@@ -65,7 +72,9 @@ part_sales = Table(
     Column("SLSUOM_29", String(2), nullable=False, default="EA"),
     Column("SLSCNV_29", QTY, nullable=False, default=1),
     Column("PRDLIN_29", String(4), nullable=False, default=""),
-    Column("PRICE_29", AMOUNT, nullable=False, default=0),
+    Column("PRICE_29", AMOUNT, nullable=False, default=0),  # assumed column (module docstring)
+    # Assumed column (module docstring). A server default, so an existing database gains it (database.py).
+    Column("TAXABL_29", String(1), nullable=False, default="Y", server_default="Y"),
 )
 
 part_stock = Table(
@@ -280,4 +289,23 @@ x_gateway_counter = Table(
     Column("COUNTER_X", String(10), primary_key=True),  # ORDNUM, INVCE, SHIPID
     Column("NEXTVAL_X", Integer, nullable=False),
     Column("LASTVAL_X", Integer, nullable=False),  # inclusive upper bound of the range
+)
+
+# Account data MAX's Customer_Master has no documented column for: one row per customer that has any.
+x_customer_account = Table(
+    "X_Customer_Account", metadata,
+    Column("CUSTID_X", String(20), primary_key=True),  # -> Customer_Master.CUSTID_23
+    Column("PRCLST_X", String(10), nullable=False, default=""),  # -> X_Price_List.PRCLST_X; blank: none
+    Column("CRHOLD_X", String(1), nullable=False, default="N"),  # Y: on credit hold
+    Column("EMAIL_X", String(80), nullable=False, default=""),  # the contact e-mail the site keeps; blank: none
+    Column("VATID_X", String(20), nullable=False, default=""),  # VAT / GST id; blank: none
+)
+
+# Price lists: a price per list, part and sales UOM (a case is priced as a case, under CS).
+x_price_list = Table(
+    "X_Price_List", metadata,
+    Column("PRCLST_X", String(10), primary_key=True),  # RETAIL, WHOLESALE, ...
+    Column("PRTNUM_X", String(30), primary_key=True),  # -> Part_Master.PRTNUM_01
+    Column("SLSUOM_X", String(2), primary_key=True),  # the UOM the price is per
+    Column("PRICE_X", AMOUNT, nullable=False),
 )

@@ -1,5 +1,5 @@
 """The gateway's sandbox-only operations (``/_sandbox``): ship, re-track, invoice, pay, move stock, close, the
-fulfilment mix, and the fault knobs.
+fulfilment mix, the fault knobs and the write log.
 
 A real MAX does these in its own screens; the demo, tests and benchmarks need them over HTTP. They are documented
 in the contract (``max_gateway/openapi.yaml``) as sandbox-only, and only the sandbox build mounts them.
@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from sandboxes.exactmax import operations, scenarios
 from sandboxes.exactmax.faults import FaultSettings
+from sandboxes.exactmax.write_log import WriteLog
 
 
 class ShipLine(BaseModel):
@@ -79,8 +80,10 @@ class FaultRequest(BaseModel):
     rules: list[dict] = []
 
 
-def sandbox_router(engine: Engine, faults: FaultSettings) -> APIRouter:
+def sandbox_router(engine: Engine, faults: FaultSettings, writes: WriteLog | None = None) -> APIRouter:
+    """The ``/_sandbox`` routes; ``writes`` is the log ``WriteLogMiddleware`` fills (a fresh, unfed one if None)."""
     router = APIRouter()
+    writes = writes if writes is not None else WriteLog()
 
     @router.post("/_sandbox/ship")
     async def sandbox_ship(body: ShipRequest) -> dict:
@@ -128,5 +131,14 @@ def sandbox_router(engine: Engine, faults: FaultSettings) -> APIRouter:
             return JSONResponse({"errors": [{"element": "rules", "line": None, "rule": "bad_parameter",
                                              "message": str(exc)}]}, status_code=422)
         return JSONResponse(faults.as_dict())
+
+    @router.get("/_sandbox/writes")
+    async def sandbox_get_writes() -> dict:
+        return writes.as_dict()
+
+    @router.delete("/_sandbox/writes")
+    async def sandbox_reset_writes() -> dict:
+        writes.reset()
+        return writes.as_dict()
 
     return router

@@ -19,6 +19,7 @@ from max_gateway.reference.database import create_gateway_engine
 from sandboxes.exactmax.faults import FaultMiddleware, FaultSettings
 from sandboxes.exactmax.routes import sandbox_router
 from sandboxes.exactmax.seed import seed_database
+from sandboxes.exactmax.write_log import WriteLog, WriteLogMiddleware
 
 
 @dataclass
@@ -37,9 +38,13 @@ def build_gateway(config: GatewayConfig) -> tuple[FastAPI, Engine]:
     seed_database(engine, products=config.products, ordnum_first=config.ordnum_first, ordnum_last=config.ordnum_last)
     faults = FaultSettings()
     faults.configure(latency_ms=config.latency_ms)
-    app = create_app(engine, auth=config.auth, inner_middleware=[(FaultMiddleware, {"settings": faults})],
-                     routers=[sandbox_router(engine, faults)])
+    writes = WriteLog()
+    # Later middleware wraps earlier: the write log sees every write request, faulted or not.
+    app = create_app(engine, auth=config.auth,
+                     inner_middleware=[(FaultMiddleware, {"settings": faults}), (WriteLogMiddleware, {"log": writes})],
+                     routers=[sandbox_router(engine, faults, writes)])
     app.state.faults = faults
+    app.state.writes = writes
     return app, engine
 
 

@@ -68,7 +68,8 @@ def test_every_request_the_hook_makes_is_an_operation_of_the_contract(recording_
     base_url, seen = recording_gateway
     hook = ExactMaxHook(backoff_base=0.02, max_retry_wait=0.1)
     assert hook.test_connection()[0]
-    hook.code_tables()
+    price_list = hook.code_tables().price_lists[0].code
+    assert list(hook.iter_prices(price_list, page_size=50))
     assert list(hook.iter_parts(page_size=5)) and list(hook.iter_stock(page_size=50))
     assert hook.get_customer(next(iter(hook.iter_customers())).CUSTID) is not None
     customer = Customer(CUSTID=f"C{unique_custpo()[-9:]}", NAME="Contract Test Co", TERMS="30", SHPVIA="UP",

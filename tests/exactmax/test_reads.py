@@ -16,7 +16,8 @@ STOCKROOMS = [stk for location in catalog.LOCATIONS for stk in location.max_stoc
 def test_parts_cursor_visits_every_mapped_part_once_and_no_unmapped_part(gateway, make_hook) -> None:
     parts = list(make_hook(gateway).iter_parts(page_size=7))
     expected = [v.part_number for p in catalog.products(PRODUCTS) for v in p.variants[:1] if v.part_number]
-    assert [p.PRTNUM for p in parts] == sorted(expected + list(NON_STOCK_PARTS))
+    max_only = [part for part, _description, _price in catalog.MAX_ONLY_PARTS]
+    assert [p.PRTNUM for p in parts] == sorted(expected + list(NON_STOCK_PARTS) + max_only)
     unmapped = {f"PRT-{p.index:05d}" for p in catalog.products(PRODUCTS) if catalog.is_unmapped(p.index)}
     assert unmapped and not unmapped & {p.PRTNUM for p in parts}
 
@@ -34,7 +35,7 @@ def test_stock_cursor_visits_every_part_and_stockroom_once(gateway, make_hook) -
     keys = [(r.PRTNUM, r.STK) for r in rows]
     assert len(keys) == len(set(keys))
     mapped = [p for p in catalog.products(PRODUCTS) if not catalog.is_unmapped(p.index)]
-    assert len(keys) == len(mapped) * len(STOCKROOMS)
+    assert len(keys) == (len(mapped) + len(catalog.MAX_ONLY_PARTS)) * len(STOCKROOMS)
     first = {(r.PRTNUM, r.STK): r for r in rows}[("PRT-00013", STOCKROOMS[0])]
     assert first.on_hand == stock_quantity(13, 0) == 0  # every 13th part is out of stock in its first stockroom
 

@@ -25,6 +25,7 @@ from shopify_max.exactmax.models import (
     MaxOrderStatusLine,
     Part,
     Payment,
+    PriceListEntry,
     SalesOrder,
     SalesOrderLine,
     SalesOrderResult,
@@ -38,6 +39,6 @@ __all__ = [
     "CustomerRecord", "CustomerResult",
     "ExactMaxAmbiguousWriteError", "ExactMaxAuthError", "ExactMaxConnectionError", "ExactMaxError",
     "ExactMaxNotFound", "ExactMaxProtocolError", "ExactMaxRejected", "ExactMaxUnavailableError", "FieldRejection",
-    "Invoice", "MaxOrderStatus", "MaxOrderStatusLine", "Part", "Payment", "SalesOrder", "SalesOrderLine",
+    "Invoice", "MaxOrderStatus", "MaxOrderStatusLine", "Part", "Payment", "PriceListEntry", "SalesOrder", "SalesOrderLine",
     "SalesOrderResult", "ShipTo", "Shipment", "StockLevel", "StockMove",
 ]

@@ -20,6 +20,7 @@ Retries (what, how long, how often: :mod:`shopify_max.retry_policy`):
 
 from __future__ import annotations
 
+import itertools
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -58,6 +59,7 @@ from shopify_max.exactmax.models import (
     CustomerRecord,
     CustomerResult,
     Part,
+    PriceListEntry,
     SalesOrder,
     SalesOrderResult,
     StockLevel,
@@ -370,6 +372,13 @@ class ExactMaxHook(FulfilmentReads, CreditMemoReads, HttpHook):
         Customer_Master, so this is a keyset scan, not a ``since`` read."""
         for item in self._paginate("/customers", {"limit": page_size}, cursor=cursor):
             yield CustomerRecord.from_gateway(item)
+
+    def iter_prices(self, price_list: str, page_size: int = 500) -> Iterator[PriceListEntry]:
+        """Every price on ``price_list`` (a code of ``code_tables().price_lists``), by part then UOM. The first page is
+        read here, so an unknown list raises :class:`ExactMaxNotFound` at the call, before any iteration."""
+        items = self._paginate(f"/price-lists/{quote(price_list.strip(), safe='')}/prices", {"limit": page_size})
+        first = next(items, None)  # reads the first page now
+        return (PriceListEntry.model_validate(item) for item in itertools.chain([] if first is None else [first], items))
 
     def code_tables(self) -> CodeTables:
         return CodeTables.model_validate(self._read("/code-tables"))

@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from shopify_max.exactmax_limits import FIELD_LENGTHS
 from shopify_max.money import Amount
@@ -235,11 +235,16 @@ class CustomerResult(MaxModel):
 
 
 class CustomerRecord(Customer):
-    """A customer as read: plus tax codes, exemptions and the VAT id where MAX holds one (none in MAX)."""
+    """A customer as read: plus tax codes, exemptions, and the account data MAX documents no column for (the
+    gateway's extension ``X_Customer_Account``): price list, credit hold, contact e-mail and VAT id. None (False)
+    when the site holds none."""
 
     tax_codes: list[str] = []
     tax_exempt: bool = False
     exemptions: list[dict] = []
+    price_list: str | None = None  # a price list code (``CodeTables.price_lists``)
+    credit_hold: bool = False
+    email: str | None = None
     vat_id: str | None = None
 
     @classmethod
@@ -253,7 +258,8 @@ class CustomerRecord(Customer):
 
 
 class Part(MaxModel):
-    """A part with its sales UOM and the sales-to-stocking factor (``SLSCNV_29``)."""
+    """A part with its sales UOM, the sales-to-stocking factor (``SLSCNV_29``) and whether MAX sells it taxable
+    (``taxable``, from ``TAXABL_29`` Y/N; True when the gateway does not say)."""
 
     PRTNUM: str
     PMDES1: str = ""
@@ -266,10 +272,21 @@ class Part(MaxModel):
     SLSCNV: Decimal
     PRDLIN: str = ""
     PRICE: Amount = Decimal(0)
+    taxable: bool = Field(True, validation_alias=AliasChoices("taxable", "TAXABL"))  # TAXABL Y/N
 
     @classmethod
     def from_gateway(cls, payload: dict) -> Part:
         return cls.model_validate(strip_suffixes(payload))
+
+
+class PriceListEntry(MaxModel):
+    """One price on a MAX price list (the gateway's extension ``X_Price_List``), per part and UOM (a case is priced
+    under ``CS``, not as 12 eaches). Read from the gateway's ``PRCLST``, ``PRTNUM``, ``SLSUOM``, ``PRICE``."""
+
+    price_list: str = Field(validation_alias=AliasChoices("price_list", "PRCLST"))
+    part_number: str = Field(validation_alias=AliasChoices("part_number", "PRTNUM"))
+    uom: str = Field(validation_alias=AliasChoices("uom", "SLSUOM"))
+    price: Amount = Field(validation_alias=AliasChoices("price", "PRICE"))
 
 
 class StockLevel(MaxModel):
@@ -422,8 +439,9 @@ class CodeTables(MaxModel):
     tax_codes: list[Code]
     uom: list[Code]
     currencies: list[Code]
+    price_lists: list[Code] = []  # the price list codes (``ExactMaxHook.iter_prices``)
 
-    @field_validator("terms", "ship_via", "tax_codes", "uom", "currencies")
+    @field_validator("terms", "ship_via", "tax_codes", "uom", "currencies", "price_lists")
     @classmethod
     def _sorted(cls, codes: list[Code]) -> list[Code]:
         return sorted(codes, key=lambda c: c.code)
