@@ -53,6 +53,7 @@ def register(app: FastAPI, sandbox, authorised, unauthorised) -> None:  # noqa: 
                 "locations": [{"id": loc["id"], "name": loc["name"]} for loc in store.locations.values()],
                 "bucket": sandbox.bucket.status().as_dict(), "faults": asdict(sandbox.faults),
                 "stats": dict(sandbox.stats), "webhooks_pending": sandbox.webhooks.pending_count(),
+                "writes": store.writes.total,
                 "bulk_operations": {k: v["status"] for k, v in store.bulk_operations.items()}}
 
     @app.post("/_sandbox/reset")
@@ -65,6 +66,21 @@ def register(app: FastAPI, sandbox, authorised, unauthorised) -> None:  # noqa: 
                       int(body.get("seed", config.seed)), announce=bool(body.get("announce_seed", False)))
         sandbox.stats.clear()
         return {"orders": len(sandbox.store.orders), "inventory_levels": len(sandbox.store.levels)}
+
+    @app.get("/_sandbox/writes")
+    async def writes(request: Request):
+        """Every mutation the API executed since the last reset: {"total", "counts": {field: n}, "entries": [the last
+        500: {"mutation", "targets", "at", "user_errors", "replayed"}]} (sandboxes.shopify.writes)."""
+        if (denied := guard(request)) is not None:
+            return denied
+        return sandbox.store.writes.as_dict()
+
+    @app.delete("/_sandbox/writes")
+    async def clear_writes(request: Request):
+        if (denied := guard(request)) is not None:
+            return denied
+        sandbox.store.writes.clear()
+        return sandbox.store.writes.as_dict()
 
     @app.post("/_sandbox/faults")
     async def set_faults(request: Request):

@@ -31,7 +31,8 @@ from graphql import (
     value_from_ast_untyped,
 )
 
-from sandboxes.shopify.mutations import MUTATION_RESOLVERS, _refund_create, user_errors
+from sandboxes.shopify.customers import customer_matches
+from sandboxes.shopify.mutations import MUTATION_RESOLVERS, _refund_create
 from sandboxes.shopify.orders import iso
 from sandboxes.shopify.store import SandboxStore, SandboxUserError
 from shopify_max.clock import utcnow
@@ -48,6 +49,8 @@ class ExecutionContext:
     touched_orders: list[dict[str, Any]] = field(default_factory=list)
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (webhook topic, fulfillment)
     bulk_runner: Callable[[str], dict[str, Any]] | None = None
+    replayed: set[tuple[Any, ...]] = field(default_factory=set)  # response paths of @idempotent replays
+    cache: dict[str, Any] = field(default_factory=dict)  # per-request indexes (orders per customer)
 
 
 @dataclass
@@ -215,6 +218,41 @@ def _inventory_items(_root, info: GraphQLResolveInfo, **args: Any) -> dict[str, 
     return make_connection(items, info, args, lambda i: int(i["legacyResourceId"]))
 
 
+_CUSTOMER_SORT = {"UPDATED_AT": "updatedAt", "CREATED_AT": "createdAt", "NAME": "displayName"}
+
+
+def _orders_per_customer(info: GraphQLResolveInfo) -> dict[str, int]:
+    """Customer gid -> how many of the shop's orders are theirs, counted once per request."""
+    cache = info.context.cache
+    if "orders_per_customer" not in cache:
+        counts: dict[str, int] = {}
+        for order in info.context.store.orders.values():
+            if order.get("customer"):
+                counts[order["customer"]["id"]] = counts.get(order["customer"]["id"], 0) + 1
+        cache["orders_per_customer"] = counts
+    return cache["orders_per_customer"]
+
+
+def _customers(_root, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
+    store = info.context.store
+    counts = _orders_per_customer(info) if "orders_count" in (args.get("query") or "") else {}
+    customers = [c for c in store.customers.values()
+                 if customer_matches(c, args.get("query"), counts.get(c["id"], 0))]
+    sort_field = _CUSTOMER_SORT.get(args.get("sortKey") or "ID")
+
+    def key(customer: dict[str, Any]) -> list[Any]:
+        legacy = int(customer["legacyResourceId"])
+        return [customer[sort_field] or "", legacy] if sort_field else [legacy]
+
+    customers.sort(key=key)
+    return make_connection(customers, info, args, key)
+
+
+def _number_of_orders(source: dict[str, Any], info: GraphQLResolveInfo) -> str:
+    """``Customer.numberOfOrders``: an UnsignedInt64, which Shopify sends as a string."""
+    return str(_orders_per_customer(info).get(source["id"], 0))
+
+
 def _lookup(collection: str) -> Callable[..., Any]:
     def resolve(_root, info: GraphQLResolveInfo, id: str) -> Any:  # noqa: A002 - GraphQL argument name
         return getattr(info.context.store, collection).get(id)
@@ -256,6 +294,7 @@ def _replayable(mutation: Callable[..., dict[str, Any]],
                 return {**dict.fromkeys(empty), "userErrors": [{
                     "field": None, "code": "IDEMPOTENCY_KEY_PARAMETER_MISMATCH",
                     "message": "The same idempotency key was used with different parameters."}]}
+            info.context.replayed.add(tuple(info.path.as_list()))
             return previous[1]
         result = mutation(root, info, **args)
         store.idempotency[key] = (fingerprint, result)
@@ -279,7 +318,18 @@ def _inventory_set_quantities(_root, info: GraphQLResolveInfo, input: dict[str, 
 
 
 def _customer_set(_root, info: GraphQLResolveInfo, input: dict[str, Any], identifier=None):  # noqa: A002
-    return user_errors("customer", lambda: info.context.store.customer_set(identifier, input))
+    customer, errors = info.context.store.customer_set(identifier, input)
+    return {"customer": customer, "userErrors": errors}
+
+
+def _product_variants_bulk_update(_root, info: GraphQLResolveInfo, productId: str,  # noqa: N803
+                                  variants: list[dict[str, Any]], allowPartialUpdates: bool | None = None,  # noqa: N803
+                                  media: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    if len(variants) > MAX_INPUT_ARRAY:
+        raise GraphQLError(f"The input array size of {len(variants)} is greater than the maximum allowed of "
+                           f"{MAX_INPUT_ARRAY}.", extensions={"code": "MAX_INPUT_SIZE_EXCEEDED"})
+    product, updated, errors = info.context.store.update_variants(productId, variants, bool(allowPartialUpdates))
+    return {"product": product, "productVariants": updated, "userErrors": errors}
 
 
 def _bulk_run_query(_root, info: GraphQLResolveInfo, query: str, groupObjects: bool):  # noqa: N803
@@ -305,14 +355,16 @@ def _duplicate_sku_count(source: dict[str, Any], info: GraphQLResolveInfo) -> in
     return info.context.store.duplicate_sku_count(source.get("sku"))
 
 
-def _order_metafield(source: dict[str, Any], info: GraphQLResolveInfo, key: str, namespace: str | None = None):
+def _owner_metafield(source: dict[str, Any], info: GraphQLResolveInfo, key: str, namespace: str | None = None):
+    """``metafield(namespace:, key:)`` of an order or a customer (no namespace: the app's own, ``$app``)."""
     return next((m for m in source.get("metafields", []) if m["key"] == key and
                  m["namespace"] == (namespace or "$app")), None)
 
 
-def _order_metafields(source: dict[str, Any], info: GraphQLResolveInfo, namespace: str | None = None,
+def _owner_metafields(source: dict[str, Any], info: GraphQLResolveInfo, namespace: str | None = None,
                       keys: list[str] | None = None, **args: Any) -> dict[str, Any]:
-    """``Order.metafields``: all of them, or one namespace's, or the ``namespace.key`` names in ``keys``."""
+    """``metafields`` of an order or a customer: all of them, or one namespace's, or the ``namespace.key`` names
+    in ``keys``."""
     metafields = [m for m in source.get("metafields", [])
                   if (namespace is None or m["namespace"] == namespace)
                   and (keys is None or f"{m['namespace']}.{m['key']}" in keys)]
@@ -333,8 +385,7 @@ RESOLVERS: dict[tuple[str, str], Callable[..., Any]] = {
     ("QueryRoot", "inventoryItems"): _inventory_items,
     ("QueryRoot", "inventoryItem"): _lookup("items"),
     ("QueryRoot", "customer"): _lookup("customers"),
-    ("QueryRoot", "customers"): lambda _r, info, **a: make_connection(list(info.context.store.customers.values()),
-                                                                      info, a),
+    ("QueryRoot", "customers"): _customers,
     ("QueryRoot", "fulfillmentOrder"): _lookup("fulfillment_orders"),
     ("QueryRoot", "fulfillment"): _lookup("fulfillments"),
     ("QueryRoot", "bulkOperation"): _lookup("bulk_operations"),
@@ -344,21 +395,30 @@ RESOLVERS: dict[tuple[str, str], Callable[..., Any]] = {
     ("Mutation", "inventorySetQuantities"): _replayable(_inventory_set_quantities),
     ("Mutation", "refundCreate"): _replayable(_refund_create, ("refund", "order")),
     ("Mutation", "customerSet"): _customer_set,
+    ("Mutation", "productVariantsBulkUpdate"): _product_variants_bulk_update,
     ("Mutation", "bulkOperationRunQuery"): _bulk_run_query,
     ("InventoryLevel", "quantities"): _quantities,
     ("InventoryItem", "inventoryLevel"): _inventory_level,
     ("InventoryItem", "duplicateSkuCount"): _duplicate_sku_count,
-    ("Order", "metafield"): _order_metafield,
-    ("Order", "metafields"): _order_metafields,
+    ("Order", "metafield"): _owner_metafield,
+    ("Order", "metafields"): _owner_metafields,
+    ("Customer", "metafield"): _owner_metafield,
+    ("Customer", "metafields"): _owner_metafields,
+    ("Customer", "numberOfOrders"): _number_of_orders,
     **MUTATION_RESOLVERS,
 }
 
 
 def resolve_field(source: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
-    """The sandbox's default resolver (see module docstring)."""
+    """The sandbox's default resolver (see module docstring). Every mutation field executes here, so this is
+    where the write log (:mod:`sandboxes.shopify.writes`) records each one whose resolver returned."""
     specific = RESOLVERS.get((info.parent_type.name, info.field_name))
     if specific is not None:
-        return specific(source, info, **args)
+        value = specific(source, info, **args)
+        if info.parent_type.name == "Mutation":
+            info.context.store.writes.record(info.field_name, args, value,
+                                             replayed=tuple(info.path.as_list()) in info.context.replayed)
+        return value
     value = source.get(info.field_name) if isinstance(source, dict) else getattr(source, info.field_name, None)
     if isinstance(value, list) and get_named_type(info.return_type).name.endswith("Connection"):
         return make_connection(value, info, args)

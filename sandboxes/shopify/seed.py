@@ -5,7 +5,7 @@ sandbox, so SKUs line up). On top of that it builds customers and orders that co
 must handle: awkward names and addresses, companies, guest checkouts, every kind of discount, several
 shipping and tax lines, taxes included and excluded, tax-exempt customers, foreign presentment currency,
 gift cards, zero-price, custom and unknown-SKU lines, an order of more than 99 lines, cancelled, refunded
-and partially fulfilled orders.
+and partially fulfilled orders. Last come the B2B customers of :mod:`sandboxes.master_data_cases`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sandboxes import catalog
+from sandboxes import catalog, master_data_cases
 from sandboxes.shopify.orders import LineSpec, OrderSpec
 from sandboxes.shopify.store import SandboxStore
 from shopify_max.clock import utcnow
@@ -76,14 +76,30 @@ def seed_store(store: SandboxStore, product_count: int = 40, order_count: int = 
                 quantities = {gid: rng.randint(0, 250) for gid in location_gids}
                 if _not_stocked_at_store(entry.index) and variant.uom_factor == 1:
                     del quantities[location_gids[1]]  # sold online and in the warehouse, never in the shop
-                store.add_variant(product, variant.sku, variant.title, variant.price, quantities)
+                store.add_variant(product, variant.sku, variant.title, variant.price, quantities, variant.taxable)
             if _has_duplicate_sku(entry.index):
                 legacy = store.add_product(f"{entry.title} (legacy listing)", entry.vendor)
                 store.add_variant(legacy, entry.variants[0].sku, "Each", entry.variants[0].price,
-                                  {location_gids[0]: rng.randint(0, 20)})
+                                  {location_gids[0]: rng.randint(0, 20)}, entry.variants[0].taxable)
         customers = _seed_customers(store, rng, max(8, order_count // 3))
         _seed_orders(store, rng, order_count, customers, now)
+        _seed_b2b_customers(store)  # last: no randomness, and every id made before stays what it was
     return store
+
+
+def _seed_b2b_customers(store: SandboxStore) -> None:
+    """The shop's side of the B2B companies the MAX sandbox also seeds (``sandboxes.master_data_cases``): no
+    orders, a company address, and where the case says so a ``max.custid`` metafield."""
+    for case in master_data_cases.SHOPIFY_CUSTOMERS:
+        address = store.new_address({"firstName": case.first_name, "lastName": case.last_name,
+                                     "company": case.company, "city": case.city, "provinceCode": case.province_code,
+                                     "zip": case.zip_code, "countryCode": case.country_code, "phone": case.phone})
+        customer = store.add_customer(case.first_name, case.last_name, case.email, address, phone=case.phone)
+        if case.custid_metafield:
+            _, errors = store.set_metafields([{"ownerId": customer["id"], "namespace": "max", "key": "custid",
+                                               "type": "single_line_text_field", "value": case.custid_metafield}])
+            if errors:
+                raise ValueError(f"seed customer {case.key}: {errors}")
 
 
 def _address(rng: random.Random, first: str, last: str, company: str | None = None,

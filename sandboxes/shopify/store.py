@@ -13,11 +13,14 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from sandboxes.shopify.customers import CustomerMixin
 from sandboxes.shopify.errors import SandboxUserError as SandboxUserError  # re-exported
 from sandboxes.shopify.fulfilment import FulfilmentMixin
 from sandboxes.shopify.order_ops import OrderOpsMixin
 from sandboxes.shopify.orders import SHOP_CURRENCY, OrderSpec, compose_order, iso
+from sandboxes.shopify.products import ProductMixin
 from sandboxes.shopify.refunds import RefundMixin
+from sandboxes.shopify.writes import WriteLog
 from shopify_max.clock import utcnow
 
 SHOP_DOMAIN = "sandbox-shop.myshopify.com"
@@ -25,7 +28,7 @@ SHOP_DOMAIN = "sandbox-shop.myshopify.com"
 _ID_BASE = 9_007_199_254_741_000
 
 
-class SandboxStore(FulfilmentMixin, OrderOpsMixin, RefundMixin):
+class SandboxStore(CustomerMixin, ProductMixin, FulfilmentMixin, OrderOpsMixin, RefundMixin):
     """All data of the sandbox shop, plus the operations the API and admin endpoints perform on it."""
 
     def __init__(self) -> None:
@@ -51,6 +54,7 @@ class SandboxStore(FulfilmentMixin, OrderOpsMixin, RefundMixin):
         self.bulk_operations: dict[str, dict[str, Any]] = {}
         self.idempotency: dict[str, tuple[str, Any]] = {}
         self.order_listeners: list[Callable[[str, dict[str, Any]], None]] = []
+        self.writes = WriteLog()  # every mutation the API executed (sandboxes.shopify.writes)
         self._order_number = itertools.count(1001)
 
     # ----- ids and events -----
@@ -71,23 +75,29 @@ class SandboxStore(FulfilmentMixin, OrderOpsMixin, RefundMixin):
         self.locations[gid] = location
         return location
 
-    def add_product(self, title: str, vendor: str) -> dict[str, Any]:
+    def add_product(self, title: str, vendor: str, status: str = "ACTIVE") -> dict[str, Any]:
         gid, legacy = self.new_id("Product")
+        now = iso(utcnow())
         product = {"__typename": "Product", "id": gid, "legacyResourceId": legacy, "title": title, "vendor": vendor,
-                   "variants": []}
+                   "status": status, "createdAt": now, "updatedAt": now, "variants": []}
         self.products[gid] = product
         return product
 
     def add_variant(self, product: dict[str, Any], sku: str, title: str, price: Decimal,
-                    quantities: dict[str, int]) -> dict[str, Any]:
-        """A variant with its inventory item, stocked at the locations in ``quantities`` (location gid → on hand)."""
+                    quantities: dict[str, int], taxable: bool = True) -> dict[str, Any]:
+        """A variant with its inventory item, stocked at the locations in ``quantities`` (location gid → on hand).
+
+        Its one option is "Pack" (Each, Case of 12…), valued by the variant's title."""
         variant_gid, variant_legacy = self.new_id("ProductVariant")
         item_gid, item_legacy = self.new_id("InventoryItem")
         item: dict[str, Any] = {"__typename": "InventoryItem", "id": item_gid, "legacyResourceId": item_legacy,
                                 "sku": sku, "tracked": True, "requiresShipping": True, "inventoryLevels": []}
         variant = {"__typename": "ProductVariant", "id": variant_gid, "legacyResourceId": variant_legacy, "sku": sku,
                    "title": title, "displayName": f"{product['title']} - {title}", "price": str(price),
-                   "product": product, "inventoryItem": item, "taxable": True}
+                   "compareAtPrice": None, "product": product, "inventoryItem": item, "taxable": taxable,
+                   "selectedOptions": [{"name": "Pack", "value": title, "optionValue": {
+                       "__typename": "ProductOptionValue", "id": f"gid://shopify/ProductOptionValue/{variant_legacy}",
+                       "name": title, "hasVariants": True}}]}
         item["variant"] = variant
         item["variants"] = [variant]
         product["variants"].append(variant)
@@ -180,68 +190,6 @@ class SandboxStore(FulfilmentMixin, OrderOpsMixin, RefundMixin):
                  "changes": changes}
         return group, []
 
-    # ----- customers -----
-    def add_customer(self, first_name: str | None, last_name: str | None, email: str | None,
-                     address: dict[str, Any] | None = None, tax_exempt: bool = False,
-                     tax_exemptions: list[str] | None = None, phone: str | None = None,
-                     note: str | None = None, tags: list[str] | None = None) -> dict[str, Any]:
-        gid, legacy = self.new_id("Customer")
-        customer: dict[str, Any] = {"__typename": "Customer", "id": gid, "legacyResourceId": legacy, "locale": "en",
-                                    "createdAt": iso(utcnow()), "state": "ENABLED"}
-        self._apply_customer(customer, {"firstName": first_name, "lastName": last_name, "email": email,
-                                        "phone": phone, "taxExempt": tax_exempt,
-                                        "taxExemptions": tax_exemptions or [], "note": note, "tags": tags or []},
-                             address)
-        self.customers[gid] = customer
-        return customer
-
-    def _apply_customer(self, customer: dict[str, Any], values: dict[str, Any],
-                        address: dict[str, Any] | None) -> None:
-        for key in ("firstName", "lastName", "note", "taxExempt", "taxExemptions", "tags", "locale"):
-            if key in values and values[key] is not None:
-                customer[key] = values[key]
-        customer.setdefault("taxExempt", False)
-        customer.setdefault("taxExemptions", [])
-        customer.setdefault("tags", [])
-        if values.get("email") is not None:
-            customer["defaultEmailAddress"] = {"emailAddress": values["email"]}
-        customer.setdefault("defaultEmailAddress", None)
-        if values.get("phone") is not None:
-            customer["defaultPhoneNumber"] = {"phoneNumber": values["phone"]}
-        customer.setdefault("defaultPhoneNumber", None)
-        if address is not None:
-            customer["defaultAddress"] = address
-            customer["addressesV2"] = [address]
-        customer.setdefault("defaultAddress", None)
-        customer.setdefault("addressesV2", [])
-        names = [customer.get("firstName"), customer.get("lastName")]
-        customer["displayName"] = " ".join(n for n in names if n) or (
-            customer["defaultEmailAddress"] or {}).get("emailAddress", "")
-        customer["updatedAt"] = iso(utcnow())
-
-    def customer_set(self, identifier: dict[str, Any] | None, values: dict[str, Any]) -> dict[str, Any]:
-        """``customerSet``: upsert by id or email."""
-        existing = None
-        if identifier and identifier.get("id"):
-            existing = self.customers.get(identifier["id"])
-            if existing is None:
-                raise SandboxUserError("Resource matching the identifier was not found.", ["identifier", "id"],
-                                       "NOT_FOUND")
-        elif identifier and identifier.get("email"):
-            existing = next((c for c in self.customers.values()
-                             if (c.get("defaultEmailAddress") or {}).get("emailAddress") == identifier["email"]),
-                            None)
-        if not any(values.get(k) for k in ("email", "phone", "firstName", "lastName")) and existing is None:
-            raise SandboxUserError("A name, phone number, or email address must be present.", ["input"], "BLANK")
-        addresses = values.get("addresses") or []
-        address = _address_from_input(addresses[0], self) if addresses else None
-        if existing is None:
-            return self.add_customer(values.get("firstName"), values.get("lastName"), values.get("email"), address,
-                                     bool(values.get("taxExempt")), values.get("taxExemptions"),
-                                     values.get("phone"), values.get("note"), values.get("tags"))
-        self._apply_customer(existing, values, address)
-        return existing
-
     # ----- orders -----
     def add_order(self, spec: OrderSpec, announce: bool = True) -> dict[str, Any]:
         with self.lock:
@@ -287,13 +235,3 @@ class SandboxStore(FulfilmentMixin, OrderOpsMixin, RefundMixin):
         self.announce("orders/updated", order)
         return order
 
-
-def _address_from_input(values: dict[str, Any], store: SandboxStore) -> dict[str, Any]:
-    gid, _ = store.new_id("MailingAddress")
-    name = " ".join(n for n in (values.get("firstName"), values.get("lastName")) if n)
-    return {"id": gid, "firstName": values.get("firstName"), "lastName": values.get("lastName"), "name": name,
-            "company": values.get("company"), "address1": values.get("address1"), "address2": values.get("address2"),
-            "city": values.get("city"), "province": values.get("provinceCode"),
-            "provinceCode": values.get("provinceCode"), "zip": values.get("zip"),
-            "country": values.get("countryCode"), "countryCodeV2": values.get("countryCode"),
-            "phone": values.get("phone")}

@@ -10,7 +10,7 @@ from graphql import FieldNode, OperationDefinitionNode, OperationType, parse, vi
 from graphql.language import Visitor
 
 from sandboxes.shopify.schema import SCHEMA_PATH, admin_schema, validation_errors
-from shopify_max.shopify import documents, fulfilment_documents, refund_documents
+from shopify_max.shopify import documents, fulfilment_documents, master_data_documents, refund_documents
 from shopify_max.shopify.documents import ALL_DOCUMENTS, Document
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -54,6 +54,11 @@ def test_every_fulfilment_document_is_in_the_validated_registry():
 
 def test_every_refund_document_is_in_the_validated_registry():
     for document in refund_documents.REFUND_DOCUMENTS:
+        assert ALL_DOCUMENTS[document.operation_name] is document
+
+
+def test_every_master_data_document_is_in_the_validated_registry():
+    for document in master_data_documents.MASTER_DATA_DOCUMENTS:
         assert ALL_DOCUMENTS[document.operation_name] is document
 
 
@@ -106,7 +111,7 @@ def test_no_graphql_document_lives_outside_the_documents_modules():
     """One place for every document: no other library or DAG module embeds a query or mutation."""
     pattern = re.compile(r"""["']{3}\s*(query|mutation)\s+\w+\s*[({]""")
     document_modules = {Path(module.__file__).resolve()
-                        for module in (documents, fulfilment_documents, refund_documents)}
+                        for module in (documents, fulfilment_documents, refund_documents, master_data_documents)}
     offenders = []
     for folder in ("plugins", "dags"):
         for path in (PROJECT_ROOT / folder).rglob("*.py"):

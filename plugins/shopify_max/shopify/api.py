@@ -20,6 +20,7 @@ from shopify_max.shopify.client import ShopifyClient
 from shopify_max.shopify.errors import ShopifyBulkOperationError
 from shopify_max.shopify.fulfilment_api import FulfilmentApi
 from shopify_max.shopify.limits import MAX_INPUT_ARRAY_ITEMS
+from shopify_max.shopify.master_data_api import MasterDataApi
 from shopify_max.shopify.model_base import parse_user_errors
 from shopify_max.shopify.models import (
     Customer,
@@ -56,12 +57,13 @@ def _search_time(moment: datetime) -> str:
     return as_utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class ShopifyAdminApi(FulfilmentApi, RefundApi):
+class ShopifyAdminApi(FulfilmentApi, RefundApi, MasterDataApi):
     """Typed operations over a client. Subclasses (the hook) may provide ``client`` lazily.
 
     The fulfilment and order operations (state, fulfilments, tracking, moves, close, capture, mark as paid) come
     from :class:`~shopify_max.shopify.fulfilment_api.FulfilmentApi`; refunds and returns from
-    :class:`~shopify_max.shopify.refund_api.RefundApi`.
+    :class:`~shopify_max.shopify.refund_api.RefundApi`; master data (customers, variants, order codes) from
+    :class:`~shopify_max.shopify.master_data_api.MasterDataApi`.
     """
 
     def __init__(self, client: ShopifyClient | None = None) -> None:

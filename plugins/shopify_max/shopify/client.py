@@ -47,8 +47,10 @@ from shopify_max.shopify.pacing import MUTATION_COST, CostPacer, throttle_wait_s
 
 log = logging.getLogger("shopify_max.shopify")
 DEFAULT_API_VERSION = "2026-07"
-# Mutations whose repetition cannot apply twice even without @idempotent (set semantics or upserts).
-NATURALLY_IDEMPOTENT_MUTATIONS = frozenset({"TagsAdd", "MetafieldsSet", "CustomerSet"})
+# Mutations whose repetition cannot apply twice even without @idempotent (set semantics or upserts; a customerSet
+# create without an identifier is safe only by its e-mail or phone, which Shopify keeps unique).
+NATURALLY_IDEMPOTENT_MUTATIONS = frozenset({"TagsAdd", "MetafieldsSet", "CustomerSet", "CustomerSetAccount",
+                                            "ProductVariantsBulkUpdate"})
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """What every document module builds on: the :class:`Document` type, the shared fragments, and ``_document``.
 
 :mod:`.documents` (orders, inventory, customers, bulk), :mod:`.fulfilment_documents` (fulfilment and order
-operations) and :mod:`.refund_documents` (refunds and returns) build their documents here;
+operations), :mod:`.refund_documents` (refunds and returns) and :mod:`.master_data_documents` (customers, variants,
+order codes) build their documents here;
 :data:`shopify_max.shopify.documents.ALL_DOCUMENTS` lists them all.
 """
 
@@ -39,6 +40,23 @@ fragment CustomerFields on Customer {
   defaultEmailAddress { emailAddress }
   defaultPhoneNumber { phoneNumber }
   defaultAddress { ...AddressFields }
+}""",
+    "CustomerRecordFields": """
+fragment CustomerRecordFields on Customer {
+  id legacyResourceId firstName lastName displayName numberOfOrders taxExempt taxExemptions tags updatedAt
+  defaultEmailAddress { emailAddress }
+  defaultPhoneNumber { phoneNumber }
+  defaultAddress { company city provinceCode zip countryCodeV2 }
+}""",
+    "MetafieldValueFields": """
+fragment MetafieldValueFields on Metafield {
+  namespace key value
+}""",
+    "VariantRecordFields": """
+fragment VariantRecordFields on ProductVariant {
+  id legacyResourceId sku title price taxable
+  selectedOptions { name value }
+  product { id title status }
 }""",
     "LineItemFields": """
 fragment LineItemFields on LineItem {

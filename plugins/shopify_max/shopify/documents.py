@@ -1,5 +1,5 @@
-"""Every GraphQL document the project sends to Shopify, in one place (with :mod:`.fulfilment_documents` and
-:mod:`.refund_documents`).
+"""Every GraphQL document the project sends to Shopify, in one place (with :mod:`.fulfilment_documents`,
+:mod:`.refund_documents` and :mod:`.master_data_documents`).
 
 Each :class:`Document` has an operation name (logged per request) and its text; fragments
 (:mod:`.document_base`) are appended automatically where a document spreads them.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from shopify_max.shopify import fulfilment_documents, refund_documents
+from shopify_max.shopify import fulfilment_documents, master_data_documents, refund_documents
 from shopify_max.shopify.document_base import FRAGMENTS, Document, build_document
 
 __all__ = ["ALL_DOCUMENTS", "FRAGMENTS", "Document", "bulk_orders_query"]
@@ -208,6 +208,6 @@ ALL_DOCUMENTS: dict[str, Document] = {
         INVENTORY_LEVELS_FOR_ITEMS, INVENTORY_ITEM_LEVELS_PAGE, INVENTORY_SET_QUANTITIES, TAGS_ADD, TAGS_REMOVE,
         METAFIELDS_SET, CUSTOMER_BY_ID, CUSTOMER_SET, BULK_OPERATION_RUN_QUERY, BULK_OPERATION_STATUS,
         BULK_ALL_INVENTORY_LEVELS, BULK_ORDERS, *fulfilment_documents.FULFILMENT_DOCUMENTS,
-        *refund_documents.REFUND_DOCUMENTS,
+        *refund_documents.REFUND_DOCUMENTS, *master_data_documents.MASTER_DATA_DOCUMENTS,
     )
 }

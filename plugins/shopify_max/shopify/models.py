@@ -2,8 +2,8 @@
 
 Models parse the GraphQL response shape directly (camelCase aliases); connections are flattened to lists
 before parsing by :func:`flatten_connections`. The shared base is in :mod:`.model_base`; the fulfilment and
-order-operation results live in :mod:`.fulfilment_models`, refunds in :mod:`.refund_models`; both are re-exported
-here.
+order-operation results live in :mod:`.fulfilment_models`, refunds in :mod:`.refund_models`, master data in
+:mod:`.master_data_models`; all are re-exported here.
 """
 
 from __future__ import annotations
@@ -26,6 +26,14 @@ from shopify_max.shopify.fulfilment_models import (  # noqa: F401 - re-exported:
     OrderFulfilmentState,
     OrderTransaction,
     TrackingInfo,
+)
+from shopify_max.shopify.master_data_models import (  # noqa: F401 - re-exported: import results from here
+    CustomerSetOutcome,
+    FieldError,
+    OrderCodesRecord,
+    ShopifyCustomerRecord,
+    ShopifyVariantRecord,
+    TaxRateCode,
 )
 from shopify_max.shopify.model_base import ShopifyModel, UserError, flatten_connections  # noqa: F401
 from shopify_max.shopify.refund_models import (  # noqa: F401 - re-exported: import results from here
