@@ -38,7 +38,8 @@ from shopify_max.airflow_glue.dag_defaults import DEFAULT_ARGS, EXACTMAX_POOL, S
 ACTIONS = {"replay": "replay: do the work again now", "refetch": "refetch: re-read orders from Shopify by id",
            "resolve": "resolve: fixed by hand (note required)", "ignore": "ignore: needs nothing (note required)"}
 ENTITIES = {"null": "every entity", "order": "order", "inventory": "inventory", "privacy": "privacy",
-            "shipment": "shipment", "invoice": "invoice", "refund": "refund"}
+            "shipment": "shipment", "invoice": "invoice", "refund": "refund", "customer": "customer", "item": "item",
+            "code": "code"}
 # The stages of states.ERROR_STAGES (tests/dags/test_error_replay_params.py keeps them in step).
 STAGES = {
     "order": ["capture", "map", "validate", "export", "cancel", "update_after_export", "status_to_shopify"],
@@ -48,6 +49,10 @@ STAGES = {
     "shipment": ["map", "fulfillment_order", "over_shipment", "create", "tracking"],
     "invoice": ["amount", "capture", "mark_paid"],
     "refund": ["capture", "map", "totals", "excess", "validate", "export"],
+    "customer": ["match", "conflict", "push", "create"],
+    "item": ["part_without_variant", "variant_without_part", "variant_without_sku", "duplicate_sku",
+             "uom_factor_mismatch", "price_mismatch", "price_missing", "taxable_mismatch"],
+    "code": ["unknown_max_code", "unmapped_shopify_value"],
 }
 ALL_STAGES = list(dict.fromkeys(stage for stages in STAGES.values() for stage in stages))  # "map" is two entities'
 STAGE_LABELS = {"null": "every stage", **{

@@ -62,6 +62,8 @@ REFETCHABLE_STAGES = (OrderErrorStage.CAPTURE, OrderErrorStage.MAP, OrderErrorSt
 
 INVENTORY_ANSWER = ("re-checked by every inventory_to_shopify run, which resolves it once the check no longer "
                     "finds it (fix the mapping or the stock, then wait for the next run); resolve or ignore it here")
+MASTER_DATA_ANSWER = ("re-checked by every master_data_sync run, which resolves it once the check no longer finds it "
+                      "(fix the mapping, MAX or Shopify, then trigger master_data_sync); resolve or ignore it here")
 NEEDS_A_PERSON = "needs a person: change MAX by hand as the reason says, then resolve it"
 CAPTURE_ANSWER = "a webhook that could not be read cannot be replayed: refetch re-reads the order from Shopify by id"
 
@@ -279,6 +281,8 @@ def _why_not(action: str, item: ErrorItem, claim_cutoff: datetime) -> str | None
         return f"refetch re-reads orders that failed at capture, map, validate or export; {NEEDS_A_PERSON}"
     if item.entity == ErrorEntity.INVENTORY:
         return INVENTORY_ANSWER
+    if item.entity in (ErrorEntity.CUSTOMER, ErrorEntity.ITEM, ErrorEntity.CODE):
+        return MASTER_DATA_ANSWER
     if item.entity in (ErrorEntity.PRIVACY, ErrorEntity.SHIPMENT, ErrorEntity.INVOICE,
                        ErrorEntity.REFUND) and action == "replay":
         return None

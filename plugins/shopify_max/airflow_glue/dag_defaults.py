@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from airflow.sdk import Param
+
 from shopify_max.airflow_glue.alerts import FAILURE_ALERT
 
 OWNER = "integrations"
@@ -28,6 +30,11 @@ DEFAULT_ARGS = {
 }
 
 COMMON_TAGS = ["shopify", "exact-max"]
+
+# Every flow's dry-run switch (shopify_max.dry_run): reads and checks are real, nothing is written anywhere.
+DRY_RUN_PARAM = Param(False, type="boolean", title="Dry run",
+                      description="Read, map and check for real; write nothing to Shopify, MAX or the sync store. "
+                                  "The summary says what would have been written.")
 
 
 def tags(*flow_tags: str) -> list[str]:

@@ -23,6 +23,7 @@ from shopify_max.mappings.loader import OrderRules
 from shopify_max.orders.addresses import clean_text, map_address
 from shopify_max.orders.outcome import MappingError, MappingRefused, RuleApplied, excerpt
 from shopify_max.orders.text_rules import TextRuleError, abbreviate, split_at_word
+from shopify_max.shopify.models import Customer as ShopifyCustomer
 from shopify_max.shopify.models import MailingAddress, Order
 
 _BASE36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -103,12 +104,22 @@ def decide_customer(order: Order, rules: OrderRules, known_custid: str | None,
         return CustomerDecision(rules.web_account_custid, None, None)
     if known_custid:
         return CustomerDecision(known_custid, order.customer.id, None)
-    custid = _custid(order.customer.id)
     bill_to = order.billing_address or order.customer.default_address or order.shipping_address
+    return CustomerDecision(_custid(order.customer.id), order.customer.id,
+                            new_customer_account(order.customer, bill_to, rules, applied))
+
+
+def new_customer_account(customer: ShopifyCustomer, bill_to: MailingAddress | None, rules: OrderRules,
+                         applied: list[RuleApplied]) -> Customer:
+    """The MAX account of a Shopify customer (per-customer strategy), named and addressed after ``bill_to``.
+
+    The orders flow passes the order's bill-to; the master-data sync, creating accounts for web customers
+    with orders but none yet, passes the customer's default address. Both get the same account."""
+    custid = _custid(customer.id)
     contact = None
     if not (bill_to and (bill_to.name or bill_to.first_name or bill_to.last_name or bill_to.company)):
-        name = order.customer.display_name or " ".join(
-            part for part in (order.customer.first_name, order.customer.last_name) if part) or custid
+        name = customer.display_name or " ".join(
+            part for part in (customer.first_name, customer.last_name) if part) or custid
         name, contact = fit_customer_name(clean_text(name, "bill_to.name", rules, applied), rules, applied)
         bill_to = bill_to.model_copy(update={"name": name}) if bill_to else MailingAddress(name=name)
     columns = {key: value for key, value in map_address(bill_to, "bill_to", rules, applied).items()
@@ -116,11 +127,10 @@ def decide_customer(order: Order, rules: OrderRules, known_custid: str | None,
     if contact:
         columns["CNTCT"] = contact
     columns.setdefault("NAME", custid)  # a name that was all blanks
-    exempt = order.customer.tax_exempt or bool(order.customer.tax_exemptions)
+    exempt = customer.tax_exempt or bool(customer.tax_exemptions)
     try:
-        new_customer = Customer(CUSTID=custid, TAXABL="N" if exempt else "Y", **columns)
+        return Customer(CUSTID=custid, TAXABL="N" if exempt else "Y", **columns)
     except ValidationError as exc:
         problem = exc.errors()[0]
         raise MappingRefused(MappingError(f"new_customer.{'.'.join(str(p) for p in problem['loc'])}", "invalid",
                                           problem["msg"], str(problem.get("input")))) from None
-    return CustomerDecision(custid, order.customer.id, new_customer)

@@ -75,3 +75,9 @@ class IdMap(TableAccess):
             return conn.execute(
                 select(id_map.c.shopify_gid).where(id_map.c.entity == entity, id_map.c.max_key == str(max_key).strip())
             ).scalar_one_or_none()
+
+    def id_mappings(self, entity: str) -> dict[str, str]:
+        """Every Shopify gid → MAX key of ``entity`` (the master-data sync reads the customer cross-reference whole)."""
+        with self.engine.connect() as conn:
+            return {gid: key for gid, key in conn.execute(
+                select(id_map.c.shopify_gid, id_map.c.max_key).where(id_map.c.entity == entity))}

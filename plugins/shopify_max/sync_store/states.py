@@ -162,6 +162,9 @@ class ErrorEntity(StrEnum):
     SHIPMENT = "shipment"  # a MAX shipment on its way to Shopify (record key: the MAX shipment id)
     INVOICE = "invoice"  # a MAX invoice of an exported order (record key: the MAX invoice number)
     REFUND = "refund"  # a Shopify refund on its way to MAX as a credit memo (record key: the refund gid)
+    CUSTOMER = "customer"  # a MAX account or a Shopify customer in the master-data sync (record key: CUSTID or gid)
+    ITEM = "item"  # a coverage finding of SKUs, parts and prices (record key: the SKU, or the part number)
+    CODE = "code"  # a code a mapping file names that MAX lacks, or a Shopify value no file maps (record key: value)
 
 
 class OrderErrorStage(StrEnum):
@@ -213,6 +216,35 @@ class RefundErrorStage(StrEnum):
     EXPORT = "export"  # MAX refused the credit memo
 
 
+class CustomerErrorStage(StrEnum):
+    """Where a customer stopped in the master-data sync (docs/master-data.md)."""
+
+    MATCH = "match"  # two candidates: never guessed, a person picks (sets the max.custid metafield)
+    CONFLICT = "conflict"  # the Shopify customer already has another MAX account in id_map
+    PUSH = "push"  # Shopify refused the account data (customerSet userErrors)
+    CREATE = "create"  # a web customer's MAX account could not be created
+
+
+class ItemErrorStage(StrEnum):
+    """The coverage check that found the problem (``master_data.coverage`` kinds)."""
+
+    PART_WITHOUT_VARIANT = "part_without_variant"
+    VARIANT_WITHOUT_PART = "variant_without_part"
+    VARIANT_WITHOUT_SKU = "variant_without_sku"
+    DUPLICATE_SKU = "duplicate_sku"
+    UOM_FACTOR_MISMATCH = "uom_factor_mismatch"
+    PRICE_MISMATCH = "price_mismatch"
+    PRICE_MISSING = "price_missing"
+    TAXABLE_MISMATCH = "taxable_mismatch"
+
+
+class CodeErrorStage(StrEnum):
+    """The code-table check that found the problem (``master_data.code_checks`` problems)."""
+
+    UNKNOWN_MAX_CODE = "unknown_max_code"  # a mapping file names a code MAX does not have
+    UNMAPPED_SHOPIFY_VALUE = "unmapped_shopify_value"  # a tax title, gateway or shipping title no file maps
+
+
 class PrivacyErrorStage(StrEnum):
     READ_REQUEST = "read_request"  # a compliance webhook that could not be read
 
@@ -225,6 +257,9 @@ ERROR_STAGES: dict[ErrorEntity, type[StrEnum]] = {
     ErrorEntity.SHIPMENT: ShipmentErrorStage,
     ErrorEntity.INVOICE: InvoiceErrorStage,
     ErrorEntity.REFUND: RefundErrorStage,
+    ErrorEntity.CUSTOMER: CustomerErrorStage,
+    ErrorEntity.ITEM: ItemErrorStage,
+    ErrorEntity.CODE: CodeErrorStage,
 }
 
 

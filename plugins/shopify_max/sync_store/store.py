@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 
 from shopify_max.sync_store import migrator
 from shopify_max.sync_store.audit_log import AuditLog
+from shopify_max.sync_store.customer_sync import CustomerSync
 from shopify_max.sync_store.engine import create_sync_store_engine
 from shopify_max.sync_store.error_queue import ErrorQueue
 from shopify_max.sync_store.error_queue_search import ErrorQueueSearch
@@ -38,7 +39,7 @@ from shopify_max.sync_store.watermarks import Watermarks
 
 
 class SyncStore(IdMap, Inbox, ErrorQueue, ErrorQueueSearch, AuditLog, Watermarks, InventoryState, OrderStage, PersonalData,
-                RunOutcomeLog, OrderLineMap, ShipmentSync, OrderStatusSync, RefundStage):
+                RunOutcomeLog, OrderLineMap, ShipmentSync, OrderStatusSync, RefundStage, CustomerSync):
     """The sync store on one SQLAlchemy engine (SQLite file or PostgreSQL)."""
 
     def __init__(self, engine: Engine) -> None:

@@ -347,3 +347,20 @@ refund_stage = Table(
     Index("ix_refund_stage_order_gid", "order_gid"),
     Index("ix_refund_stage_status", "status"),
 )
+
+# The master-data sync's decision per MAX account: which Shopify customer it is (and by which rule), or why none.
+# No personal data: CUSTIDs, gids, rule names. The account data itself is compared with Shopify's each run.
+customer_sync = Table(
+    "customer_sync",
+    metadata,
+    Column("custid", String(20), primary_key=True),
+    Column("shopify_customer_gid", String(255)),  # the matched (or created) Shopify customer
+    Column("decision", String(16), nullable=False),  # matched, ambiguous, unmatched, created, conflict
+    Column("matched_by", String(32)),  # id_map, custid_metafield, email, phone, company_postal_code, created
+    Column("candidates", Text),  # JSON list of candidate gids (ambiguous) or CUSTIDs (a shared Shopify customer)
+    Column("pushed_digest", String(64)),  # of the account data last written to Shopify
+    Column("pushed_at", UtcDateTime),
+    Column("checked_at", UtcDateTime, nullable=False),
+    Column("run_id", String(250)),
+    Index("ix_customer_sync_shopify_customer_gid", "shopify_customer_gid"),
+)
