@@ -8,7 +8,7 @@ handle are built in on purpose:
 - Shopify locations map to MAX stockrooms; one location has no MAX stockroom at all (unmapped).
 
 Inconsistencies the master-data coverage report must find (``sandboxes.master_data_cases`` adds customers):
-- every 100th product (index % 100 == 70) titles its case variant "Case of 10" while the mapping says 12;
+- every 100th product (index % 100 == 30) titles its case variant "Case of 10" while the mapping says 12;
 - every 40th product (index % 40 == 3) has a non-taxable each variant in Shopify; MAX sells the part taxable;
 - every 50th product (index % 50 == 11) costs 1.00 more on MAX's RETAIL price list than in Shopify;
 - ``MAX_ONLY_PARTS`` are sold in MAX (``Part_Sales``) and have no Shopify variant;
@@ -68,7 +68,7 @@ def has_case_variant(index: int) -> bool:
 
 def has_wrong_case_title(index: int) -> bool:
     """The case variant says "Case of 10"; the mapping (and MAX) count 12 per case."""
-    return index % 100 == 70
+    return index % 100 == 30
 
 
 def is_untaxed_in_shopify(index: int) -> bool:
