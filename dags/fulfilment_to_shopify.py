@@ -15,6 +15,9 @@
 
 **Schedule:** every 5 minutes. **Retry** any task alone: what landed is recorded, and a send whose answer was
 lost is settled by re-reading Shopify first. Rules and settings: `docs/fulfilment.md`.
+**Dry run** (`dry_run` on): `read_max_shipments` reads and decides everything as a run would and reports what it
+would send (fulfilments, moves, tracking, status, captures) and what would fail; steps 2-4 send and store nothing,
+no cursor moves; `summarise_run` shows the report.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 from airflow.sdk import CronTriggerTimetable, Param, dag, task
 
 from shopify_max.airflow_glue.dag_defaults import DEFAULT_ARGS, EXACTMAX_POOL, SHOPIFY_POOL, START_DATE, tags
+from shopify_max.dry_run import is_dry_run
 
 
 @dag(
@@ -37,6 +41,8 @@ from shopify_max.airflow_glue.dag_defaults import DEFAULT_ARGS, EXACTMAX_POOL, S
         "since_shipment": Param(None, type=["null", "string"],
                                 description="Backfill: re-read MAX shipments after this shipment id (staging is "
                                             "idempotent; nothing is sent twice). Empty: the stored cursor."),
+        "dry_run": Param(False, type="boolean", description="Read MAX, Shopify and the sync store, report what would "
+                                                            "be sent and what would fail; send and store nothing."),
     },
 )
 def fulfilment_to_shopify():
@@ -50,25 +56,25 @@ def fulfilment_to_shopify():
     def read_max_shipments(params=None, run_id=None) -> dict:
         from shopify_max.airflow_glue import fulfilment_tasks
 
-        return fulfilment_tasks.read_max_shipments(run_id, params["since_shipment"])
+        return fulfilment_tasks.read_max_shipments(run_id, params["since_shipment"], is_dry_run(params))
 
     @task(pool=SHOPIFY_POOL)
-    def create_shopify_fulfilments(run_id=None, ti=None) -> dict:
+    def create_shopify_fulfilments(params=None, run_id=None, ti=None) -> dict:
         from shopify_max.airflow_glue import fulfilment_tasks
 
-        return fulfilment_tasks.create_shopify_fulfilments(run_id, ti.task_id)
+        return fulfilment_tasks.create_shopify_fulfilments(run_id, ti.task_id, is_dry_run(params))
 
     @task(pool=SHOPIFY_POOL)
-    def update_changed_tracking(run_id=None, ti=None) -> dict:
+    def update_changed_tracking(params=None, run_id=None, ti=None) -> dict:
         from shopify_max.airflow_glue import fulfilment_tasks
 
-        return fulfilment_tasks.update_changed_tracking(run_id, ti.task_id)
+        return fulfilment_tasks.update_changed_tracking(run_id, ti.task_id, is_dry_run(params))
 
     @task(pool=SHOPIFY_POOL)
-    def sync_order_status_and_invoices(run_id=None, ti=None) -> dict:
+    def sync_order_status_and_invoices(params=None, run_id=None, ti=None) -> dict:
         from shopify_max.airflow_glue import fulfilment_tasks
 
-        return fulfilment_tasks.sync_order_status_and_invoices(run_id, ti.task_id)
+        return fulfilment_tasks.sync_order_status_and_invoices(run_id, ti.task_id, is_dry_run(params))
 
     @task
     def summarise_run(read: dict, fulfil: dict, tracking: dict, status: dict, run_id=None) -> dict:

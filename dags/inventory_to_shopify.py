@@ -19,6 +19,8 @@ Exact MAX owns stock; Shopify quantities are only ever set from MAX.
 
 **Retry** a failed push task alone: it pushes what its run computed, and what landed before is in the shadow.
 **Reconcile now:** trigger with `mode` = `full`.
+**Dry run** (`dry_run` on): `compute_available_quantities` compares MAX with Shopify's levels as a full reconcile
+does; nothing is sent or stored (shadow, watermark); `summarise_run` shows what would be set and what would fail.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from __future__ import annotations
 from airflow.sdk import CronTriggerTimetable, Param, dag, task
 
 from shopify_max.airflow_glue.dag_defaults import DEFAULT_ARGS, EXACTMAX_POOL, SHOPIFY_POOL, START_DATE, tags
+from shopify_max.dry_run import is_dry_run
 from shopify_max.shopify.limits import MAX_INPUT_ARRAY_ITEMS
 
 
@@ -44,6 +47,8 @@ from shopify_max.shopify.limits import MAX_INPUT_ARRAY_ITEMS
                                   "since the shadow; full: read Shopify in bulk and correct every drift."),
         "batch_size": Param(None, type=["null", "integer"], minimum=1, maximum=MAX_INPUT_ARRAY_ITEMS,
                             description="Quantities per mutation for this run (default: inventory_rules.yaml)."),
+        "dry_run": Param(False, type="boolean", description="Read MAX and Shopify, report what would be set and "
+                                                            "what would fail; send and store nothing."),
     },
 )
 def inventory_to_shopify():
@@ -60,22 +65,23 @@ def inventory_to_shopify():
         return inventory_tasks.choose_sync_mode(params["mode"], inventory_tasks.reconcile_hour_utc(), run_id)
 
     @task(pool=EXACTMAX_POOL)
-    def compute_available_quantities(run_id=None) -> dict:
+    def compute_available_quantities(params=None, run_id=None) -> dict:
         from shopify_max.airflow_glue import inventory_tasks
 
-        return inventory_tasks.compute_available_quantities(run_id)
+        return inventory_tasks.compute_available_quantities(run_id, dry_run=is_dry_run(params))
 
     @task(pool=SHOPIFY_POOL)
-    def read_shopify_inventory(decision: dict, run_id=None) -> dict:
+    def read_shopify_inventory(decision: dict, params=None, run_id=None) -> dict:
         from shopify_max.airflow_glue import inventory_tasks
 
-        return inventory_tasks.read_shopify_inventory(decision["mode"], run_id)
+        return inventory_tasks.read_shopify_inventory(decision["mode"], run_id, dry_run=is_dry_run(params))
 
     @task(pool=SHOPIFY_POOL)
     def push_changed_quantities(decision: dict, params=None, run_id=None, ti=None) -> dict:
         from shopify_max.airflow_glue import inventory_tasks
 
-        return inventory_tasks.push_changed_quantities(decision["mode"], run_id, ti.task_id, params["batch_size"])
+        return inventory_tasks.push_changed_quantities(decision["mode"], run_id, ti.task_id, params["batch_size"],
+                                                       dry_run=is_dry_run(params))
 
     @task
     def summarise_run(decision: dict, targets: dict, shopify: dict, pushed: dict) -> dict:

@@ -2,22 +2,29 @@
 
 Business rules live in ``shopify_max.inventory``. Each returns a JSON-safe dict for XCom; the large data
 (targets, the shadow, Shopify's SKU → item table) stays in the sync store.
+
+A dry run (param ``dry_run``; :func:`inventory_dry_run` for the go-live check) makes the full comparison in
+``compute_available_quantities`` and writes nothing: the other tasks say so and pass, no watermark moves.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shopify_max.airflow_glue.store_tasks import open_sync_store
 from shopify_max.airflow_glue.task_failures import fails_at_once_when_retrying_cannot_help
 from shopify_max.airflow_glue.variables import whole_number_variable
 from shopify_max.clock import utcnow
 
+if TYPE_CHECKING:
+    from shopify_max.dry_run import DryRunReport
+
 log = logging.getLogger(__name__)
 
 RECONCILE_HOUR_VARIABLE = "inventory_full_reconcile_hour_utc"
+DRY_RUN_CHANGES_LOGGED = 20  # the largest swings, one log line each (the report's table has them all)
 PROBLEM_IDS_LISTED = 50  # error-queue ids per kind of problem in the run summary (the error queue has them all)
 
 
@@ -41,7 +48,37 @@ def choose_sync_mode(requested: str, reconcile_hour_utc: int, run_id: str) -> di
 
 
 @fails_at_once_when_retrying_cannot_help
-def compute_available_quantities(run_id: str) -> dict[str, Any]:
+def inventory_dry_run() -> DryRunReport:
+    """The full comparison, MAX stock against Shopify's levels now, under the dry-run guard: nothing is sent and
+    nothing is stored (the sync store is not even opened)."""
+    from shopify_max.dry_run import dry_run_guard
+    from shopify_max.exactmax.hook import ExactMaxHook
+    from shopify_max.inventory.dry_run import dry_run_inventory
+    from shopify_max.inventory.rules import load_inventory_rules
+    from shopify_max.mappings import load_mappings
+    from shopify_max.shopify.hook import ShopifyHook
+
+    rules = load_inventory_rules()
+    parts_by_sku = load_mappings().parts_by_sku
+    with dry_run_guard():
+        report = dry_run_inventory(ExactMaxHook().iter_stock(), parts_by_sku, rules, ShopifyHook())
+    log.info("inventory dry run: read %s; would write %s; would fail %d %s", report.read, report.would_write,
+             len(report.would_fail), {reason: group["count"] for reason, group in report.failures_by_reason().items()})
+    for change in report.tables["inventory_changes"][:DRY_RUN_CHANGES_LOGGED]:
+        log.info("would set %(sku)s @ %(location)s: %(shopify_quantity)s -> %(target)s (%(delta)+d)", change)
+    return report
+
+
+def nothing_written(task: str, by: str = "compute_available_quantities") -> dict[str, Any]:
+    """What a write step of a dry run returns: it did nothing, and says where the dry run's figures are."""
+    log.info("dry run: %s sends nothing to Shopify and stores nothing; the comparison is in %s", task, by)
+    return {"dry_run": True, "skipped": f"dry run: nothing sent or stored; see {by}"}
+
+
+@fails_at_once_when_retrying_cannot_help
+def compute_available_quantities(run_id: str, dry_run: bool = False) -> dict[str, Any]:
+    if dry_run:
+        return inventory_dry_run().as_xcom()
     from shopify_max.exactmax.hook import ExactMaxHook
     from shopify_max.inventory.rules import load_inventory_rules
     from shopify_max.inventory.targets import compute_targets, mapped_stockrooms
@@ -55,7 +92,9 @@ def compute_available_quantities(run_id: str) -> dict[str, Any]:
 
 
 @fails_at_once_when_retrying_cannot_help
-def read_shopify_inventory(mode: str, run_id: str) -> dict[str, Any]:
+def read_shopify_inventory(mode: str, run_id: str, dry_run: bool = False) -> dict[str, Any]:
+    if dry_run:
+        return nothing_written("read_shopify_inventory")
     from shopify_max.inventory.rules import load_inventory_rules
     from shopify_max.inventory.shopify_side import read_shopify_inventory as read
     from shopify_max.mappings import load_mappings
@@ -67,7 +106,10 @@ def read_shopify_inventory(mode: str, run_id: str) -> dict[str, Any]:
 
 
 @fails_at_once_when_retrying_cannot_help
-def push_changed_quantities(mode: str, run_id: str, task_id: str, batch_size: int | None) -> dict[str, Any]:
+def push_changed_quantities(mode: str, run_id: str, task_id: str, batch_size: int | None,
+                            dry_run: bool = False) -> dict[str, Any]:
+    if dry_run:
+        return nothing_written("push_changed_quantities")
     from shopify_max.inventory.mode import FULL_RECONCILE_WATERMARK
     from shopify_max.inventory.push import PushSettings, push_quantities
     from shopify_max.inventory.rules import load_inventory_rules
@@ -99,7 +141,12 @@ def problem_summary(section: dict[str, Any]) -> dict[str, Any]:
 def summarise(decision: dict[str, Any], targets: dict[str, Any], shopify: dict[str, Any],
               pushed: dict[str, Any]) -> dict[str, Any]:
     """One dict an engineer can read in the XCom tab: what was computed, found, pushed, and what is wrong (each
-    kind of problem with its count and its error-queue items)."""
+    kind of problem with its count and its error-queue items). A dry run's: the report's XCom."""
+    if targets.get("dry_run"):
+        log.info("inventory dry run (%s would have run): would write %s; would fail %d: %s; nothing was sent or "
+                 "stored", decision["mode"], targets["would_write"], targets["would_fail"],
+                 {reason: group["count"] for reason, group in targets["would_fail_by_reason"].items()})
+        return {**targets, "mode": decision["mode"], "why": decision["reason"]}
     problems = {name: problem_summary(section) for name, section in (
         ("unmapped_locations", shopify["unmapped_locations"]), ("unmapped_skus", shopify["unmapped_sku"]),
         ("skus_not_in_shopify", shopify["sku_not_in_shopify"]), ("duplicate_skus", shopify["duplicate_sku"]),

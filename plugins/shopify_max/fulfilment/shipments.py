@@ -15,7 +15,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from shopify_max.fulfilment.match import OrderClaims, PartDecision, decide_part
@@ -95,7 +95,11 @@ def read_shipments(store: SyncStore, hook: Any, *, run_id: str, since: str | Non
 
 @dataclass
 class OrderWriter:
-    """One attempt writing one MAX order's fulfilments, under its lease."""
+    """One attempt writing one MAX order's fulfilments, under its lease.
+
+    :func:`fulfil_order` decides; this class carries out what it decides (reads Shopify, sends, records in the sync
+    store). A dry run hands :func:`fulfil_order` a writer with the same methods that sends and records nothing
+    (``fulfilment.dry_run.DryRunOrderWriter``), so both follow the same rules."""
 
     store: SyncStore
     api: Any
@@ -120,6 +124,92 @@ class OrderWriter:
             response=response, run_id=self.run_id, task_id=self.task_id, contains_pii=False,
             duration_ms=int((time.monotonic() - started) * 1000))])
 
+    # ----- what fulfil_order reads -----
+    def read_state(self) -> Any:
+        """Shopify's fulfilments and fulfillment orders of the order now (None: no such order)."""
+        return self.api.order_fulfilment_state(self.order_gid)
+
+    def claims(self) -> OrderClaims:
+        return claims_for(self.store, self.ordnum)
+
+    def line_map(self, counts: dict[str, int]) -> list:
+        """The order's line map; rebuilt from MAX and Shopify (and recorded) for an order exported without one."""
+        line_map = self.store.order_line_map(self.ordnum)
+        if not line_map and self.line_map_source is not None:
+            rebuilt = self.line_map_source(self.ordnum, self.order_gid)
+            if rebuilt:
+                self.store.record_order_line_map(rebuilt, run_id=self.run_id)
+                line_map = self.store.order_line_map(self.ordnum)
+                counts["line_maps_rebuilt"] += 1
+                log.info("MAX order %s: exported before line maps were recorded; its line map is rebuilt from MAX "
+                         "and Shopify (%d row(s))", self.ordnum, len(line_map))
+        return line_map
+
+    def sending_since(self, row: ShipmentRow) -> datetime | None:
+        return self.store.shipments([row.shipment_id])[row.shipment_id].sending_since
+
+    # ----- what fulfil_order writes -----
+    def fail(self, row: ShipmentRow, status: ShipmentStatus, code: ShipmentOutcomeCode,
+             stage: ShipmentErrorStage | None, reason: str, detail: dict[str, Any] | None = None) -> None:
+        item = None
+        if stage is not None:
+            item = self.store.record_error(
+                entity=ErrorEntity.SHIPMENT, record_key=row.shipment_id, stage=stage,
+                reason=f"MAX shipment {row.shipment_id} of order {row.ordnum}: {reason}", payload=row.shipment,
+                detail={"ordnum": row.ordnum, "order_gid": self.order_gid, "code": str(code), **(detail or {})})
+        self.store.settle_shipment(row.shipment_id, status, code, reason, run_id=self.run_id, error_queue_id=item,
+                                   order_gid=self.order_gid)
+
+    def skip(self, row: ShipmentRow, code: ShipmentOutcomeCode, reason: str) -> None:
+        self.store.settle_shipment(row.shipment_id, ShipmentStatus.SKIPPED, code, reason, run_id=self.run_id,
+                                   order_gid=self.order_gid)
+
+    def record_part(self, row: ShipmentRow, location: str, decision: PartDecision, fulfillment_gid: str | None,
+                    numbers: list[str]) -> None:
+        self.store.record_shipment_fulfilment(row.shipment_id, location, fulfillment_gid or BY_HAND, numbers,
+                                              order_gid=self.order_gid, by_hand=decision.by_hand)
+
+    def move(self, row: ShipmentRow, decision: PartDecision, location: str) -> str | None:
+        """``fulfillmentOrderMove`` of the decision's lines to ``location``; Shopify's refusal, or None when moved."""
+        self.guard()
+        fulfillment_order_id, lines = decision.move
+        moved = self.api.move_fulfillment_order(fulfillment_order_id, location, lines)
+        self.audit(row.shipment_id, "moved" if moved.ok else "move_refused",
+                   {"fulfillment_order": fulfillment_order_id, "location": location, "lines": lines},
+                   moved.model_dump(mode="json"), time.monotonic())
+        return None if moved.ok else "; ".join(e.message for e in moved.user_errors)
+
+    def send_fulfilment(self, row: ShipmentRow, location: str, decision: PartDecision, tracking: Any) -> str | None:
+        """One fulfillmentCreate; the fulfilment gid, or None when the answer was lost (re-read, decide again)."""
+        self.guard()
+        self.store.mark_shipment_sending(row.shipment_id, run_id=self.run_id)
+        started = time.monotonic()
+        request = {"lines_by_fulfillment_order": decision.lines_by_fulfillment_order,
+                   "tracking": tracking.model_dump(exclude_none=True) if tracking else None,
+                   "notify_customer": self.rules.notify_customer}
+        try:
+            result = self.api.create_fulfillment(decision.lines_by_fulfillment_order, tracking=tracking,
+                                                 notify_customer=self.rules.notify_customer)
+        except OUTCOME_UNKNOWN as exc:
+            self.audit(row.shipment_id, "outcome_unknown", request, str(exc), started)
+            log.warning("shipment %s: fulfillmentCreate answer lost (%s); re-reading the order before anything else",
+                        row.shipment_id, exc)
+            return None
+        self.audit(row.shipment_id, "fulfilled" if result.ok else "refused", request,
+                   result.model_dump(mode="json"), started)
+        if not result.ok:
+            messages = "; ".join(f"{'.'.join(e.field or [])}: {e.message}" for e in result.user_errors) \
+                or "no fulfilment"
+            raise ShopifyRefused(messages)
+        return result.fulfillment_id
+
+    def settle_fulfilled(self, row: ShipmentRow, code: ShipmentOutcomeCode) -> None:
+        self.store.settle_shipment(row.shipment_id, ShipmentStatus.FULFILLED, code, f"fulfilled in Shopify ({code})",
+                                   run_id=self.run_id, order_gid=self.order_gid)
+        if row.error_queue_id:
+            self.store.resolve_error(row.error_queue_id, note=f"fulfilled by run {self.run_id}",
+                                     acted_by="fulfilment_to_shopify")
+
 
 def claims_for(store: SyncStore, ordnum: str) -> OrderClaims:
     claims = OrderClaims()
@@ -134,69 +224,19 @@ def claims_for(store: SyncStore, ordnum: str) -> OrderClaims:
     return claims
 
 
-def _fail(writer: OrderWriter, row: ShipmentRow, status: ShipmentStatus, code: ShipmentOutcomeCode,
-          stage: ShipmentErrorStage | None, reason: str, detail: dict[str, Any] | None = None) -> None:
-    item = None
-    if stage is not None:
-        item = writer.store.record_error(
-            entity=ErrorEntity.SHIPMENT, record_key=row.shipment_id, stage=stage,
-            reason=f"MAX shipment {row.shipment_id} of order {row.ordnum}: {reason}", payload=row.shipment,
-            detail={"ordnum": row.ordnum, "order_gid": writer.order_gid, "code": str(code), **(detail or {})})
-    writer.store.settle_shipment(row.shipment_id, status, code, reason, run_id=writer.run_id, error_queue_id=item,
-                                 order_gid=writer.order_gid)
-
-
-def _record_part(writer: OrderWriter, row: ShipmentRow, location: str, decision: PartDecision,
-                 fulfillment_gid: str | None, numbers: list[str]) -> None:
-    writer.store.record_shipment_fulfilment(row.shipment_id, location, fulfillment_gid or BY_HAND, numbers,
-                                            order_gid=writer.order_gid, by_hand=decision.by_hand)
-
-
-def _send(writer: OrderWriter, row: ShipmentRow, location: str, decision: PartDecision, tracking: Any) -> str | None:
-    """One fulfillmentCreate; the fulfilment gid, or None when the answer was lost (re-read, decide again)."""
-    writer.guard()
-    writer.store.mark_shipment_sending(row.shipment_id, run_id=writer.run_id)
-    started = time.monotonic()
-    request = {"lines_by_fulfillment_order": decision.lines_by_fulfillment_order,
-               "tracking": tracking.model_dump(exclude_none=True) if tracking else None,
-               "notify_customer": writer.rules.notify_customer}
-    try:
-        result = writer.api.create_fulfillment(decision.lines_by_fulfillment_order, tracking=tracking,
-                                               notify_customer=writer.rules.notify_customer)
-    except OUTCOME_UNKNOWN as exc:
-        writer.audit(row.shipment_id, "outcome_unknown", request, str(exc), started)
-        log.warning("shipment %s: fulfillmentCreate answer lost (%s); re-reading the order before anything else",
-                    row.shipment_id, exc)
-        return None
-    writer.audit(row.shipment_id, "fulfilled" if result.ok else "refused", request,
-                 result.model_dump(mode="json"), started)
-    if not result.ok:
-        messages = "; ".join(f"{'.'.join(e.field or [])}: {e.message}" for e in result.user_errors) or "no fulfilment"
-        raise ShopifyRefused(messages)
-    return result.fulfillment_id
-
-
 class ShopifyRefused(Exception):
     """Shopify answered the fulfilment with userErrors."""
 
 
 def fulfil_order(writer: OrderWriter, rows: list[ShipmentRow], counts: dict[str, int]) -> None:
     """Every open shipment of one order, oldest first, under the order's lease."""
-    state = writer.api.order_fulfilment_state(writer.order_gid)
+    state = writer.read_state()
     if state is None:
         for row in rows:
-            _fail(writer, row, ShipmentStatus.FAILED, ShipmentOutcomeCode.ORDER_NOT_IN_SHOPIFY,
-                  ShipmentErrorStage.CREATE, f"Shopify has no order {writer.order_gid} (deleted?)")
+            writer.fail(row, ShipmentStatus.FAILED, ShipmentOutcomeCode.ORDER_NOT_IN_SHOPIFY, ShipmentErrorStage.CREATE,
+                        f"Shopify has no order {writer.order_gid} (deleted?)")
         return
-    line_map = writer.store.order_line_map(writer.ordnum)
-    if not line_map and writer.line_map_source is not None:
-        rebuilt = writer.line_map_source(writer.ordnum, writer.order_gid)
-        if rebuilt:
-            writer.store.record_order_line_map(rebuilt, run_id=writer.run_id)
-            line_map = writer.store.order_line_map(writer.ordnum)
-            counts["line_maps_rebuilt"] += 1
-            log.info("MAX order %s: exported before line maps were recorded; its line map is rebuilt from MAX and "
-                     "Shopify (%d row(s))", writer.ordnum, len(line_map))
+    line_map = writer.line_map(counts)
     for row in rows:
         state = _fulfil_shipment(writer, row, state, line_map, counts)
 
@@ -205,14 +245,13 @@ def _fulfil_shipment(writer: OrderWriter, row: ShipmentRow, state: Any, line_map
     """One shipment, part by part; returns Shopify's order state as this attempt knows it (None: read it again)."""
     plan = plan_shipment(row.shipment, line_map, writer.rules)
     if plan.problems:
-        _fail(writer, row, ShipmentStatus.FAILED, plan.problems[0].code, plan.problems[0].stage,
-              "; ".join(f"{p.field}: {p.message}" for p in plan.problems),
-              {"problems": [p.as_detail() for p in plan.problems]})
+        writer.fail(row, ShipmentStatus.FAILED, plan.problems[0].code, plan.problems[0].stage,
+                    "; ".join(f"{p.field}: {p.message}" for p in plan.problems),
+                    {"problems": [p.as_detail() for p in plan.problems]})
         return state
     if not plan.parts:
-        writer.store.settle_shipment(row.shipment_id, ShipmentStatus.SKIPPED, ShipmentOutcomeCode.NOTHING_TO_FULFIL,
-                                     "only freight rows shipped: nothing for Shopify to fulfil", run_id=writer.run_id,
-                                     order_gid=writer.order_gid)
+        writer.skip(row, ShipmentOutcomeCode.NOTHING_TO_FULFIL, "only freight rows shipped: nothing for Shopify to "
+                                                                "fulfil")
         return state
     if plan.unknown_ship_via:
         counts["unknown_ship_via"] += 1
@@ -226,49 +265,43 @@ def _fulfil_shipment(writer: OrderWriter, row: ShipmentRow, state: Any, line_map
         sending_since = row.sending_since
         for _round in range(SENDS_PER_PART + 2):
             if state is None:  # changed by our last write: read it again, only now that it is needed
-                state = writer.api.order_fulfilment_state(writer.order_gid)
+                state = writer.read_state()
                 if state is None:
                     raise ShopifyConnectionError(f"order {writer.order_gid} vanished from Shopify mid-run")
-            decision = decide_part(state, claims_for(writer.store, writer.ordnum), location, want,
-                                   numbers=plan.tracking_numbers, sending_since=sending_since, skus=plan.skus,
-                                   rules=writer.rules, moves_left=2)
+            decision = decide_part(state, writer.claims(), location, want, numbers=plan.tracking_numbers,
+                                   sending_since=sending_since, skus=plan.skus, rules=writer.rules, moves_left=2)
             if decision.kind == "adopt":
-                _record_part(writer, row, location, decision, decision.fulfillment_gid, plan.tracking_numbers)
+                writer.record_part(row, location, decision, decision.fulfillment_gid, plan.tracking_numbers)
                 codes.append(decision.code)
                 log.info("shipment %s at %s: %s", row.shipment_id, location, decision.message)
                 break
             if decision.kind in ("wait", "problem"):
                 status = ShipmentStatus.WAITING if decision.kind == "wait" else ShipmentStatus.FAILED
-                _fail(writer, row, status, decision.code, decision.stage, decision.message,
-                      {"location_gid": location, "lines": {plan.skus.get(k) or k: v for k, v in want.items()}})
+                writer.fail(row, status, decision.code, decision.stage, decision.message,
+                            {"location_gid": location, "lines": {plan.skus.get(k) or k: v for k, v in want.items()}})
                 return state
             if decision.kind == "move":
-                writer.guard()
-                fulfillment_order_id, lines = decision.move
-                moved = writer.api.move_fulfillment_order(fulfillment_order_id, location, lines)
-                writer.audit(row.shipment_id, "moved" if moved.ok else "move_refused",
-                             {"fulfillment_order": fulfillment_order_id, "location": location, "lines": lines},
-                             moved.model_dump(mode="json"), time.monotonic())
-                if not moved.ok:
-                    _fail(writer, row, ShipmentStatus.WAITING, ShipmentOutcomeCode.OTHER_LOCATION,
-                          ShipmentErrorStage.FULFILLMENT_ORDER, "Shopify refused to move the fulfillment order to "
-                          f"{location}: " + "; ".join(e.message for e in moved.user_errors))
+                refused = writer.move(row, decision, location)
+                if refused is not None:
+                    writer.fail(row, ShipmentStatus.WAITING, ShipmentOutcomeCode.OTHER_LOCATION,
+                                ShipmentErrorStage.FULFILLMENT_ORDER, "Shopify refused to move the fulfillment order "
+                                f"to {location}: {refused}")
                     return state
                 counts["moved"] += 1
                 state = None
                 continue
             try:
-                fulfillment_gid = _send(writer, row, location, decision, plan.tracking)
+                fulfillment_gid = writer.send_fulfilment(row, location, decision, plan.tracking)
             except ShopifyRefused as refused:
-                _fail(writer, row, ShipmentStatus.FAILED, ShipmentOutcomeCode.REFUSED_BY_SHOPIFY,
-                      ShipmentErrorStage.CREATE, f"Shopify refused the fulfilment: {refused}")
+                writer.fail(row, ShipmentStatus.FAILED, ShipmentOutcomeCode.REFUSED_BY_SHOPIFY,
+                            ShipmentErrorStage.CREATE, f"Shopify refused the fulfilment: {refused}")
                 return state
             if fulfillment_gid is None:  # answer lost: what Shopify holds decides
-                sending_since = writer.store.shipments([row.shipment_id])[row.shipment_id].sending_since
+                sending_since = writer.sending_since(row)
                 state = None
                 counts["answers_lost"] += 1
                 continue
-            _record_part(writer, row, location, decision, fulfillment_gid, plan.tracking_numbers)
+            writer.record_part(row, location, decision, fulfillment_gid, plan.tracking_numbers)
             codes.append(decision.code)
             counts["created"] += 1
             state = None
@@ -278,11 +311,7 @@ def _fulfil_shipment(writer: OrderWriter, row: ShipmentRow, state: Any, line_map
                                          "sends; the task fails and its retry re-reads Shopify first")
     code = (ShipmentOutcomeCode.FULFILLED if ShipmentOutcomeCode.FULFILLED in codes or not codes
             else codes[0])
-    writer.store.settle_shipment(row.shipment_id, ShipmentStatus.FULFILLED, code, f"fulfilled in Shopify ({code})",
-                                 run_id=writer.run_id, order_gid=writer.order_gid)
-    if row.error_queue_id:
-        writer.store.resolve_error(row.error_queue_id, note=f"fulfilled by run {writer.run_id}",
-                                   acted_by="fulfilment_to_shopify")
+    writer.settle_fulfilled(row, code)
     return state
 
 

@@ -19,6 +19,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -26,6 +27,7 @@ from typing import Any
 from shopify_max.clock import utcnow
 from shopify_max.fulfilment.capture import capture_invoice
 from shopify_max.fulfilment.order_state import (
+    InvoiceCheck,
     check_invoice,
     invoice_entry,
     max_state,
@@ -79,6 +81,16 @@ def _invoice_problem(writer: OrderWriter, invce: str, stage: InvoiceErrorStage, 
                                      detail={"ordnum": writer.ordnum, "order_gid": writer.order_gid, **detail})
 
 
+def invoice_mismatch_reason(check: InvoiceCheck | None) -> str:
+    """Why an invoice failed its check (None: Shopify has no such order)."""
+    if check is None:
+        return "Shopify has no such order"
+    return "; ".join(check.problems) or (
+        f"its total {check.invoiced} differs from what Shopify expects for those lines ({check.expected}) by "
+        f"{check.difference}; nothing is captured for it. Correct the invoice in MAX or the order in Shopify, then "
+        "replay")
+
+
 def _check_invoices(writer: OrderWriter, counts: dict[str, int]) -> None:
     pending = [inv for inv in writer.store.invoices_of_order(writer.ordnum) if inv.check_status == "pending"]
     if not pending:
@@ -91,11 +103,7 @@ def _check_invoices(writer: OrderWriter, counts: dict[str, int]) -> None:
             writer.store.update_invoice(inv.invce, check_status="ok", difference=str(check.difference))
             counts["invoices_checked"] += 1
             continue
-        why = ("Shopify has no such order" if check is None else "; ".join(check.problems) or
-               f"its total {check.invoiced} differs from what Shopify expects for those lines ({check.expected}) by "
-               f"{check.difference}; nothing is captured for it. Correct the invoice in MAX or the order in Shopify, "
-               "then replay")
-        item = _invoice_problem(writer, inv.invce, InvoiceErrorStage.AMOUNT, why, {
+        item = _invoice_problem(writer, inv.invce, InvoiceErrorStage.AMOUNT, invoice_mismatch_reason(check), {
             "expected": str(check.expected) if check else None, "invoiced": str(check.invoiced) if check else None,
             "difference": str(check.difference) if check else None})
         writer.store.update_invoice(inv.invce, check_status="mismatch", error_queue_id=item,
@@ -104,13 +112,45 @@ def _check_invoices(writer: OrderWriter, counts: dict[str, int]) -> None:
         counts["invoice_mismatches"] += 1
 
 
+@dataclass(frozen=True)
+class StatusUpdate:
+    """The status metafields and tag an order should carry, and their digest (written only when it changed)."""
+
+    metafields: list[dict[str, str]]
+    tag: str | None
+    digest: str
+
+
+def status_update(order_gid: str, ordnum: str, state: str, entries: list[dict[str, str]],
+                  rules: FulfilmentRules) -> StatusUpdate:
+    metafields = status_metafields(order_gid, rules.metafield_namespace, ordnum, state, entries)
+    tag = rules.status_tags.get(state)
+    return StatusUpdate(metafields, tag, pushed_digest(metafields, tag))
+
+
+def wants_mark_paid(rules: FulfilmentRules, row: OrderStatusRow, state: str, invoices: list[Any],
+                    entries: list[dict[str, str]]) -> bool:
+    """Switched on, not marked yet, invoiced in MAX, and MAX records every invoice of the order paid in full."""
+    return bool(rules.mark_paid_on_payment and not row.marked_paid and invoices and state in ("invoiced", "closed")
+                and all(Decimal(inv.paid_total or 0) >= Decimal(entry["amount"])
+                        for inv, entry in zip(invoices, entries, strict=True)))
+
+
+def wants_close(rules: FulfilmentRules, row: OrderStatusRow, state: str) -> bool:
+    return rules.close_when_max_closes and state == "closed" and not row.closed_in_shopify
+
+
+def shopify_can_close(shopify: Any) -> bool:
+    """Only an order Shopify shows fully fulfilled, and not closed already."""
+    return shopify.display_fulfillment_status == "FULFILLED" and not shopify.closed
+
+
 def _push_status(writer: OrderWriter, row: OrderStatusRow, state: str, entries: list[dict[str, str]],
                  counts: dict[str, int]) -> str | None:
     """Metafields and the status tag, when they differ from what was last written; the new digest or None."""
     rules = writer.rules
-    metafields = status_metafields(writer.order_gid, rules.metafield_namespace, writer.ordnum, state, entries)
-    tag = rules.status_tags.get(state)
-    digest = pushed_digest(metafields, tag)
+    update = status_update(writer.order_gid, writer.ordnum, state, entries, rules)
+    metafields, tag, digest = update.metafields, update.tag, update.digest
     if digest == row.pushed_digest:
         return None
     writer.guard()
@@ -161,9 +201,8 @@ def _sync_order(writer: OrderWriter, row: OrderStatusRow, status: Any, counts: d
     if digest:
         result["pushed_digest"] = digest
     capturing = [inv for inv in invoices if inv.check_status == "ok" and inv.capture_status in ("pending", "capturing")]
-    closing = rules.close_when_max_closes and state == "closed" and not row.closed_in_shopify
-    paying = (rules.mark_paid_on_payment and not row.marked_paid and invoices and state in ("invoiced", "closed")
-              and all(Decimal(inv.paid_total or 0) >= Decimal(entry["amount"]) for inv, entry in zip(invoices, entries, strict=True)))
+    closing = wants_close(rules, row, state)
+    paying = wants_mark_paid(rules, row, state, invoices, entries)
     if capturing or closing or paying:
         shopify = writer.api.order_fulfilment_state(writer.order_gid)
         for inv, entry in ((i, e) for i, e in zip(invoices, entries, strict=True) if i in capturing):
@@ -183,7 +222,7 @@ def _sync_order(writer: OrderWriter, row: OrderStatusRow, status: Any, counts: d
                                  "the order paid: " + "; ".join(e.message for e in paid.user_errors), {})
         elif paying and shopify:
             result["marked_paid"] = True  # Shopify has it paid already: nothing to mark
-        if closing and shopify and shopify.display_fulfillment_status == "FULFILLED" and not shopify.closed:
+        if closing and shopify and shopify_can_close(shopify):
             writer.guard()
             started = time.monotonic()
             closed = _idempotent(lambda: writer.api.close_order(writer.order_gid))

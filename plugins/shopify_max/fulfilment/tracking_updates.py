@@ -13,16 +13,50 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from shopify_max.fulfilment.plan import tracking_for, tracking_numbers
 from shopify_max.fulfilment.rules import FulfilmentRules
 from shopify_max.fulfilment.shipments import BY_HAND, DEFAULT_LEASE, OUTCOME_UNKNOWN, LeaseLost, OrderWriter
+from shopify_max.shopify.models import TrackingInfo
 from shopify_max.sync_store import SyncStore
+from shopify_max.sync_store.shipment_sync import ShipmentRow
 from shopify_max.sync_store.states import ErrorEntity, ShipmentErrorStage, ShipmentStatus
 
 log = logging.getLogger(__name__)
+
+
+NOTHING_TO_SEND = ("unchanged", "not_ours_or_not_yet")
+
+
+@dataclass(frozen=True)
+class TrackingChange:
+    """What a tracking change read from MAX asks of Shopify, for one shipment (pure: see :func:`tracking_change`)."""
+
+    kind: str  # unchanged, not_ours_or_not_yet, removed_in_max, update
+    numbers: list[str]
+    tracking: TrackingInfo | None  # what Shopify gets (carrier, numbers, URLs); None when MAX removed every number
+    fulfilments: list[str]  # the fulfilments this flow made for the shipment: each gets the new numbers
+
+
+def tracking_change(row: ShipmentRow, rules: FulfilmentRules) -> TrackingChange:
+    """A shipment not yet fulfilled sends the new numbers when it is (the create reads them); one fulfilled only by
+    hand is not ours to change; the same numbers again change nothing; no numbers at all a person decides."""
+    pending = row.tracking_pending or []
+    numbers = tracking_numbers({"tracking": pending})
+    ours = [gid for key, gid in row.fulfillments.items() if not key.startswith(f"{BY_HAND}:") and gid != BY_HAND]
+    tracking, _unknown = tracking_for({**row.shipment, "tracking": pending}, rules)
+    if row.status != ShipmentStatus.FULFILLED or not ours:
+        kind = "not_ours_or_not_yet"
+    elif sorted(set(numbers)) == sorted(set(row.tracking)):
+        kind = "unchanged"
+    elif tracking is None:
+        kind = "removed_in_max"
+    else:
+        kind = "update"
+    return TrackingChange(kind, numbers, tracking, ours)
 
 
 def update_changed_tracking(store: SyncStore, api_factory: Callable[[], Any], rules: FulfilmentRules, *,
@@ -32,12 +66,10 @@ def update_changed_tracking(store: SyncStore, api_factory: Callable[[], Any], ru
     rows = store.shipments_with_tracking_changes()
     api = api_factory() if rows else None
     for row in rows:
-        pending = row.tracking_pending or []
-        numbers = tracking_numbers({"tracking": pending})
-        ours = [gid for key, gid in row.fulfillments.items() if not key.startswith(f"{BY_HAND}:") and gid != BY_HAND]
-        if row.status != ShipmentStatus.FULFILLED or sorted(set(numbers)) == sorted(set(row.tracking)) or not ours:
+        change = tracking_change(row, rules)
+        if change.kind in NOTHING_TO_SEND:
             # not in Shopify yet (the create sends the new numbers), already there, or only fulfilled by hand
-            counts["unchanged" if row.status == ShipmentStatus.FULFILLED and ours else "not_ours_or_not_yet"] += 1
+            counts[change.kind] += 1
             store.clear_tracking_change(row.shipment_id)
             continue
         writer = OrderWriter(store, api, row.ordnum, row.order_gid or "", run_id, task_id, rules, lease,
@@ -50,20 +82,18 @@ def update_changed_tracking(store: SyncStore, api_factory: Callable[[], Any], ru
             if row.tracking_pending is None:  # sent by another attempt meanwhile ([] is a change: all removed)
                 continue
             pending = row.tracking_pending
-            numbers = tracking_numbers({"tracking": pending})
-            tracking, _unknown = tracking_for({**row.shipment, "tracking": pending}, rules)
+            change = tracking_change(row, rules)
+            numbers, tracking = change.numbers, change.tracking
             if tracking is None:  # MAX removed every number: Shopify cannot hold none, so a person decides
                 store.record_error(entity=ErrorEntity.SHIPMENT, record_key=row.shipment_id,
                                    stage=ShipmentErrorStage.TRACKING, payload={"tracking": pending},
-                                   reason=f"MAX shipment {row.shipment_id} of order {row.ordnum}: its tracking numbers "
-                                          f"were removed in MAX; Shopify still shows {row.tracking}. Correct the "
-                                          "fulfilment in Shopify by hand, then resolve the item",
+                                   reason=removed_in_max_reason(row),
                                    detail={"ordnum": row.ordnum, "order_gid": row.order_gid})
                 store.clear_tracking_change(row.shipment_id)
                 counts["removed_in_max"] += 1
                 continue
             refused = []
-            for fulfillment_gid in ours:
+            for fulfillment_gid in change.fulfilments:
                 writer.guard()
                 started = time.monotonic()
                 request = {"fulfillment": fulfillment_gid, "tracking": tracking.model_dump(exclude_none=True)
@@ -99,3 +129,8 @@ def update_changed_tracking(store: SyncStore, api_factory: Callable[[], Any], ru
         finally:
             store.release_fulfilment_lease(row.ordnum, owner=writer.owner)
     return {"changes": len(rows), **dict(counts)}
+
+
+def removed_in_max_reason(row: ShipmentRow) -> str:
+    return (f"MAX shipment {row.shipment_id} of order {row.ordnum}: its tracking numbers were removed in MAX; Shopify "
+            f"still shows {row.tracking}. Correct the fulfilment in Shopify by hand, then resolve the item")

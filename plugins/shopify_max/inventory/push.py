@@ -35,7 +35,7 @@ from shopify_max.shopify.api import ShopifyAdminApi, idempotency_key_for
 from shopify_max.shopify.errors import ShopifyError
 from shopify_max.shopify.models import InventoryQuantity, SetQuantitiesResult
 from shopify_max.shopify.pacing import MUTATION_COST
-from shopify_max.sync_store import AuditEntry, SyncStore
+from shopify_max.sync_store import AuditEntry, InventoryItemRow, InventoryTarget, SyncStore
 from shopify_max.sync_store.states import InventoryErrorStage
 
 log = logging.getLogger(__name__)
@@ -154,6 +154,41 @@ def _key(quantity: InventoryQuantity) -> Key:
     return quantity.inventory_item_id, quantity.location_id
 
 
+@dataclass
+class TargetMatch:
+    """This run's targets against Shopify's items and the known levels: what can be set, and what cannot."""
+
+    wanted: dict[Key, int] = field(default_factory=dict)  # (item, location) -> target
+    names: dict[Key, tuple[str, str]] = field(default_factory=dict)  # key -> (sku, part number), for messages
+    not_stocked: Problems = field(default_factory=lambda: Problems(InventoryErrorStage.NOT_STOCKED))
+    unmatched: int = 0  # targets of SKUs not in Shopify, or duplicated there (the Shopify-side step reports them)
+
+
+def match_targets(targets: list[InventoryTarget], items: dict[str, InventoryItemRow],
+                  known: dict[Key, int]) -> TargetMatch:
+    """Each target to its inventory item and location. ``known`` holds the levels Shopify has (the shadow): a
+    target with no level there is an item not stocked at that location, reported and not set."""
+    matched = TargetMatch()
+    for target in targets:
+        row = items.get(target.sku)
+        if row is None or row.inventory_item_gid is None:
+            matched.unmatched += 1
+            continue
+        key = (row.inventory_item_gid, target.location_gid)
+        if key not in known:
+            matched.not_stocked.add(
+                level_key(target.sku, target.location_gid),
+                f"SKU {target.sku!r} (inventory item {key[0]}) is not stocked at Shopify location "
+                f"{target.location_gid}, where MAX would show {target.quantity}: activate it there in "
+                "Shopify, or take the location's stockrooms out of locations.csv",
+                sku=target.sku, part_number=target.part_number, location=target.location_gid,
+                inventory_item=key[0], quantity=target.quantity)
+            continue
+        matched.wanted[key] = target.quantity
+        matched.names[key] = (target.sku, target.part_number)
+    return matched
+
+
 def push_quantities(store: SyncStore, api_for_sender: Callable[[], ShopifyAdminApi], *, run_id: str,
                     task_id: str | None = None, settings: PushSettings | None = None) -> dict[str, Any]:
     """Push this run's targets that differ from the shadow; return the run-summary entry."""
@@ -163,28 +198,9 @@ def push_quantities(store: SyncStore, api_for_sender: Callable[[], ShopifyAdminA
     if targets is None:
         raise RuntimeError(f"no inventory targets were computed by run {run_id!r}: run compute_available_quantities "
                            "of this run first (clear it together with this task)")
-    items = store.inventory_items()
     shadow = store.shadow_quantities()
-    wanted: dict[Key, int] = {}
-    names: dict[Key, tuple[str, str]] = {}  # key -> (sku, part number), for messages
-    not_stocked = Problems(InventoryErrorStage.NOT_STOCKED)
-    unmatched = 0
-    for target in targets:
-        row = items.get(target.sku)
-        if row is None or row.inventory_item_gid is None:
-            unmatched += 1  # not in Shopify, or duplicated there: reported by the Shopify-side step
-            continue
-        key = (row.inventory_item_gid, target.location_gid)
-        if key not in shadow:
-            not_stocked.add(level_key(target.sku, target.location_gid),
-                            f"SKU {target.sku!r} (inventory item {key[0]}) is not stocked at Shopify location "
-                            f"{target.location_gid}, where MAX would show {target.quantity}: activate it there in "
-                            "Shopify, or take the location's stockrooms out of locations.csv",
-                            sku=target.sku, part_number=target.part_number, location=target.location_gid,
-                            inventory_item=key[0], quantity=target.quantity)
-            continue
-        wanted[key] = target.quantity
-        names[key] = (target.sku, target.part_number)
+    matched = match_targets(targets, store.inventory_items(), shadow)
+    wanted, names, not_stocked, unmatched = matched.wanted, matched.names, matched.not_stocked, matched.unmatched
     planned = plan_quantities(wanted, {key: shadow[key] for key in wanted})
     planned_batches = batches(planned, settings.batch_size)
     probe = api_for_sender()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from shopify_max.inventory.problems import Problems
@@ -22,7 +23,7 @@ from shopify_max.inventory.rules import InventoryRules
 from shopify_max.mappings.loader import PartMapping
 from shopify_max.shopify.api import ShopifyAdminApi
 from shopify_max.shopify.models import Location
-from shopify_max.sync_store import SyncStore
+from shopify_max.sync_store import InventoryItemRow, SyncStore
 from shopify_max.sync_store.states import InventoryErrorStage
 
 log = logging.getLogger(__name__)
@@ -57,11 +58,18 @@ def _location_problems(rules: InventoryRules, shopify_locations: list[Location])
     return problems
 
 
-def _sku_problems(store: SyncStore, parts_by_sku: dict[str, PartMapping]) -> dict[str, Problems]:
+def item_rows(items_by_sku: dict[str, list[str]]) -> dict[str, InventoryItemRow]:
+    """Shopify's items by SKU as ``SyncStore.record_inventory_items`` keeps them: the item only when it is the one."""
+    return {sku: InventoryItemRow(sku, gids[0] if len(gids) == 1 else None, len(gids), tuple(sorted(gids)))
+            for sku, gids in items_by_sku.items()}
+
+
+def sku_problems(items: dict[str, InventoryItemRow], parts_by_sku: dict[str, PartMapping]) -> dict[str, Problems]:
+    """SKUs Shopify carries without a MAX part, mapped SKUs no variant (or several) carries."""
     missing = Problems(InventoryErrorStage.SKU_NOT_IN_SHOPIFY)
     duplicates = Problems(InventoryErrorStage.DUPLICATE_SKU)
     unmapped = Problems(InventoryErrorStage.UNMAPPED_SKU)
-    for sku, row in store.inventory_items().items():
+    for sku, row in items.items():
         mapping = parts_by_sku.get(sku)
         if mapping is None:
             if row.match_count:
@@ -89,14 +97,26 @@ def read_shopify_inventory(store: SyncStore, api: ShopifyAdminApi, parts_by_sku:
     else:
         summary.update(_read_what_the_shadow_lacks(store, api, parts_by_sku, locations, run_id=run_id))
     summary["unmapped_locations"] = _location_problems(rules, shopify_locations).record(store)
-    for stage, problems in _sku_problems(store, parts_by_sku).items():
+    for stage, problems in sku_problems(store.inventory_items(), parts_by_sku).items():
         summary[stage] = problems.record(store)
     log.info("shopify side (%s): %s", mode, {k: v for k, v in summary.items() if not isinstance(v, dict)})
     return summary
 
 
-def _read_everything(store: SyncStore, api: ShopifyAdminApi, parts_by_sku: dict[str, PartMapping],
-                     locations: set[str], *, run_id: str) -> dict[str, Any]:
+@dataclass
+class ShopifyLevels:
+    """One full read of Shopify's inventory: which items carry each SKU, and the levels this flow manages."""
+
+    items_by_sku: dict[str, list[str]]  # every SKU read, and every mapped SKU ([] when no variant carries it)
+    managed: dict[tuple[str, str], int]  # (item, location) -> available: uniquely carried mapped SKUs, managed locations
+    levels_read: int
+    skus_in_shopify: int
+    bulk_operation_seconds: float
+    stream_seconds: float
+
+
+def read_all_levels(api: ShopifyAdminApi, parts_by_sku: dict[str, PartMapping], locations: set[str]) -> ShopifyLevels:
+    """Every inventory level of the shop, by one bulk operation (a read: allowed in a dry run too)."""
     items_by_sku: dict[str, set[str]] = defaultdict(set)
     sku_of_item: dict[str, str] = {}
     levels: dict[tuple[str, str], int] = {}
@@ -115,15 +135,24 @@ def _read_everything(store: SyncStore, api: ShopifyAdminApi, parts_by_sku: dict[
     found = {sku: sorted(gids) for sku, gids in items_by_sku.items()}
     for sku in parts_by_sku:
         found.setdefault(sku, [])
-    store.record_inventory_items(found, run_id=run_id, replace=True)
     managed = {key: quantity for key, quantity in levels.items()
                if len(found.get(sku_of_item.get(key[0], ""), ())) == 1 and sku_of_item[key[0]] in parts_by_sku}
-    store.replace_shadow(managed, run_id=run_id)
     finished = time.perf_counter()
     first_row_at = first_row_at or finished
-    return {"read_by": "bulk_operation", "levels_read": levels_read, "skus_in_shopify": len(items_by_sku),
-            "shadow_rebuilt_with": len(managed), "bulk_operation_seconds": round(first_row_at - started, 3),
-            "stream_and_store_seconds": round(finished - first_row_at, 3)}
+    return ShopifyLevels(found, managed, levels_read, len(items_by_sku), round(first_row_at - started, 3),
+                         round(finished - first_row_at, 3))
+
+
+def _read_everything(store: SyncStore, api: ShopifyAdminApi, parts_by_sku: dict[str, PartMapping],
+                     locations: set[str], *, run_id: str) -> dict[str, Any]:
+    started = time.perf_counter()
+    read = read_all_levels(api, parts_by_sku, locations)
+    store.record_inventory_items(read.items_by_sku, run_id=run_id, replace=True)
+    store.replace_shadow(read.managed, run_id=run_id)
+    stored = time.perf_counter() - started - read.bulk_operation_seconds
+    return {"read_by": "bulk_operation", "levels_read": read.levels_read, "skus_in_shopify": read.skus_in_shopify,
+            "shadow_rebuilt_with": len(read.managed), "bulk_operation_seconds": read.bulk_operation_seconds,
+            "stream_and_store_seconds": round(stored, 3)}
 
 
 def _read_what_the_shadow_lacks(store: SyncStore, api: ShopifyAdminApi, parts_by_sku: dict[str, PartMapping],

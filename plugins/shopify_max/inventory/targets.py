@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from shopify_max.exactmax.models import StockLevel
-from shopify_max.inventory.availability import compute_available
+from shopify_max.inventory.availability import AvailabilityReport, compute_available
 from shopify_max.inventory.problems import Problems
 from shopify_max.inventory.rules import InventoryRules
 from shopify_max.mappings.loader import PartMapping
@@ -24,6 +24,28 @@ log = logging.getLogger(__name__)
 
 def mapped_stockrooms(rules: InventoryRules) -> list[str]:
     return sorted({stk for location in rules.locations for stk in location.stockrooms})
+
+
+def targets_from(report: AvailabilityReport, parts_by_sku: dict[str, PartMapping]) -> list[InventoryTarget]:
+    """The computed quantities as targets, in a stable order (SKU, location)."""
+    return [InventoryTarget(sku, location, parts_by_sku[sku].part_number, quantity)
+            for (sku, location), quantity in sorted(report.quantities.items())]
+
+
+def parts_without_stock(report: AvailabilityReport, parts_by_sku: dict[str, PartMapping],
+                        rules: InventoryRules) -> Problems:
+    """Mapped parts MAX holds no stock rows for, in the mapped stockrooms: reported, their quantity left alone."""
+    skus_by_part: dict[str, list[str]] = defaultdict(list)
+    for mapping in parts_by_sku.values():
+        skus_by_part[mapping.part_number].append(mapping.sku)
+    stockrooms = ", ".join(mapped_stockrooms(rules))
+    without_stock = Problems(InventoryErrorStage.PART_WITHOUT_STOCK)
+    for part in report.parts_without_stock:
+        skus = sorted(skus_by_part[part])
+        without_stock.add(part, f"part {part} (SKU {', '.join(skus)}) has no Part_Stock row in the mapped MAX "
+                                f"stockrooms ({stockrooms}); its Shopify quantity is left as it is, not guessed",
+                          part_number=part, skus=skus)
+    return without_stock
 
 
 def compute_targets(store: SyncStore, stock: Iterable[StockLevel], parts_by_sku: dict[str, PartMapping],
@@ -38,20 +60,9 @@ def compute_targets(store: SyncStore, stock: Iterable[StockLevel], parts_by_sku:
             yield stock_level
 
     report = compute_available(counted(stock), parts_by_sku, rules)
-    targets = [InventoryTarget(sku, location, parts_by_sku[sku].part_number, quantity)
-               for (sku, location), quantity in sorted(report.quantities.items())]
+    targets = targets_from(report, parts_by_sku)
     store.replace_inventory_targets(targets, run_id=run_id)
-
-    skus_by_part: dict[str, list[str]] = defaultdict(list)
-    for mapping in parts_by_sku.values():
-        skus_by_part[mapping.part_number].append(mapping.sku)
-    stockrooms = ", ".join(mapped_stockrooms(rules))
-    without_stock = Problems(InventoryErrorStage.PART_WITHOUT_STOCK)
-    for part in report.parts_without_stock:
-        skus = sorted(skus_by_part[part])
-        without_stock.add(part, f"part {part} (SKU {', '.join(skus)}) has no Part_Stock row in the mapped MAX "
-                                f"stockrooms ({stockrooms}); its Shopify quantity is left as it is, not guessed",
-                          part_number=part, skus=skus)
+    without_stock = parts_without_stock(report, parts_by_sku, rules)
     summary = {
         "stock_rows_read": stock_rows,
         "targets": len(targets),
