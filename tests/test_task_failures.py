@@ -17,6 +17,7 @@ from shopify_max.airflow_glue.task_failures import (
     permanent_failure,
 )
 from shopify_max.airflow_glue.variables import InvalidVariableError
+from shopify_max.dry_run import DryRunWriteRefused
 from shopify_max.exactmax.errors import (
     ExactMaxAmbiguousWriteError,
     ExactMaxAuthError,
@@ -64,6 +65,7 @@ def _fails_at_once(call, kind: PermanentFailure, error_type: type[BaseException]
     (InvalidVariableError("Airflow Variable x must be …"), PermanentFailure.CONFIGURATION),
     (InventoryPushError("refused the whole batch"), PermanentFailure.WHOLE_BATCH_REFUSED),
     (MappingFileError("sku_to_part.csv line 4: …"), PermanentFailure.MAPPING_FILE),
+    (DryRunWriteRefused("dry run: Shopify mutation CustomerSet would have been sent"), PermanentFailure.DRY_RUN_WRITE),
 ])
 def test_errors_that_cannot_pass_are_classified_by_kind(error, kind):
     assert permanent_failure(error) == kind

@@ -19,7 +19,9 @@ EXPECTED_DAG_IDS = {
     "refunds_to_max",
     "error_replay",
     "sync_store_maintenance",
+    "go_live_check",
 }
+ON_DEMAND = {"go_live_check"}  # a person triggers it before going live; it has no schedule and retries once
 HEAVY_MODULES = {"pandas", "great_expectations", "sqlalchemy", "graphql", "httpx", "requests"}
 
 
@@ -38,10 +40,13 @@ def test_each_dag_has_owner_tags_retries_docs_and_no_catchup(dag_bag, dag_id):
     assert dag.doc_md and len(dag.doc_md) > 200, "doc_md comes from the module docstring and says what the DAG does"
     assert dag.catchup is False
     assert dag.max_active_runs == 1, "two runs of one flow at once would race on watermarks"
-    assert type(dag.timetable).__name__ not in ("NullTimetable", "OnceTimetable"), "each flow runs on a schedule"
+    if dag_id in ON_DEMAND:
+        assert type(dag.timetable).__name__ == "NullTimetable", "runs only when a person triggers it"
+    else:
+        assert type(dag.timetable).__name__ not in ("NullTimetable", "OnceTimetable"), "each flow runs on a schedule"
     for task in dag.tasks:
         assert task.owner == OWNER, task.task_id
-        assert task.retries >= 2, task.task_id
+        assert task.retries >= (1 if dag_id in ON_DEMAND else 2), task.task_id
 
 
 @pytest.mark.parametrize("dag_id", sorted(EXPECTED_DAG_IDS))

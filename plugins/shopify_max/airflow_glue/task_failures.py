@@ -44,6 +44,7 @@ class PermanentFailure(StrEnum):
     CONFIGURATION = "configuration"
     WHOLE_BATCH_REFUSED = "whole batch refused"
     MAPPING_FILE = "mapping file"
+    DRY_RUN_WRITE = "a write attempted in a dry run"  # a bug in a dry-run path: the same run would refuse again
 
 
 @functools.cache
@@ -53,6 +54,7 @@ def _never_retried() -> tuple[tuple[PermanentFailure, tuple[type[BaseException],
 
     from shopify_max.airflow_glue.sync_store_hook import SyncStoreConnectionError
     from shopify_max.airflow_glue.variables import InvalidVariableError
+    from shopify_max.dry_run import DryRunWriteRefused
     from shopify_max.exactmax.errors import ExactMaxAuthError, ExactMaxConfigurationError
     from shopify_max.inventory.push import InventoryPushError
     from shopify_max.mappings import MappingFileError
@@ -70,6 +72,7 @@ def _never_retried() -> tuple[tuple[PermanentFailure, tuple[type[BaseException],
                                           InvalidParamsError)),
         (PermanentFailure.WHOLE_BATCH_REFUSED, (InventoryPushError,)),
         (PermanentFailure.MAPPING_FILE, (MappingFileError,)),
+        (PermanentFailure.DRY_RUN_WRITE, (DryRunWriteRefused,)),
     )
 
 
