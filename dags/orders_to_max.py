@@ -30,6 +30,13 @@ never reaches MAX twice. There are two ways; use one of them, not both at once:
   (UTC). `window_end` must come after `window_start`. A window over 6 hours is read in bulk, with one Shopify
   bulk operation. Use this for a one-off re-read of a day or a week, instead of hundreds of 5-minute runs.
 
+**Dry run** (param `dry_run`, e.g. before going live): `capture_orders` reads the same window as a real run
+(the same window rules and params) and decides every order as a real run would, against the sync store as it is:
+mapping, the Great Expectations suite and MAX's CUSTPO lookups are real. Nothing is written to Shopify, MAX or the
+sync store (no stage rows, error-queue items or watermark move); the other tasks do nothing and say so.
+`summarise_run` returns the report: what was read, what would be written (`sales_orders`, `customers`,
+`cancellations`) and what would fail, by reason, with examples (`docs/orders.md`, "Dry run").
+
 **Replay** after fixing a mapping: the `error_replay` DAG.
 """
 
@@ -37,7 +44,14 @@ from __future__ import annotations
 
 from airflow.sdk import AssetOrTimeSchedule, CronDataIntervalTimetable, Param, dag, task
 
-from shopify_max.airflow_glue.dag_defaults import DEFAULT_ARGS, EXACTMAX_POOL, SHOPIFY_POOL, START_DATE, tags
+from shopify_max.airflow_glue.dag_defaults import (
+    DEFAULT_ARGS,
+    DRY_RUN_PARAM,
+    EXACTMAX_POOL,
+    SHOPIFY_POOL,
+    START_DATE,
+    tags,
+)
 from shopify_max.webhooks.inbox_trigger import NEW_ORDER_WEBHOOKS
 
 
@@ -57,6 +71,7 @@ from shopify_max.webhooks.inbox_trigger import NEW_ORDER_WEBHOOKS
                               description="Backfill: re-read orders updated from this time (UTC)."),
         "window_end": Param(None, type=["null", "string"], format="date-time",
                             description="Backfill: … up to this time (UTC)."),
+        "dry_run": DRY_RUN_PARAM,
     },
 )
 def orders_to_max():
@@ -73,41 +88,41 @@ def orders_to_max():
         return order_tasks.capture_orders(run_id, params or {}, data_interval_start, data_interval_end, ti.task_id)
 
     @task
-    def map_orders_to_sales_orders(run_id=None) -> dict:
+    def map_orders_to_sales_orders(run_id=None, params=None) -> dict:
         from shopify_max.airflow_glue import order_tasks
 
-        return order_tasks.map_orders(run_id)
+        return order_tasks.map_orders(run_id, params)
 
     @task(pool=EXACTMAX_POOL)
-    def validate_sales_orders(run_id=None, ti=None) -> dict:
+    def validate_sales_orders(run_id=None, params=None, ti=None) -> dict:
         from shopify_max.airflow_glue import order_tasks
 
-        return order_tasks.validate_orders(run_id, ti.task_id)
+        return order_tasks.validate_orders(run_id, ti.task_id, params)
 
     @task(pool=EXACTMAX_POOL)
-    def export_sales_orders_to_max(run_id=None, ti=None) -> dict:
+    def export_sales_orders_to_max(run_id=None, params=None, ti=None) -> dict:
         from shopify_max.airflow_glue import order_tasks
 
-        return order_tasks.export_orders(run_id, ti.task_id)
+        return order_tasks.export_orders(run_id, ti.task_id, params)
 
     @task(pool=EXACTMAX_POOL)
-    def cancel_orders_cancelled_after_export(run_id=None, ti=None) -> dict:
+    def cancel_orders_cancelled_after_export(run_id=None, params=None, ti=None) -> dict:
         from shopify_max.airflow_glue import order_tasks
 
-        return order_tasks.cancel_orders(run_id, ti.task_id)
+        return order_tasks.cancel_orders(run_id, ti.task_id, params)
 
     @task
-    def summarise_run(run_id=None) -> dict:
+    def summarise_run(captured: dict, run_id=None, params=None) -> dict:
         from shopify_max.airflow_glue import order_tasks
 
-        return order_tasks.summarise(run_id)
+        return order_tasks.summarise(run_id, params, captured)
 
     captured = capture_orders()
     mapped = map_orders_to_sales_orders()
     validated = validate_sales_orders()
     exported = export_sales_orders_to_max()
     cancelled = cancel_orders_cancelled_after_export()
-    prepare_sync_store() >> captured >> mapped >> validated >> exported >> cancelled >> summarise_run()
+    prepare_sync_store() >> captured >> mapped >> validated >> exported >> cancelled >> summarise_run(captured)
 
 
 orders_to_max()

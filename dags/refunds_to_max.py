@@ -11,6 +11,13 @@
    CUSTPO after a lost answer.
 3. `summarise_run`: refunds = exported + skipped (waiting included) + failed, with the error-queue items.
 
+**Dry run** (param `dry_run`, e.g. before going live): `capture_refunds` reads the same window as a real run and
+takes every refund a real run would take up (new ones and those the sync store holds open) through the export's
+decisions: the MAX order, the map, the cap and the Great Expectations suite. Nothing is written to Shopify, MAX or
+the sync store (no stage rows, error-queue items or watermark move); `export_credit_memos` does nothing and says so.
+`summarise_run` returns the report: `credit_memos` that would be written and what would fail, by reason
+(`docs/refunds.md`, "Dry run").
+
 **Schedule:** every 5 minutes. Its own DAG, not the fulfilment one: it runs Shopify → MAX as orders do, and shares
 their capture (inbox + poll + backfill). Rules: `docs/refunds.md`.
 """
@@ -19,7 +26,14 @@ from __future__ import annotations
 
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
 
-from shopify_max.airflow_glue.dag_defaults import DEFAULT_ARGS, EXACTMAX_POOL, SHOPIFY_POOL, START_DATE, tags
+from shopify_max.airflow_glue.dag_defaults import (
+    DEFAULT_ARGS,
+    DRY_RUN_PARAM,
+    EXACTMAX_POOL,
+    SHOPIFY_POOL,
+    START_DATE,
+    tags,
+)
 
 
 @dag(
@@ -36,6 +50,7 @@ from shopify_max.airflow_glue.dag_defaults import DEFAULT_ARGS, EXACTMAX_POOL, S
                               description="Backfill: re-read refunds of orders updated from this time (UTC)."),
         "window_end": Param(None, type=["null", "string"], format="date-time",
                             description="Backfill: … up to this time (UTC)."),
+        "dry_run": DRY_RUN_PARAM,
     },
 )
 def refunds_to_max():
@@ -52,16 +67,16 @@ def refunds_to_max():
         return refund_tasks.capture_refunds(run_id, params or {}, data_interval_start, data_interval_end)
 
     @task(pool=EXACTMAX_POOL)
-    def export_credit_memos(run_id=None, ti=None) -> dict:
+    def export_credit_memos(run_id=None, params=None, ti=None) -> dict:
         from shopify_max.airflow_glue import refund_tasks
 
-        return refund_tasks.export_credit_memos(run_id, ti.task_id)
+        return refund_tasks.export_credit_memos(run_id, ti.task_id, params)
 
     @task
-    def summarise_run(capture: dict, export: dict, run_id=None) -> dict:
+    def summarise_run(capture: dict, export: dict, run_id=None, params=None) -> dict:
         from shopify_max.airflow_glue import refund_tasks
 
-        return refund_tasks.summarise(run_id, capture, export)
+        return refund_tasks.summarise(run_id, capture, export, params)
 
     capture = capture_refunds()
     export = export_credit_memos()

@@ -13,6 +13,7 @@ from shopify_max.airflow_glue.store_tasks import open_sync_store
 from shopify_max.airflow_glue.task_failures import InvalidParamsError, fails_at_once_when_retrying_cannot_help
 from shopify_max.airflow_glue.variables import seconds_variable
 from shopify_max.clock import as_utc, utcnow
+from shopify_max.dry_run import DryRunReport, is_dry_run
 
 log = logging.getLogger(__name__)
 
@@ -79,13 +80,66 @@ def poll_window(params: dict[str, Any], data_interval_start: datetime | None, da
     return start, max(end, start)
 
 
+def skipped_in_dry_run(params: dict[str, Any] | None, step: str, report_task: str) -> dict[str, Any] | None:
+    """A write step's XCom in a dry run (it does nothing; ``report_task`` computed the report), else None."""
+    if not is_dry_run(params):
+        return None
+    log.info("dry run: %s writes nothing; what a real run would write is %s's report", step, report_task)
+    return {"dry_run": True, "step": step, "written": 0, "note": f"dry run: nothing done; see {report_task}"}
+
+
+def log_dry_run(report: dict[str, Any]) -> None:
+    """The figures a person reads first: what was read, what would be written, what would fail and why."""
+    log.info("dry run of %s: read %s", report["flow"], report["read"])
+    log.info("dry run of %s: would write %s", report["flow"], report["would_write"])
+    log.info("dry run of %s: would fail %d: %s", report["flow"], report["would_fail"],
+             ", ".join(f"{reason} {group['count']}" for reason, group in report["would_fail_by_reason"].items())
+             or "none")
+    for note in report["notes"]:
+        log.info("dry run of %s: %s", report["flow"], note)
+
+
+@fails_at_once_when_retrying_cannot_help
+def orders_dry_run(window_start: datetime, window_end: datetime) -> DryRunReport:
+    """What an ``orders_to_max`` run reading orders updated from ``window_start`` to ``window_end`` (as its
+    ``window_start``/``window_end`` params; read with the 10-minute overlap, in bulk past 6 hours) would write,
+    skip and send to the error queue, given the sync store as it is now. Every read, mapping and the Great
+    Expectations suite are real; nothing is written to Shopify, MAX or the sync store (``dry_run_guard``)."""
+    return _orders_dry_run(poll_window({"window_start": window_start, "window_end": window_end}, None, None, None))
+
+
+def _orders_dry_run(window: tuple[datetime, datetime]) -> DryRunReport:
+    """The dry run over a window already decided by :func:`poll_window` (the go-live check's, or a DAG run's)."""
+    from shopify_max.dry_run import dry_run_guard
+    from shopify_max.exactmax.hook import ExactMaxHook
+    from shopify_max.mappings import load_mappings
+    from shopify_max.orders.dry_run import dry_run_orders
+    from shopify_max.shopify.hook import ShopifyHook
+
+    mappings = load_mappings()
+    with dry_run_guard(), open_sync_store() as store:
+        hook = ShopifyHook()
+        bulk = window[1] - window[0] > BULK_WINDOW
+        report = dry_run_orders(store, BulkOrderSource(hook) if bulk else hook, ExactMaxHook(), mappings,
+                                reference_codes_from_max, window=window, overlap=POLL_OVERLAP)
+    report.notes.append("read with a bulk operation" if bulk else "read page by page")
+    log_dry_run(report.as_xcom())
+    return report
+
+
 @fails_at_once_when_retrying_cannot_help
 def capture_orders(run_id: str, params: dict[str, Any], data_interval_start: datetime | None,
                    data_interval_end: datetime | None, task_id: str | None = None) -> dict[str, Any]:
+    """Capture the run's orders; in a dry run, the dry-run report over the same window (nothing staged, the
+    watermark left where it is)."""
     from shopify_max.orders.pipeline import DEFAULT_INBOX_CLAIM_TIMEOUT, POLL_WATERMARK
     from shopify_max.orders.pipeline import capture_orders as capture
     from shopify_max.shopify.hook import ShopifyHook
 
+    if is_dry_run(params):
+        with open_sync_store() as store:
+            watermark = store.get_watermark(POLL_WATERMARK)
+        return _orders_dry_run(poll_window(params, data_interval_start, data_interval_end, watermark)).as_xcom()
     with open_sync_store() as store:
         window = poll_window(params, data_interval_start, data_interval_end, store.get_watermark(POLL_WATERMARK))
         hook = ShopifyHook()
@@ -99,10 +153,12 @@ def capture_orders(run_id: str, params: dict[str, Any], data_interval_start: dat
 
 
 @fails_at_once_when_retrying_cannot_help
-def map_orders(run_id: str) -> dict[str, int]:
+def map_orders(run_id: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
     from shopify_max.mappings import load_mappings
     from shopify_max.orders.pipeline import map_staged_orders
 
+    if (skipped := skipped_in_dry_run(params, "map_orders_to_sales_orders", "capture_orders")) is not None:
+        return skipped
     with open_sync_store() as store:
         return map_staged_orders(store, load_mappings(), run_id=run_id)
 
@@ -125,39 +181,57 @@ def reference_codes_from_max():  # noqa: ANN201 - ReferenceCodes, imported lazil
 
 
 @fails_at_once_when_retrying_cannot_help
-def validate_orders(run_id: str, task_id: str) -> dict[str, Any]:
+def validate_orders(run_id: str, task_id: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
     from shopify_max.orders.pipeline import validate_staged_orders
 
+    if (skipped := skipped_in_dry_run(params, "validate_sales_orders", "capture_orders")) is not None:
+        return skipped
     with open_sync_store() as store:
         return validate_staged_orders(store, reference_codes_from_max(), run_id=run_id, task_id=task_id)
 
 
 @fails_at_once_when_retrying_cannot_help
-def export_orders(run_id: str, task_id: str) -> dict[str, int]:
+def export_orders(run_id: str, task_id: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
     from shopify_max.exactmax.hook import ExactMaxHook
     from shopify_max.orders.pipeline import export_staged_orders
 
+    if (skipped := skipped_in_dry_run(params, "export_sales_orders_to_max", "capture_orders")) is not None:
+        return skipped
     with open_sync_store() as store:
         return export_staged_orders(store, ExactMaxHook(), run_id=run_id, task_id=task_id, write_lease=write_lease())
 
 
 @fails_at_once_when_retrying_cannot_help
-def cancel_orders(run_id: str, task_id: str | None = None) -> dict[str, int]:
+def cancel_orders(run_id: str, task_id: str | None = None, params: dict[str, Any] | None = None) -> dict[str, Any]:
     from shopify_max.exactmax.hook import ExactMaxHook
     from shopify_max.orders.pipeline import apply_cancellations
 
+    if (skipped := skipped_in_dry_run(params, "cancel_orders_cancelled_after_export", "capture_orders")) is not None:
+        return skipped
     with open_sync_store() as store:
         return apply_cancellations(store, ExactMaxHook(), run_id=run_id, task_id=task_id, write_lease=write_lease())
 
 
 @fails_at_once_when_retrying_cannot_help
-def summarise(run_id: str) -> dict[str, Any]:
+def summarise(run_id: str, params: dict[str, Any] | None = None,
+              captured: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The run summary; in a dry run, the dry-run report ``capture_orders`` returned (``captured``), logged."""
     from shopify_max.orders.pipeline import summarise_orders_run
 
+    if is_dry_run(params):
+        return dry_run_summary(captured, "capture_orders")
     with open_sync_store() as store:
         summary = summarise_orders_run(store, run_id=run_id)
     log.info("run summary: read %(read)d = exported %(exported)d + skipped %(skipped)d + failed %(failed)d", summary)
     return summary
+
+
+def dry_run_summary(report: dict[str, Any] | None, report_task: str) -> dict[str, Any]:
+    """A dry run's summary is its report, as ``report_task`` returned it, logged."""
+    if not (report or {}).get("dry_run"):
+        raise RuntimeError(f"a dry run's summary needs {report_task}'s dry-run report, got {report!r}")
+    log_dry_run(report)
+    return report
 
 
 @fails_at_once_when_retrying_cannot_help

@@ -12,6 +12,7 @@ from typing import Any
 from shopify_max.airflow_glue.store_tasks import open_sync_store
 from shopify_max.airflow_glue.task_failures import fails_at_once_when_retrying_cannot_help
 from shopify_max.airflow_glue.variables import seconds_variable
+from shopify_max.dry_run import DryRunReport, is_dry_run
 
 log = logging.getLogger(__name__)
 
@@ -19,13 +20,48 @@ WRITE_LEASE_VARIABLE = "refunds_write_lease_seconds"
 
 
 @fails_at_once_when_retrying_cannot_help
+def refunds_dry_run(window_start: datetime, window_end: datetime) -> DryRunReport:
+    """What a ``refunds_to_max`` run reading refunds of orders updated from ``window_start`` to ``window_end`` (as its
+    ``window_start``/``window_end`` params, with the 10-minute overlap) would write, skip and send to the error
+    queue, given the sync store as it is now: the refunds it would stage, and every open refund the sync store holds.
+    Every read, mapping and the Great Expectations suite are real; nothing is written to Shopify, MAX or the sync
+    store (``dry_run_guard``)."""
+    from shopify_max.airflow_glue.order_tasks import poll_window
+
+    return _refunds_dry_run(poll_window({"window_start": window_start, "window_end": window_end}, None, None, None))
+
+
+def _refunds_dry_run(window: tuple[datetime, datetime]) -> DryRunReport:
+    """The dry run over a window already decided by ``poll_window`` (the go-live check's, or a DAG run's)."""
+    from shopify_max.airflow_glue.order_tasks import POLL_OVERLAP, log_dry_run, reference_codes_from_max
+    from shopify_max.dry_run import dry_run_guard
+    from shopify_max.exactmax.hook import ExactMaxHook
+    from shopify_max.refunds.dry_run import dry_run_refunds
+    from shopify_max.refunds.rules import load_refund_rules
+    from shopify_max.shopify.hook import ShopifyHook
+
+    rules = load_refund_rules()
+    with dry_run_guard(), open_sync_store() as store:
+        report = dry_run_refunds(store, ShopifyHook(), ExactMaxHook(), rules, reference_codes_from_max,
+                                 window=window, overlap=POLL_OVERLAP)
+    log_dry_run(report.as_xcom())
+    return report
+
+
+@fails_at_once_when_retrying_cannot_help
 def capture_refunds(run_id: str, params: dict[str, Any], data_interval_start: datetime | None,
                     data_interval_end: datetime | None) -> dict[str, Any]:
+    """Capture the run's refunds; in a dry run, the dry-run report over the same window (nothing staged, the
+    watermark left where it is)."""
     from shopify_max.airflow_glue.order_tasks import POLL_OVERLAP, poll_window
     from shopify_max.refunds.pipeline import POLL_WATERMARK
     from shopify_max.refunds.pipeline import capture_refunds as capture
     from shopify_max.shopify.hook import ShopifyHook
 
+    if is_dry_run(params):
+        with open_sync_store() as store:
+            watermark = store.get_watermark(POLL_WATERMARK)
+        return _refunds_dry_run(poll_window(params, data_interval_start, data_interval_end, watermark)).as_xcom()
     with open_sync_store() as store:
         window = poll_window(params, data_interval_start, data_interval_end, store.get_watermark(POLL_WATERMARK))
         backfill = bool(params.get("window_start") or params.get("window_end"))
@@ -53,20 +89,28 @@ def credit_memo_validator():  # noqa: ANN201 - Callable[[list[CreditMemo]], list
 
 
 @fails_at_once_when_retrying_cannot_help
-def export_credit_memos(run_id: str, task_id: str) -> dict[str, Any]:
+def export_credit_memos(run_id: str, task_id: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    from shopify_max.airflow_glue.order_tasks import skipped_in_dry_run
     from shopify_max.exactmax.hook import ExactMaxHook
     from shopify_max.refunds.pipeline import DEFAULT_LEASE, RefundExport
     from shopify_max.refunds.rules import load_refund_rules
 
+    if (skipped := skipped_in_dry_run(params, "export_credit_memos", "capture_refunds")) is not None:
+        return skipped
     with open_sync_store() as store:
         return RefundExport(store, ExactMaxHook(), load_refund_rules(), credit_memo_validator(), run_id=run_id,
                             task_id=task_id, lease=seconds_variable(WRITE_LEASE_VARIABLE, DEFAULT_LEASE)).run()
 
 
 @fails_at_once_when_retrying_cannot_help
-def summarise(run_id: str, capture: dict[str, Any], export: dict[str, Any]) -> dict[str, Any]:
+def summarise(run_id: str, capture: dict[str, Any], export: dict[str, Any],
+              params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The run summary; in a dry run, the dry-run report ``capture_refunds`` returned, logged."""
+    from shopify_max.airflow_glue.order_tasks import dry_run_summary
     from shopify_max.refunds.pipeline import summarise_refunds_run
 
+    if is_dry_run(params):
+        return dry_run_summary(capture, "capture_refunds")
     with open_sync_store() as store:
         summary = summarise_refunds_run(store, run_id=run_id, capture=capture, export=export)
     log.info("refunds: %(refunds)d = exported %(exported)d + skipped %(skipped)d (waiting %(waiting)d) + failed "

@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any, Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -127,7 +128,7 @@ def capture_orders(store: SyncStore, source: OrderSource | None, *, run_id: str,
         try:
             order = order_from_webhook_body(delivery.payload)
             order.model_dump_json()  # an order that cannot be serialised cannot be staged: refuse it here
-            _refuse_unusable_identity(order)
+            refuse_unusable_identity(order)
         except Exception as exc:  # noqa: BLE001 - any unreadable delivery is one error-queue item, not a crash
             _bad_delivery(store, report, delivery, f"it is not a readable order: {problem_text(exc)}", run_id)
             continue
@@ -139,7 +140,7 @@ def capture_orders(store: SyncStore, source: OrderSource | None, *, run_id: str,
         for order in source.iter_orders_updated(start, end):
             report.read_from_poll += 1
             try:
-                _refuse_unusable_identity(order)
+                refuse_unusable_identity(order)
             except ValueError as exc:
                 error_id = store.record_error(
                     entity=ErrorEntity.ORDER, record_key=recordable_text(order.id, MAX_IDENTIFIER_CHARS) or "",
@@ -193,7 +194,7 @@ def problem_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"
 
 
-def _refuse_unusable_identity(order: Order) -> None:
+def refuse_unusable_identity(order: Order) -> None:
     """The order's id and name key every record of it (stage, error queue, audit): refuse ones no store can key
     by (too long, or with a character neither XML nor PostgreSQL text can hold)."""
     for name, value in (("admin_graphql_api_id", order.id), ("name", order.name)):
@@ -244,59 +245,104 @@ def _decide_and_stage(store: SyncStore, candidate: _Candidate, run_id: str, stag
     raise StagingConflict(f"the staged row changed under {_STAGING_ATTEMPTS} attempts to stage it")
 
 
-def _capture_decision(store: SyncStore, order: Order, origin: str, run_id: str, staged: StagedOrder | None,
-                      task_id: str | None) -> str | None:
-    """Stage one order; returns a short label of what was decided (for the log and the XCom), or None when the
-    row changed since ``staged`` was read (the caller reads it again and decides again)."""
-    digests = order_digests(order)
+class CaptureAction(StrEnum):
+    """What capture does with one order read, given the row the sync store holds for it (:func:`decide_capture`)."""
+
+    NEW = "new"  # never staged: stage it, then map it
+    STALE = "stale"  # older than the version held: recorded, changes nothing
+    WRITE_UNDER_WAY = "write_under_way"  # the same version, with a MAX write under way: left to its writer
+    DEFER_BEHIND_WRITE = "defer_behind_write"  # a newer version, with a MAX write under way: waits until it settles
+    TAKE_UP_AGAIN = "take_up_again"  # captured, mapped or validated by a run that did not finish: mapped again
+    UNCHANGED = "unchanged"  # the version held, read again: nothing to do
+    MAP_AGAIN = "map_again"  # changed since it was skipped or failed: mapped again
+    CANCEL_IN_MAX = "cancel_in_max"  # cancelled in Shopify after export: cancel the MAX order
+    EDITED_AFTER_EXPORT = "edited_after_export"  # what the MAX order carries changed after export: the error queue
+    EXPORTED_EARLIER = "exported_earlier"  # changed after export in nothing the MAX order carries
+
+
+def decide_capture(order: Order, staged: StagedOrder | None, digests: tuple[str, str]) -> CaptureAction:
+    """What capture does with ``order`` given the row held (``None``: never staged). Reads nothing and writes
+    nothing: :func:`_capture_decision` acts on it, and a dry run (``orders.dry_run``) reports it."""
     if staged is None:
-        return "new" if _stage(store, order, origin, run_id, OrderStageStatus.CAPTURED, digests=digests) else None
+        return CaptureAction.NEW
     held = newest_held_version(staged)
     if held is not None and version_key(order) < held:
+        return CaptureAction.STALE
+    same_version = staged.payload_digest == digests[0] and not staged.deferred_json
+    if staged.status in WRITING_STATUSES:
+        return CaptureAction.WRITE_UNDER_WAY if same_version else CaptureAction.DEFER_BEHIND_WRITE
+    if staged.status in (OrderStageStatus.CAPTURED, OrderStageStatus.MAPPED, OrderStageStatus.VALIDATED):
+        return CaptureAction.TAKE_UP_AGAIN
+    if staged.payload_digest == digests[0]:
+        return CaptureAction.UNCHANGED
+    if staged.status in (OrderStageStatus.SKIPPED, OrderStageStatus.FAILED):
+        return CaptureAction.MAP_AGAIN
+    # Exported before, and Shopify changed it since.
+    if order.cancelled_at is not None and CANCELLED_IN_MAX not in (staged.detail or ""):
+        return CaptureAction.CANCEL_IN_MAX
+    if digests[1] not in (staged.exported_material_digest, staged.material_digest):
+        return CaptureAction.EDITED_AFTER_EXPORT
+    return CaptureAction.EXPORTED_EARLIER
+
+
+def edited_after_export_reason(order: Order, staged: StagedOrder) -> str:
+    """The error-queue reason of an order edited in Shopify after its export (a person changes MAX by hand)."""
+    return (f"order {order.name} ({order.id}) was edited in Shopify after its export to MAX as ORDNUM "
+            f"{staged.max_ordnum}: lines, prices, addresses or total changed. Change MAX order "
+            f"{staged.max_ordnum} by hand, then resolve this item.")
+
+
+def _capture_decision(store: SyncStore, order: Order, origin: str, run_id: str, staged: StagedOrder | None,
+                      task_id: str | None) -> str | None:
+    """Stage one order as :func:`decide_capture` says; returns a short label of what was decided (for the log and
+    the XCom), or None when the row changed since ``staged`` was read (the caller reads it again and decides
+    again)."""
+    digests = order_digests(order)
+    action = decide_capture(order, staged, digests)
+    if action == CaptureAction.NEW:
+        return "new" if _stage(store, order, origin, run_id, OrderStageStatus.CAPTURED, digests=digests) else None
+    if action == CaptureAction.STALE:
+        held = newest_held_version(staged)
         store.write_audit([AuditEntry(
             entity="order", record_key=order.name, direction="shopify_read", outcome="stale_ignored",
             request={"order_gid": order.id, "origin": origin, "updated_at": order.updated_at.isoformat()},
-            response={"held_updated_at": held[0].isoformat(), "held_status": staged.status},
+            response={"held_updated_at": held[0].isoformat() if held else None, "held_status": staged.status},
             run_id=run_id, task_id=task_id, contains_pii=False)])
         return f"stale: older than the version held ({staged.status}), ignored"
     same_version = staged.payload_digest == digests[0] and not staged.deferred_json
-    if staged.status in WRITING_STATUSES:
+    if action == CaptureAction.WRITE_UNDER_WAY:
         # A write to MAX may be under way with the document of the version held: it settles first.
-        if same_version:
-            return f"in flight ({staged.status}), " + ("continued" if staged.run_id == run_id else "left to its writer")
+        return f"in flight ({staged.status}), " + ("continued" if staged.run_id == run_id else "left to its writer")
+    if action == CaptureAction.DEFER_BEHIND_WRITE:
         deferred = store.defer_newer_version(staged, order_json=order.model_dump_json(), updated_at=order.updated_at,
                                              adopt_run_id=run_id)
         return f"in flight ({staged.status}): newer version waits until the MAX write settles" if deferred else None
-    if staged.status in (OrderStageStatus.CAPTURED, OrderStageStatus.MAPPED, OrderStageStatus.VALIDATED):
+    if action == CaptureAction.TAKE_UP_AGAIN:
         if same_version and staged.run_id == run_id:
             return f"in flight ({staged.status}), continued"
         written = _stage(store, order, origin, run_id, OrderStageStatus.CAPTURED, digests=digests, previous=staged)
         return (f"in flight ({staged.status}), " + ("taken over" if same_version else "newer version: mapped again")
                 if written else None)
-    if staged.payload_digest == digests[0]:
+    if action == CaptureAction.UNCHANGED:
         written = _stage(store, order, origin, run_id, staged.status, digests=digests,
                          previous=staged, outcome=RunOutcome.SKIPPED, code=RunOutcomeCode.UNCHANGED,
                          reason=f"unchanged since last read ({staged.status})")
         return "unchanged" if written else None
-    if staged.status in (OrderStageStatus.SKIPPED, OrderStageStatus.FAILED):
+    if action == CaptureAction.MAP_AGAIN:
         written = _stage(store, order, origin, run_id, OrderStageStatus.CAPTURED, digests=digests, previous=staged)
         return f"changed since it was {staged.status}: mapped again" if written else None
-    # Exported before, and Shopify changed it since.
-    already_cancelled = CANCELLED_IN_MAX in (staged.detail or "")
-    if order.cancelled_at is not None and not already_cancelled:
+    if action == CaptureAction.CANCEL_IN_MAX:
         written = _stage(store, order, origin, run_id, OrderStageStatus.CANCEL_PENDING, digests=digests,
                          previous=staged)
         return "cancelled after export: cancel in MAX" if written else None
-    if digests[1] not in (staged.exported_material_digest, staged.material_digest):
+    if action == CaptureAction.EDITED_AFTER_EXPORT:
         if not _stage(store, order, origin, run_id, OrderStageStatus.EXPORTED, digests=digests, previous=staged,
                       outcome=RunOutcome.FAILED, code=RunOutcomeCode.EDITED_AFTER_EXPORT,
                       reason="edited after export: see the error queue"):
             return None
         error_id = store.record_error(
             entity=ErrorEntity.ORDER, record_key=order.name, stage=OrderErrorStage.UPDATE_AFTER_EXPORT,
-            reason=f"order {order.name} ({order.id}) was edited in Shopify after its export to MAX as ORDNUM "
-                   f"{staged.max_ordnum}: lines, prices, addresses or total changed. Change MAX order "
-                   f"{staged.max_ordnum} by hand, then resolve this item.",
+            reason=edited_after_export_reason(order, staged),
             payload=order.model_dump_json(), detail={"ordnum": staged.max_ordnum, "order_gid": order.id})
         store.set_stage_status(order.id, OrderStageStatus.EXPORTED, owned_by=run_id, expected_digest=digests[0],
                                run_outcome_reason=f"error queue item {error_id}: edited after export",
@@ -314,6 +360,6 @@ def stage_order_read_by_id(store: SyncStore, order: Order, *, run_id: str, origi
     """Stage one order re-read from Shopify by id (the error queue's ``refetch``) through the same decisions as
     a webhook or the poll: versions only move forward, an unchanged or exported order is not sent again.
     Returns the decision's label; raises ``ValueError`` for an order no store can key by."""
-    _refuse_unusable_identity(order)
+    refuse_unusable_identity(order)
     candidate = _Candidate(order, origin)
     return _decide_and_stage(store, candidate, run_id, store.staged_orders([order.id]).get(order.id), task_id)

@@ -11,7 +11,9 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 from typing import Any, Protocol
 
 from shopify_max.exactmax.errors import ExactMaxDuplicateCustpo, ExactMaxRejected
@@ -64,6 +66,33 @@ def export_staged_orders(store: SyncStore, gateway: MaxGateway, *, run_id: str, 
     return dict(counts)
 
 
+@dataclass(frozen=True)
+class EarlierExport:
+    """The MAX order an order was exported as before: known from ``id_map`` (``max_order`` None), or found in MAX
+    by its CUSTPO (an export whose answer was lost, or whose ORDNUM was never recorded)."""
+
+    ordnum: str
+    max_order: SalesOrder | None = None
+
+
+def earlier_export(store: SyncStore, gateway: MaxGateway, order_gid: str, custpo: str) -> EarlierExport | None:
+    """What the export looks up before any write: ``id_map``, then MAX by CUSTPO. Writes nothing (the export
+    records what it finds; a dry run reports it). Raises ``ExactMaxDuplicateCustpo`` when MAX holds the CUSTPO
+    more than once."""
+    known = store.max_key_for("order", order_gid)
+    if known:
+        return EarlierExport(known)
+    existing = gateway.find_sales_order_by_custpo(custpo)
+    if existing is not None and existing.ORDNUM:
+        return EarlierExport(existing.ORDNUM, existing)
+    return None
+
+
+def duplicate_custpo_reason(order_name: str, order_gid: str, duplicate: ExactMaxDuplicateCustpo) -> str:
+    return (f"order {order_name} ({order_gid}) was not exported: {duplicate}. Cancel the extra order(s) in MAX, "
+            "keep one, then resolve this item and replay it.")
+
+
 def _export_one(store: SyncStore, gateway: MaxGateway, staged: StagedOrder, writer: Writer) -> str:
     mapped = json.loads(staged.mapped_json or "{}")
     sales_order = SalesOrder.model_validate(mapped["sales_order"])
@@ -83,28 +112,26 @@ def _export_one(store: SyncStore, gateway: MaxGateway, staged: StagedOrder, writ
         record_line_map(store, order_gid=staged.order_gid, order_name=staged.order_name, ordnum=ordnum, mapped=mapped,
                         sales_order=sales_order, max_lines=max_lines, run_id=run_id)
 
-    known = store.max_key_for("order", staged.order_gid)
-    if known:
-        record_map(known)
-        return finish(OrderStageStatus.EXPORTED, RunOutcome.SKIPPED, RunOutcomeCode.ALREADY_EXPORTED,
-                      f"already exported as ORDNUM {known} (id_map)", max_ordnum=known,
-                      exported_material_digest=staged.material_digest)
     try:
-        existing = gateway.find_sales_order_by_custpo(sales_order.CUSTPO)
+        earlier = earlier_export(store, gateway, staged.order_gid, sales_order.CUSTPO)
     except ExactMaxDuplicateCustpo as duplicate:
         error_id = store.record_error(
             entity=ErrorEntity.ORDER, record_key=staged.order_name, stage=OrderErrorStage.EXPORT,
-            reason=f"order {staged.order_name} ({staged.order_gid}) was not exported: {duplicate}. Cancel the extra "
-                   "order(s) in MAX, keep one, then resolve this item and replay it.",
+            reason=duplicate_custpo_reason(staged.order_name, staged.order_gid, duplicate),
             detail={"order_gid": staged.order_gid, "custpo": duplicate.custpo, "ordnums": duplicate.ordnums})
         return finish(OrderStageStatus.FAILED, RunOutcome.FAILED, RunOutcomeCode.DUPLICATE_CUSTPO,
                       f"error queue item {error_id}: {duplicate}", error_queue_id=error_id)
-    if existing is not None and existing.ORDNUM:
-        store.record_id_mapping("order", staged.order_gid, existing.ORDNUM, run_id=run_id)
-        record_map(existing.ORDNUM, existing.lines)
+    if earlier is not None and earlier.max_order is None:
+        record_map(earlier.ordnum)
+        return finish(OrderStageStatus.EXPORTED, RunOutcome.SKIPPED, RunOutcomeCode.ALREADY_EXPORTED,
+                      f"already exported as ORDNUM {earlier.ordnum} (id_map)", max_ordnum=earlier.ordnum,
+                      exported_material_digest=staged.material_digest)
+    if earlier is not None:
+        store.record_id_mapping("order", staged.order_gid, earlier.ordnum, run_id=run_id)
+        record_map(earlier.ordnum, earlier.max_order.lines)
         return finish(OrderStageStatus.EXPORTED, RunOutcome.SKIPPED, RunOutcomeCode.FOUND_IN_MAX,
-                      f"already in MAX as ORDNUM {existing.ORDNUM} (found by CUSTPO "
-                      f"{sales_order.CUSTPO}); id_map recorded now", max_ordnum=existing.ORDNUM,
+                      f"already in MAX as ORDNUM {earlier.ordnum} (found by CUSTPO "
+                      f"{sales_order.CUSTPO}); id_map recorded now", max_ordnum=earlier.ordnum,
                       exported_material_digest=staged.material_digest)
 
     document = gateway.sales_order_document(sales_order)  # the bytes sent: what the audit entry records
@@ -174,6 +201,29 @@ def apply_cancellations(store: SyncStore, gateway: MaxGateway, *, run_id: str, t
     return dict(counts)
 
 
+class CancelAction(StrEnum):
+    CANCEL = "cancel"  # open in MAX, nothing shipped: cancel it
+    ALREADY_CANCELLED = "already_cancelled"  # status 4 already: nothing to send
+    CANNOT = "cannot"  # not in MAX, or something shipped: a person acts (the error queue)
+
+
+def cancellation_decision(max_order: SalesOrder | None) -> tuple[CancelAction, str]:
+    """What cancelling an exported order in MAX comes to, from the MAX order as read (None: MAX has no such order),
+    and why when it cannot be done."""
+    if max_order is None:
+        return CancelAction.CANNOT, "MAX has no such order"
+    if any((line.SHPQTY or 0) > 0 for line in max_order.lines):
+        return CancelAction.CANNOT, "MAX has already shipped part of it"
+    if max_order.STATUS == "4":
+        return CancelAction.ALREADY_CANCELLED, "already cancelled in MAX"
+    return CancelAction.CANCEL, ""
+
+
+def cannot_cancel_reason(order_name: str, ordnum: str, why: str) -> str:
+    return (f"order {order_name} was cancelled in Shopify after export as ORDNUM {ordnum}, but {why}: cancel or "
+            "return it in MAX by hand, then resolve this item.")
+
+
 def _cancel_one(store: SyncStore, gateway: MaxGateway, staged: StagedOrder, writer: Writer) -> str:
     ordnum = staged.max_ordnum or ""
 
@@ -190,20 +240,16 @@ def _cancel_one(store: SyncStore, gateway: MaxGateway, staged: StagedOrder, writ
     def cannot(why: str) -> str:
         error_id = store.record_error(
             entity=ErrorEntity.ORDER, record_key=staged.order_name, stage=OrderErrorStage.CANCEL,
-            reason=f"order {staged.order_name} was cancelled in Shopify after export as ORDNUM {ordnum}, but "
-                   f"{why}: cancel or return it in MAX by hand, then resolve this item.",
+            reason=cannot_cancel_reason(staged.order_name, ordnum, why),
             detail={"ordnum": ordnum, "order_gid": staged.order_gid})
         finish(RunOutcome.FAILED, RunOutcomeCode.CANNOT_CANCEL, f"error queue item {error_id}: cannot cancel, {why}",
                error_queue_id=error_id)
         return RunOutcome.FAILED
 
-    max_order = gateway.get_sales_order(ordnum)
-    shipped = max_order is not None and any((line.SHPQTY or 0) > 0 for line in max_order.lines)
-    if max_order is None:
-        return cannot("MAX has no such order")
-    if shipped:
-        return cannot("MAX has already shipped part of it")
-    if max_order.STATUS == "4":
+    action, why = cancellation_decision(gateway.get_sales_order(ordnum))
+    if action == CancelAction.CANNOT:
+        return cannot(why)
+    if action == CancelAction.ALREADY_CANCELLED:
         finish(RunOutcome.EXPORTED, RunOutcomeCode.ALREADY_CANCELLED_IN_MAX,
                f"already cancelled in MAX: ORDNUM {ordnum} has status 4", detail=CANCELLED_IN_MAX)
         return "cancelled"

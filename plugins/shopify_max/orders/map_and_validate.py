@@ -40,6 +40,24 @@ def map_staged_orders(store: SyncStore, mappings: Mappings, *, run_id: str) -> d
     return dict(counts)
 
 
+def map_staged_copy(store: SyncStore, mappings: Mappings, order_json: str | None, *, order_gid: str,
+                    order_name: str) -> MappedOrder:
+    """Map an order as staged (its JSON), with the MAX account ``id_map`` already holds for its customer. Reads the
+    store, writes nothing: the map step records the result, and a dry run (``orders.dry_run``) reports it. A
+    surprise from the mapper is an ``unexpected`` error of this order, never an exception out of the batch."""
+    try:
+        order = Order.model_validate_json(order_json or "{}")
+        known_custid = store.max_key_for("customer", order.customer.id) if order.customer else None
+        return map_order_to_sales_order(order, mappings, known_custid=known_custid)
+    except SQLAlchemyError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - one order's surprise must not stop the batch
+        result = MappedOrder(order_gid=order_gid, order_name=order_name, custpo="")
+        result.errors.append(MappingError("order", "unexpected", f"mapping raised {problem_text(exc)}"))
+        log.exception("order %s: mapping raised; sent to the error queue", order_name)
+        return result
+
+
 def _map_one(store: SyncStore, mappings: Mappings, staged: StagedOrder, run_id: str) -> OrderStageStatus:
     def move(status: OrderStageStatus, **values: Any) -> bool:
         moved = store.set_stage_status(staged.order_gid, status, expected=[OrderStageStatus.CAPTURED], owned_by=run_id,
@@ -49,16 +67,8 @@ def _map_one(store: SyncStore, mappings: Mappings, staged: StagedOrder, run_id: 
                      staged.order_name)
         return moved
 
-    try:
-        order = Order.model_validate_json(staged.order_json or "{}")
-        known_custid = store.max_key_for("customer", order.customer.id) if order.customer else None
-        result = map_order_to_sales_order(order, mappings, known_custid=known_custid)
-    except SQLAlchemyError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - one order's surprise must not stop the batch
-        result = MappedOrder(order_gid=staged.order_gid, order_name=staged.order_name, custpo="")
-        result.errors.append(MappingError("order", "unexpected", f"mapping raised {problem_text(exc)}"))
-        log.exception("order %s: mapping raised; sent to the error queue", staged.order_name)
+    result = map_staged_copy(store, mappings, staged.order_json, order_gid=staged.order_gid,
+                             order_name=staged.order_name)
     rules = [rule.as_dict() for rule in result.rules_applied]
     if result.outcome == OrderStageStatus.FAILED:
         error_id = store.record_error(
@@ -112,8 +122,7 @@ def validate_staged_orders(store: SyncStore, codes: Any, *, run_id: str, task_id
                 log.info("order %s: changed or taken over by another run while validating; its result is dropped",
                          row.order_name)
             continue
-        reason = (f"order {row.order_name} ({row.order_gid}) fails validation: "
-                  + "; ".join(f.message() for f in failures))
+        reason = validation_failure_reason(row.order_name, row.order_gid, failures)
         error_id = store.record_error(entity=ErrorEntity.ORDER, record_key=row.order_name,
                                       stage=OrderErrorStage.VALIDATE, reason=reason, payload=row.mapped_json,
                                       detail={"failures": [f.__dict__ for f in failures], "order_gid": row.order_gid})
@@ -134,3 +143,6 @@ def validate_staged_orders(store: SyncStore, codes: Any, *, run_id: str, task_id
     return summary
 
 
+def validation_failure_reason(order_name: str, order_gid: str, failures: list[Any]) -> str:
+    """The error-queue reason of an order the suite refused: the order, then each column, value and expectation."""
+    return f"order {order_name} ({order_gid}) fails validation: " + "; ".join(f.message() for f in failures)

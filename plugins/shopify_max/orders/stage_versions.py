@@ -17,11 +17,10 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def order_digests(order: Order) -> tuple[str, str]:
-    """(payload digest, material digest). The material digest covers what an export carries: lines,
-    quantities, prices, discounts, shipping, taxes, addresses, customer and total; not tags or statuses."""
-    payload = _sha256(order.model_dump_json())
-    material = {
+def material_of(order: Order) -> dict[str, object]:
+    """What an export carries, by part: lines, quantities, prices, discounts, shipping, taxes, addresses, customer
+    and total; not tags or statuses."""
+    return {
         "lines": [(i.sku, i.quantity, str(i.original_unit_price_set.shop_money.amount),
                    [str(a.allocated_amount_set.shop_money.amount) for a in i.discount_allocations],
                    [(t.title, str(t.price_set.shop_money.amount)) for t in i.tax_lines]) for i in order.line_items],
@@ -31,7 +30,18 @@ def order_digests(order: Order) -> tuple[str, str]:
         "bill_to": order.billing_address.model_dump() if order.billing_address else None,
         "customer": order.customer.id if order.customer else None,
     }
-    return payload, _sha256(json.dumps(material, sort_keys=True, default=str))
+
+
+def order_digests(order: Order) -> tuple[str, str]:
+    """(payload digest, material digest). The material digest covers :func:`material_of`."""
+    payload = _sha256(order.model_dump_json())
+    return payload, _sha256(json.dumps(material_of(order), sort_keys=True, default=str))
+
+
+def material_changes(before: Order, after: Order) -> list[str]:
+    """The parts of :func:`material_of` that differ between two versions of an order (``lines``, ``total``…)."""
+    old, new = (json.loads(json.dumps(material_of(o), sort_keys=True, default=str)) for o in (before, after))
+    return [part for part in new if old.get(part) != new[part]]
 
 
 VersionKey = tuple[datetime, bool]

@@ -15,6 +15,7 @@ import logging
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -48,7 +49,7 @@ class RefundLeaseLost(RuntimeError):
     """The refund's write lease expired before the send: nothing was sent; the next run takes it up."""
 
 
-def _staged_body(refund: Any) -> dict[str, Any]:
+def staged_refund_body(refund: Any) -> dict[str, Any]:
     """The refund as staged: without its note (free text a person typed: personal data the flow does not need)."""
     return {**refund.model_dump(mode="json"), "note": None}
 
@@ -80,7 +81,7 @@ def capture_refunds(store: SyncStore, shopify: Any, *, run_id: str, window: tupl
             store.mark_inbox([row.id], InboxStatus.FAILED)
             counts["unreadable"] += 1
             continue
-        counts["staged"] += store.stage_refund(refund.id, refund.order_id, _staged_body(refund), source="webhook",
+        counts["staged"] += store.stage_refund(refund.id, refund.order_id, staged_refund_body(refund), source="webhook",
                                                run_id=run_id)
         store.mark_inbox([row.id], InboxStatus.PROCESSED)
     start, end = window
@@ -94,7 +95,7 @@ def capture_refunds(store: SyncStore, shopify: Any, *, run_id: str, window: tupl
             continue
         for refund in shopify.refunds_of_order(order.order_gid) or []:
             if refund.id in missing:
-                counts["staged"] += store.stage_refund(refund.id, refund.order_id, _staged_body(refund),
+                counts["staged"] += store.stage_refund(refund.id, refund.order_id, staged_refund_body(refund),
                                                        source=source, run_id=run_id)
     store.set_watermark(POLL_WATERMARK, end.isoformat(), run_id=run_id)
     if returns:
@@ -111,6 +112,65 @@ def _cancelled_before_shipping(max_order: Any) -> bool:
 def _order_total(max_order: Any) -> Decimal:
     return sum((line.PRICE * line.ORGQTY + sum(((getattr(line, f"TAX{n}") or Decimal(0)) for n in (1, 2, 3)),
                                                Decimal(0)) for line in max_order.lines), Decimal(0)).quantize(CENT)
+
+
+NOTHING_TO_CREDIT = "the refund credits nothing (no amount on any line, shipping or adjustment)"
+
+
+@dataclass(frozen=True)
+class OrderGate:
+    """A refund that is not credited now, because of its MAX order: it waits, or needs no credit memo."""
+
+    status: RefundStatus
+    code: RefundOutcomeCode
+    reason: str
+    error_stage: RefundErrorStage | None = None  # set once it has waited longer than ``max_wait_days``
+
+
+def order_gate(refund: Any, ordnum: str | None, max_order: Any, rules: RefundRules) -> OrderGate | None:
+    """Whether the refund waits (its order is not in MAX, or not invoiced) or needs no memo (MAX cancelled the order
+    before anything shipped), from the MAX order as read; None: it is credited now. Reads and writes nothing."""
+    waited = utcnow() - refund.created_at
+    if max_order is None or not max_order.INVCE and not _cancelled_before_shipping(max_order):
+        code = RefundOutcomeCode.WAITING_FOR_ORDER if max_order is None else RefundOutcomeCode.WAITING_FOR_INVOICE
+        why = ("its order is not in MAX yet (not exported, or on the error queue): it is credited once the order "
+               "is exported and invoiced" if max_order is None else
+               f"MAX has not invoiced order {ordnum} yet: nothing to credit until it does")
+        long_wait = waited > timedelta(days=rules.max_wait_days)
+        return OrderGate(RefundStatus.WAITING, code, f"waiting {waited.days} day(s): {why}",
+                         RefundErrorStage.EXPORT if long_wait else None)
+    if _cancelled_before_shipping(max_order):
+        return OrderGate(RefundStatus.SKIPPED, RefundOutcomeCode.CANCELLED_BEFORE_SHIPPING,
+                         f"MAX order {ordnum} was cancelled before anything shipped (the orders flow cancels it): no "
+                         "credit memo")
+    return None
+
+
+def earlier_memos_total(store: SyncStore, order_gid: str, refund_gid: str) -> Decimal:
+    """What the credit memos this flow exported for the order's other refunds credit (``refund_stage``)."""
+    return sum((other.credit_memo_total or Decimal(0) for other in store.refunds_of_order(order_gid)
+                if other.status == RefundStatus.EXPORTED and other.refund_gid != refund_gid), Decimal(0))
+
+
+def cap_problem(earlier: Decimal, ordnum: str, max_order: Any, mapped: MappedRefund) -> RefundProblem | None:
+    """An ``excess`` problem when ``earlier`` memos and this one together credit more than MAX holds for the order."""
+    ordered = _order_total(max_order)
+    if earlier + mapped.total <= ordered:
+        return None
+    return RefundProblem(RefundErrorStage.EXCESS, "total", (
+        f"with this one, the order's credit memos would credit {earlier + mapped.total} (earlier memos "
+        f"{earlier}, this {mapped.total}) but MAX order {ordnum} holds {ordered}: excess "
+        f"{earlier + mapped.total - ordered}"))
+
+
+def problem_code(first: RefundProblem) -> RefundOutcomeCode:
+    """The outcome of a refund whose first problem is ``first``."""
+    return {RefundErrorStage.TOTALS: RefundOutcomeCode.TOTALS_DIFFER,
+            RefundErrorStage.EXCESS: RefundOutcomeCode.EXCEEDS_ORDER}.get(first.stage, RefundOutcomeCode.MAPPING_FAILED)
+
+
+def credit_memo_custpo(refund: Any, rules: RefundRules) -> str:
+    return rules.custpo_format.format(refund_id=refund.legacy_id)
 
 
 class RefundExport:
@@ -168,7 +228,7 @@ class RefundExport:
                         memo=(known, staged.credit_memo_total if memo is None else memo.total))
             return
         if taken_over:  # the writer before died with the memo perhaps on its way: MAX's memos by CUSTPO decide
-            custpo = self.rules.custpo_format.format(refund_id=refund.legacy_id)
+            custpo = credit_memo_custpo(refund, self.rules)
             found = self.max_hook.find_credit_memos_by_custpo(custpo)
             if found:
                 self.store.record_id_mapping(REFUND_ENTITY, staged.refund_gid, found[0].ORDNUM, run_id=self.run_id)
@@ -178,20 +238,9 @@ class RefundExport:
                 return
         ordnum = self.store.max_key_for(ORDER_ENTITY, staged.order_gid)
         max_order = self.max_hook.get_sales_order(ordnum) if ordnum else None
-        waited = utcnow() - refund.created_at
-        if max_order is None or not max_order.INVCE and not _cancelled_before_shipping(max_order):
-            code = RefundOutcomeCode.WAITING_FOR_ORDER if max_order is None else RefundOutcomeCode.WAITING_FOR_INVOICE
-            why = ("its order is not in MAX yet (not exported, or on the error queue): it is credited once the order "
-                   "is exported and invoiced" if max_order is None else
-                   f"MAX has not invoiced order {ordnum} yet: nothing to credit until it does")
-            long_wait = waited > timedelta(days=self.rules.max_wait_days)
-            self.settle(staged, RefundStatus.WAITING, code, f"waiting {waited.days} day(s): {why}", owner=owner,
-                        stage=RefundErrorStage.EXPORT if long_wait else None)
-            return
-        if _cancelled_before_shipping(max_order):
-            self.settle(staged, RefundStatus.SKIPPED, RefundOutcomeCode.CANCELLED_BEFORE_SHIPPING,
-                        f"MAX order {ordnum} was cancelled before anything shipped (the orders flow cancels it): no "
-                        "credit memo", owner=owner)
+        gate = order_gate(refund, ordnum, max_order, self.rules)
+        if gate is not None:
+            self.settle(staged, gate.status, gate.code, gate.reason, owner=owner, stage=gate.error_stage)
             return
         try:
             mapped = map_refund(refund, max_order, self.store.order_line_map(ordnum), self.rules)
@@ -201,19 +250,17 @@ class RefundExport:
                         stage=RefundErrorStage.MAP, detail={"ordnum": ordnum})
             return
         if not mapped.problems and mapped.memo is None:
-            self.settle(staged, RefundStatus.SKIPPED, RefundOutcomeCode.NOTHING_TO_CREDIT,
-                        "the refund credits nothing (no amount on any line, shipping or adjustment)", owner=owner)
+            self.settle(staged, RefundStatus.SKIPPED, RefundOutcomeCode.NOTHING_TO_CREDIT, NOTHING_TO_CREDIT,
+                        owner=owner)
             return
         if not mapped.problems:
             self.check_cap(staged, ordnum, max_order, mapped)
         if mapped.problems:
             first = mapped.problems[0]
-            code = {RefundErrorStage.TOTALS: RefundOutcomeCode.TOTALS_DIFFER,
-                    RefundErrorStage.EXCESS: RefundOutcomeCode.EXCEEDS_ORDER}.get(first.stage,
-                                                                              RefundOutcomeCode.MAPPING_FAILED)
-            self.settle(staged, RefundStatus.FAILED, code, "; ".join(p.text() for p in mapped.problems), owner=owner,
-                        stage=first.stage, detail={"ordnum": ordnum, "difference": str(mapped.difference),
-                                                   "memo_total": str(mapped.total), "refunded": str(mapped.refunded)})
+            self.settle(staged, RefundStatus.FAILED, problem_code(first), "; ".join(p.text() for p in mapped.problems),
+                        owner=owner, stage=first.stage,
+                        detail={"ordnum": ordnum, "difference": str(mapped.difference),
+                                "memo_total": str(mapped.total), "refunded": str(mapped.refunded)})
             return
         failures = self.validate([mapped.memo])
         if failures:
@@ -225,14 +272,10 @@ class RefundExport:
 
     def check_cap(self, staged: StagedRefund, ordnum: str, max_order: Any, mapped: MappedRefund) -> None:
         """Every credit memo of the order together never exceeds what MAX holds for the order."""
-        earlier = sum((other.credit_memo_total or Decimal(0) for other in self.store.refunds_of_order(staged.order_gid)
-                       if other.status == RefundStatus.EXPORTED and other.refund_gid != staged.refund_gid), Decimal(0))
-        ordered = _order_total(max_order)
-        if earlier + mapped.total > ordered:
-            mapped.problems.append(RefundProblem(RefundErrorStage.EXCESS, "total", (
-                f"with this one, the order's credit memos would credit {earlier + mapped.total} (earlier memos "
-                f"{earlier}, this {mapped.total}) but MAX order {ordnum} holds {ordered}: excess "
-                f"{earlier + mapped.total - ordered}")))
+        problem = cap_problem(earlier_memos_total(self.store, staged.order_gid, staged.refund_gid), ordnum, max_order,
+                              mapped)
+        if problem is not None:
+            mapped.problems.append(problem)
 
     def write(self, staged: StagedRefund, ordnum: str, mapped: MappedRefund, owner: str) -> None:
         from shopify_max.exactmax.errors import ExactMaxRejected
