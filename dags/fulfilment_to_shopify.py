@@ -24,7 +24,14 @@ from __future__ import annotations
 
 from airflow.sdk import CronTriggerTimetable, Param, dag, task
 
-from shopify_max.airflow_glue.dag_defaults import DEFAULT_ARGS, EXACTMAX_POOL, SHOPIFY_POOL, START_DATE, tags
+from shopify_max.airflow_glue.dag_defaults import (
+    DEFAULT_ARGS,
+    EXACTMAX_POOL,
+    SHOPIFY_POOL,
+    START_DATE,
+    dry_run_param,
+    tags,
+)
 from shopify_max.dry_run import is_dry_run
 
 
@@ -41,8 +48,7 @@ from shopify_max.dry_run import is_dry_run
         "since_shipment": Param(None, type=["null", "string"],
                                 description="Backfill: re-read MAX shipments after this shipment id (staging is "
                                             "idempotent; nothing is sent twice). Empty: the stored cursor."),
-        "dry_run": Param(False, type="boolean", description="Read MAX, Shopify and the sync store, report what would "
-                                                            "be sent and what would fail; send and store nothing."),
+        "dry_run": dry_run_param(),
     },
 )
 def fulfilment_to_shopify():

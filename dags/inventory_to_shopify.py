@@ -27,7 +27,14 @@ from __future__ import annotations
 
 from airflow.sdk import CronTriggerTimetable, Param, dag, task
 
-from shopify_max.airflow_glue.dag_defaults import DEFAULT_ARGS, EXACTMAX_POOL, SHOPIFY_POOL, START_DATE, tags
+from shopify_max.airflow_glue.dag_defaults import (
+    DEFAULT_ARGS,
+    EXACTMAX_POOL,
+    SHOPIFY_POOL,
+    START_DATE,
+    dry_run_param,
+    tags,
+)
 from shopify_max.dry_run import is_dry_run
 from shopify_max.shopify.limits import MAX_INPUT_ARRAY_ITEMS
 
@@ -47,8 +54,7 @@ from shopify_max.shopify.limits import MAX_INPUT_ARRAY_ITEMS
                                   "since the shadow; full: read Shopify in bulk and correct every drift."),
         "batch_size": Param(None, type=["null", "integer"], minimum=1, maximum=MAX_INPUT_ARRAY_ITEMS,
                             description="Quantities per mutation for this run (default: inventory_rules.yaml)."),
-        "dry_run": Param(False, type="boolean", description="Read MAX and Shopify, report what would be set and "
-                                                            "what would fail; send and store nothing."),
+        "dry_run": dry_run_param(),
     },
 )
 def inventory_to_shopify():

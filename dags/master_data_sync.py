@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from airflow.sdk import CronTriggerTimetable, Param, dag, task
 
-from shopify_max.airflow_glue.dag_defaults import DEFAULT_ARGS, DRY_RUN_PARAM, SHOPIFY_POOL, START_DATE, tags
+from shopify_max.airflow_glue.dag_defaults import DEFAULT_ARGS, SHOPIFY_POOL, START_DATE, dry_run_param, tags
 
 
 @dag(
@@ -34,7 +34,7 @@ from shopify_max.airflow_glue.dag_defaults import DEFAULT_ARGS, DRY_RUN_PARAM, S
     default_args=DEFAULT_ARGS,
     tags=tags("master-data"),
     doc_md=__doc__,
-    params={"dry_run": DRY_RUN_PARAM,
+    params={"dry_run": dry_run_param(),
             "codes_seen_days": Param(None, type=["null", "integer"], minimum=1, maximum=365,
                                      description="Check Shopify values seen in this many days (default: the "
                                                  "rules file's codes_seen_days).")},

@@ -46,10 +46,10 @@ from airflow.sdk import AssetOrTimeSchedule, CronDataIntervalTimetable, Param, d
 
 from shopify_max.airflow_glue.dag_defaults import (
     DEFAULT_ARGS,
-    DRY_RUN_PARAM,
     EXACTMAX_POOL,
     SHOPIFY_POOL,
     START_DATE,
+    dry_run_param,
     tags,
 )
 from shopify_max.webhooks.inbox_trigger import NEW_ORDER_WEBHOOKS
@@ -71,7 +71,7 @@ from shopify_max.webhooks.inbox_trigger import NEW_ORDER_WEBHOOKS
                               description="Backfill: re-read orders updated from this time (UTC)."),
         "window_end": Param(None, type=["null", "string"], format="date-time",
                             description="Backfill: … up to this time (UTC)."),
-        "dry_run": DRY_RUN_PARAM,
+        "dry_run": dry_run_param(),
     },
 )
 def orders_to_max():

@@ -28,10 +28,10 @@ from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
 
 from shopify_max.airflow_glue.dag_defaults import (
     DEFAULT_ARGS,
-    DRY_RUN_PARAM,
     EXACTMAX_POOL,
     SHOPIFY_POOL,
     START_DATE,
+    dry_run_param,
     tags,
 )
 
@@ -50,7 +50,7 @@ from shopify_max.airflow_glue.dag_defaults import (
                               description="Backfill: re-read refunds of orders updated from this time (UTC)."),
         "window_end": Param(None, type=["null", "string"], format="date-time",
                             description="Backfill: … up to this time (UTC)."),
-        "dry_run": DRY_RUN_PARAM,
+        "dry_run": dry_run_param(),
     },
 )
 def refunds_to_max():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
@@ -81,11 +82,26 @@ def xcom_return(dag_run, task_id: str):
     return task_return_values(dag_run.dag_id, dag_run.run_id)[task_id]
 
 
+@contextmanager
+def declared_params_restored(dag):
+    """``dag.test(run_conf=…)`` writes the conf into the DAG's Param objects: put the declared values back after,
+    so one test's ``dry_run=True`` or backfill window never becomes the next run's default."""
+    holders = [dag.params, *(task.params for task in dag.tasks)]  # each task holds its own copy of the params
+    declared = [(params, {key: params.get_param(key).value for key in params}) for params in holders]
+    try:
+        yield
+    finally:
+        for params, values in declared:
+            for key, value in values.items():
+                params.get_param(key).value = value
+
+
 def run_dag(dag_bag, dag_id: str, **params):
     """One real run of ``dag_id`` (``dag.test()``), without Airflow's retries; its ``summarise_run`` XCom."""
     dag = dag_bag.dags[dag_id]
     for task in dag.tasks:
         task.retries = 0  # a failure must surface at once here, not after Airflow's retry back-off
-    dag_run = dag.test(run_conf=params or None)
+    with declared_params_restored(dag):
+        dag_run = dag.test(run_conf=params or None)
     assert dag_run.state == "success", f"{dag_id} run {dag_run.run_id} ended {dag_run.state}"
     return xcom_return(dag_run, "summarise_run")

@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import run_dag, xcom_return
+from conftest import declared_params_restored, run_dag, xcom_return
 from sqlalchemy import func, select
 
 from sandboxes import master_data_cases as cases
@@ -90,7 +90,7 @@ def test_customers_are_matched_pushed_once_and_ambiguity_is_never_guessed(dag_ba
     assert store_rows(stack) == {"customer_sync": 0, "error_queue": 0, "id_map": 0, "audit_log": 0}
     would = dry["would_write"]
 
-    summary = run_dag(dag_bag, "master_data_sync", dry_run=False)  # dag.test() keeps the last conf otherwise
+    summary = run_dag(dag_bag, "master_data_sync")
     shop_after, gateway_after = writes(stack)
     assert gateway_after == before[1], "master data wrote to MAX (web customers are reported by default)"
     assert shop_after.get("customerSet", 0) - before[0].get("customerSet", 0) == would["customers_updated"] == \
@@ -116,7 +116,7 @@ def test_customers_are_matched_pushed_once_and_ambiguity_is_never_guessed(dag_ba
     assert {shopify["pioneer_a"]["id"], shopify["pioneer_b"]["id"]} <= set(pioneer.detail["candidates"])
     assert decisions["BOLT-002"].decision == "unmatched"
 
-    again = run_dag(dag_bag, "master_data_sync", dry_run=False)
+    again = run_dag(dag_bag, "master_data_sync")
     assert writes(stack)[0] == shop_after, "a re-run wrote to Shopify"
     assert again["customers"]["pushed"] == 0 and again["customers"]["unchanged"] == len(cases.EXPECTED_MATCHES)
     assert {key for stage, key in open_items(stack, "customer") if stage == "match"} == cases.EXPECTED_AMBIGUOUS
@@ -138,7 +138,8 @@ def test_go_live_check_writes_nothing_and_its_report_opens_in_chromium(dag_bag, 
     dag = dag_bag.dags["go_live_check"]
     for task in dag.tasks:
         task.retries = 0
-    dag_run = dag.test(run_conf={"window_days": 60})
+    with declared_params_restored(dag):
+        dag_run = dag.test(run_conf={"window_days": 60})
     assert dag_run.state == "success"
     assert writes(stack) == before, "the go-live check wrote to a sandbox"
     assert store_rows(stack) == rows_before, "the go-live check changed the sync store"

@@ -31,10 +31,16 @@ DEFAULT_ARGS = {
 
 COMMON_TAGS = ["shopify", "exact-max"]
 
-# Every flow's dry-run switch (shopify_max.dry_run): reads and checks are real, nothing is written anywhere.
-DRY_RUN_PARAM = Param(False, type="boolean", title="Dry run",
-                      description="Read, map and check for real; write nothing to Shopify, MAX or the sync store. "
-                                  "The summary says what would have been written.")
+
+
+def dry_run_param() -> Param:
+    """Every flow's dry-run switch (shopify_max.dry_run): reads and checks are real, nothing is written anywhere.
+
+    A new Param per DAG: ``dag.test(run_conf=…)`` writes the conf into the DAG's Param objects, so one object
+    shared by every DAG would carry one DAG's dry run into another's next test run."""
+    return Param(False, type="boolean", title="Dry run",
+                 description="Read, map and check for real; write nothing to Shopify, MAX or the sync store. The "
+                             "summary says what would have been written.")
 
 
 def tags(*flow_tags: str) -> list[str]:
