@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-DAG_ID = "master_data_sync"  # one task, no sandbox needed: the cheapest full DAG run
+DAG_ID = "sync_store_maintenance"  # no sandbox needed: the cheapest full DAG run
 
 
 @pytest.mark.e2e
@@ -33,16 +33,16 @@ def test_a_demo_run_writes_each_task_log_where_the_ui_reads_it(airflow_metadata_
         logging.disable(logging.NOTSET)
 
     assert (dag_id, state) == (DAG_ID, "success")
-    assert set(values) == {"prepare_sync_store"}
+    assert set(values) == {"act_on_privacy_requests", "purge_expired_pii"}
     with create_session() as session:
         [dag_run] = session.query(DagRun).filter(DagRun.dag_id == DAG_ID).order_by(DagRun.id.desc()).limit(1).all()
-        [ti] = dag_run.get_task_instances(session=session)
+        [ti] = [t for t in dag_run.get_task_instances(session=session) if t.task_id == "purge_expired_pii"]
         path = (Path(conf.get("logging", "base_log_folder")) / f"dag_id={DAG_ID}" / f"run_id={dag_run.run_id}"
-                / "task_id=prepare_sync_store" / f"attempt={ti.try_number}.log")
+                / "task_id=purge_expired_pii" / f"attempt={ti.try_number}.log")
         lines = [json.loads(line) for line in path.read_text().splitlines()]
-        assert any(line["event"].startswith("sync store ready at schema revision") for line in lines)
+        assert any(line["event"].startswith("purged PII older than") for line in lines)
 
         chunks, _ = TaskLogReader().read_log_chunks(ti, ti.try_number, {})
         events = [getattr(message, "event", "") for message in chunks]
-    assert any(str(event).startswith("sync store ready at schema revision") for event in events)
+    assert any(str(event).startswith("purged PII older than") for event in events)
     assert not any("Log file not found" in str(event) for event in events)

@@ -83,11 +83,45 @@ def test_a_rule_left_out_is_not_used():
         _decisions(MatchSettings(rules=("email", "vat")))
 
 
-def test_id_map_comes_first_and_is_not_a_claim():
+def test_id_map_is_a_claim_stronger_than_the_rules():
     shopify = _shopify_customers()
     decided = _decisions(MatchSettings(), {"BOLT-002": shopify["northwind"].gid})
     assert decided["BOLT-002"][:3] == ("matched", "id_map", "northwind")
-    assert decided["NORTHWIND-CA"][:3] == ("matched", "company_postal_code", "northwind")
+    # NORTHWIND-CA finds the same customer by company + postal code: id_map's claim wins, and this one says so.
+    assert decided["NORTHWIND-CA"] == ("unmatched", "company_postal_code", None, ("northwind", "BOLT-002"))
+
+
+def test_a_metafield_a_person_sets_settles_a_duplicate_in_max():
+    shopify = _shopify_customers()
+    cascade = shopify["cascade"]
+    shopify["cascade"] = ShopifyCustomer(cascade.gid, cascade.email, cascade.phone, cascade.company,
+                                         cascade.zip_code, cascade.country_code,
+                                         metafields={"max.custid": "CASCADE-02"})
+    key_of = {c.gid: key for key, c in shopify.items()}
+    decided = {m.custid: m for m in match_customers(_max_accounts(), shopify.values(), MatchSettings())}
+    assert (decided["CASCADE-02"].decision, decided["CASCADE-02"].rule,
+            key_of[decided["CASCADE-02"].shopify_gid]) == ("matched", "custid_metafield", "cascade")
+    assert decided["CASCADE-01"].decision == "unmatched"
+    assert "belongs to MAX account CASCADE-02" in decided["CASCADE-01"].reason
+
+
+def test_a_metafield_beats_id_map():
+    shopify = _shopify_customers()
+    decided = _decisions(MatchSettings(), {"S1": shopify["globex"].gid})
+    assert decided["GLOBEX"][:3] == ("matched", "custid_metafield", "globex")
+
+
+def test_company_rule_needs_letters_and_the_same_country():
+    settings = MatchSettings(rules=("company_postal_code",))
+    accounts = [MaxAccount("RU-1", "ООО Ромашка 2", zip_code="10115", country="DE"),
+                MaxAccount("US-1", "Acme Inc", zip_code="10115", country="US"),
+                MaxAccount("NUM", "2", zip_code="10115", country="DE")]
+    customers = [ShopifyCustomer("g1", company="Альфа 2", zip_code="10115", country_code="DE"),
+                 ShopifyCustomer("g2", company="ACME GmbH", zip_code="10115", country_code="DE"),
+                 ShopifyCustomer("g3", company="2", zip_code="10115", country_code="DE")]
+    decided = {m.custid: m.decision for m in match_customers(accounts, customers, settings)}
+    assert decided == {"RU-1": "unmatched", "US-1": "unmatched", "NUM": "unmatched"}
+    assert normal_company("ООО Ромашка") == "ooo romashka"
 
 
 @pytest.mark.parametrize(("raw", "expected"), [

@@ -61,7 +61,7 @@ def test_filters_counts_pages_and_detail(sync_store):
     assert first.total == 4 and len(first.items) == len(second.items) == 2
     assert not {i["id"] for i in first.items} & {i["id"] for i in second.items}
     with pytest.raises(ValueError, match="error-queue entity"):
-        ErrorQueueFilter(entity="customer")
+        ErrorQueueFilter(entity="supplier")
 
     item = sync_store.error_item(ids["unknown_sku"])
     assert item["record_key"] == "#1008" and "shpat_" not in item["payload"]

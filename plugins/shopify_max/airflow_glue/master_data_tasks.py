@@ -13,7 +13,8 @@ from typing import Any
 from shopify_max.airflow_glue.store_tasks import open_sync_store
 from shopify_max.airflow_glue.task_failures import fails_at_once_when_retrying_cannot_help
 from shopify_max.clock import utcnow
-from shopify_max.dry_run import DryRunReport, dry_run_guard, is_dry_run
+from shopify_max.dry_run import DryRunReport, DryRunWriteRefused, dry_run_guard, is_dry_run
+from shopify_max.redaction import redact_text
 
 log = logging.getLogger(__name__)
 FLOW = "master_data"
@@ -103,7 +104,13 @@ def master_data_dry_run(window_start: datetime, window_end: datetime) -> DryRunR
     """The whole master-data pass as a dry run, into one report (the go-live check's master-data section)."""
     report = DryRunReport(flow=FLOW)
     params = {"dry_run": True}
-    for step in ("customers", "items"):
-        _run(step, "go_live_check", params, report)
-    _run("codes", "go_live_check", params, report, since=window_start)
+    for step, since in (("customers", None), ("items", None), ("codes", window_start)):
+        try:
+            _run(step, "go_live_check", params, report, since=since)
+        except DryRunWriteRefused:
+            raise  # a bug: never hidden in a report
+        except Exception as exc:  # noqa: BLE001 - one failed step must not hide the others' findings
+            log.exception("master data dry run: the %s step failed", step)
+            report.fail(f"master data: {step}", "dry run", "step_failed", f"the {step} step failed: "
+                        f"{type(exc).__name__}: {redact_text(str(exc))[:300]} (the task log has the traceback)")
     return report

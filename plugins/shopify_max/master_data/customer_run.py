@@ -6,21 +6,26 @@ Outcomes, each a row of the ``customers`` table of the run's report:
 
 - ``matched`` (and ``pushed`` or ``unchanged``): the account data reached, or already was on, the Shopify customer;
   the match is kept in ``id_map`` (entity ``customer``) so the orders flow posts that customer's web orders to the
-  MAX account (``route_web_orders_to_matched_account``);
+  MAX account (``route_web_orders_to_matched_account``). A web account the orders flow made (``S…``, found through
+  ``id_map``) is matched but not pushed: it has no account data of its own;
+- a ``max.custid`` metafield naming another account than ``id_map`` does is a person's decision: ``id_map`` is
+  re-pointed (audited);
 - ``ambiguous`` → error queue (``customer``/``match``) with every candidate;
-- ``conflict`` → error queue (``customer``/``conflict``): the Shopify customer already has another MAX account in
-  ``id_map`` (a web account the orders flow made); a person decides which one is right;
-- ``unmatched``: reported; with ``unmatched_max_customers: create`` and an e-mail, created in Shopify by
-  ``customerSet`` upsert on that e-mail;
-- web customers with orders but no MAX account: reported (``web_customers_without_account``), or created in MAX
-  as the orders flow would create them (``web_customers_without_account: create``).
+- ``conflict`` → error queue (``customer``/``conflict``): a match by a weaker rule whose Shopify customer already
+  has another MAX account in ``id_map``;
+- ``unmatched``: reported; with ``unmatched_max_customers: create`` and an e-mail no Shopify customer has yet,
+  created by ``customerSet`` upsert on that e-mail. Two unmatched accounts with one e-mail are ambiguous;
+- web customers with orders but no MAX account: reported, or created in MAX as the orders flow would create them
+  (``web_customers_without_account: create``).
 
+Every push is audited as it is made, so a run that fails half way still has the record of what it wrote.
 Error-queue items of a stage that a complete pass no longer finds are resolved (``SyncStore.sync_errors``).
 """
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -38,12 +43,15 @@ from shopify_max.master_data.customers import (
     customer_set_input,
     desired_account,
     match_customers,
+    normal_email,
 )
 from shopify_max.sync_store.audit_log import AuditEntry
 from shopify_max.sync_store.customer_sync import CustomerDecisionRow
+from shopify_max.sync_store.id_map import IdMappingConflict
 
 log = logging.getLogger(__name__)
 ENTITY = "customer"
+STAGES = ("match", "conflict", "push", "create")
 
 
 class ShopifyCustomerWriter(Protocol):
@@ -68,199 +76,268 @@ class CustomerSyncSettings:
 def sync_customers(store: Any, accounts: Sequence[MaxAccount], customers: Sequence[ShopifyCustomer], *,
                    settings: CustomerSyncSettings, exemptions_for: Callable[[MaxAccount], tuple[list[str], list[str]]],
                    shopify: ShopifyCustomerWriter | None, max_gateway: MaxCustomerWriter | None,
-                   new_max_account: Callable[[Any], Any] | None, run_id: str, dry_run: bool,
-                   report: DryRunReport) -> dict[str, Any]:
+                   new_max_account: Callable[[Any], Any] | None, web_custid: Callable[[str], str] | None = None,
+                   run_id: str, dry_run: bool, report: DryRunReport) -> dict[str, Any]:
     """Match, push and report. ``report`` collects the table rows and, in a dry run, the would-write figures;
     the return value is the run's summary (also what a dry run would have done)."""
-    by_gid = {customer.gid: customer for customer in customers}
-    accounts = [a for a in accounts if a.custid not in settings.exclude_custids]
-    gid_to_custid = store.id_mappings(ENTITY)
-    cross_reference = {custid: gid for gid, custid in gid_to_custid.items()}
-    matches = match_customers(accounts, customers, settings.match, cross_reference)
-    previous = store.customer_decisions()
-    counts = {"accounts": len(accounts), "shopify_customers": len(customers), "matched": 0, "pushed": 0,
-              "unchanged": 0, "ambiguous": 0, "conflict": 0, "unmatched": 0, "created_in_shopify": 0,
-              "push_refused": 0, "web_without_account": 0, "created_in_max": 0, "unmapped_exemptions": 0}
-    by_rule: dict[str, int] = {}
-    problems: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {"match": {}, "conflict": {}, "push": {},
-                                                                   "create": {}}
-    decisions: list[CustomerDecisionRow] = []
-    audit: list[AuditEntry] = []
-    rows: list[dict[str, Any]] = []
-    account_by_custid = {a.custid: a for a in accounts}
+    run = _CustomerPass(store, settings, shopify, max_gateway, new_max_account, web_custid, run_id, dry_run, report)
+    return run.run(accounts, customers, exemptions_for)
 
-    def problem(stage: str, key: str, reason: str, **detail: Any) -> None:
-        problems[stage][key] = (reason, detail)
-        report.fail(f"MAX account {key}" if stage != "create" else f"Shopify customer {key}",
-                    detail.get("field", "customer"), f"customer_{stage}", reason)
 
-    for match in matches:
-        account = account_by_custid[match.custid]
-        exemptions, unmapped = exemptions_for(account)
-        counts["unmapped_exemptions"] += len(unmapped)
-        row = {"custid": account.custid, "name": account.name, "decision": match.decision, "rule": match.rule or "",
-               "shopify_customer_id": match.shopify_gid or "", "candidates": " ".join(match.candidates),
-               "changes": "", "unmapped_exemptions": " ".join(unmapped)}
-        old = previous.get(account.custid)
-        decision = CustomerDecisionRow(account.custid, match.shopify_gid, match.decision, match.rule,
-                                       match.candidates, old.pushed_digest if old else None,
-                                       old.pushed_at if old else None)
-        if match.decision == "ambiguous":
-            counts["ambiguous"] += 1
-            problem("match", account.custid, match.reason, candidates=list(match.candidates), rule=match.rule,
-                    field="customer.match")
-        elif match.decision == "unmatched":
-            decision, row = _unmatched(account, settings, exemptions, shopify, dry_run, counts, report, audit, row,
-                                       decision, problem, run_id)
-        else:
-            owner = gid_to_custid.get(match.shopify_gid)
-            if owner and owner != account.custid:
-                counts["conflict"] += 1
-                decision = CustomerDecisionRow(account.custid, match.shopify_gid, "conflict", match.rule,
-                                               (owner,), decision.pushed_digest, decision.pushed_at)
-                row["decision"] = "conflict"
-                problem("conflict", account.custid,
-                        f"MAX account {account.custid} matches Shopify customer {match.shopify_gid} by {match.rule}, "
-                        f"but id_map already posts that customer's orders to MAX account {owner}: decide which "
-                        f"account is right (set the customer's {settings.match.metafield_namespace}.custid "
-                        "metafield, or merge the accounts in MAX)", other_custid=owner, field="customer.id_map")
+class _CustomerPass:
+    def __init__(self, store: Any, settings: CustomerSyncSettings, shopify: ShopifyCustomerWriter | None,
+                 max_gateway: MaxCustomerWriter | None, new_max_account: Callable[[Any], Any] | None,
+                 web_custid: Callable[[str], str] | None, run_id: str, dry_run: bool, report: DryRunReport) -> None:
+        self.store, self.settings, self.shopify, self.max_gateway = store, settings, shopify, max_gateway
+        self.new_max_account, self.web_custid = new_max_account, web_custid
+        self.run_id, self.dry_run, self.report = run_id, dry_run, report
+        self.counts: Counter[str] = Counter()
+        self.by_rule: Counter[str] = Counter()
+        self.problems: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {stage: {} for stage in STAGES}
+
+    # ------------------------------------------------------------------------------------------------ the pass
+    def run(self, accounts: Sequence[MaxAccount], customers: Sequence[ShopifyCustomer],
+            exemptions_for: Callable[[MaxAccount], tuple[list[str], list[str]]]) -> dict[str, Any]:
+        by_gid = {customer.gid: customer for customer in customers}
+        self.by_email: dict[str, list[str]] = {}
+        for customer in customers:
+            if email := normal_email(customer.email):
+                self.by_email.setdefault(email, []).append(customer.gid)
+        accounts = [a for a in accounts if a.custid not in self.settings.exclude_custids]
+        self.gid_to_custid = self.store.id_mappings(ENTITY)
+        cross_reference = {custid: gid for gid, custid in self.gid_to_custid.items()}
+        matches = match_customers(accounts, customers, self.settings.match, cross_reference)
+        previous = self.store.customer_decisions()
+        by_custid = {a.custid: a for a in accounts}
+        unmatched_emails = Counter(normal_email(by_custid[m.custid].email) for m in matches
+                                   if m.decision == "unmatched" and not m.candidates)
+        self.counts.update(accounts=len(accounts), shopify_customers=len(customers))
+        rows, decisions = [], []
+        for match in matches:
+            account = by_custid[match.custid]
+            exemptions, unmapped = exemptions_for(account)
+            self.counts["unmapped_exemptions"] += len(unmapped)
+            old = previous.get(account.custid)
+            row = {"custid": account.custid, "name": account.name, "decision": match.decision,
+                   "rule": match.rule or "", "shopify_customer_id": match.shopify_gid or "",
+                   "candidates": " ".join(match.candidates), "changes": "", "outcome": "",
+                   "unmapped_exemptions": " ".join(unmapped)}
+            decision = CustomerDecisionRow(account.custid, match.shopify_gid, match.decision, match.rule,
+                                           match.candidates, old.pushed_digest if old else None,
+                                           old.pushed_at if old else None)
+            if match.decision == "ambiguous":
+                self.counts["ambiguous"] += 1
+                self.problem("match", account.custid, match.reason, candidates=list(match.candidates),
+                             rule=match.rule, field="customer.match")
+                row["outcome"] = "error queue"
+            elif match.decision == "unmatched":
+                duplicate = unmatched_emails[normal_email(account.email)] > 1 if account.email else False
+                decision = self._unmatched(account, match, exemptions, row, decision, duplicate)
             else:
-                counts["matched"] += 1
-                by_rule[match.rule or ""] = by_rule.get(match.rule or "", 0) + 1
-                decision, row = _push(account, match, by_gid.get(match.shopify_gid), settings, exemptions, shopify,
-                                      dry_run, counts, report, audit, row, decision, problem, run_id)
-                if (settings.route_web_orders_to_matched_account and match.rule != ID_MAP_RULE and not dry_run
-                        and not owner):
-                    store.record_id_mapping(ENTITY, match.shopify_gid, account.custid, run_id=run_id)
-        rows.append(row)
-        decisions.append(decision)
+                decision = self._matched(account, match, by_gid.get(match.shopify_gid), exemptions, row, decision)
+            rows.append(row)
+            decisions.append(decision)
+        claimed = {gid for m in matches for gid in (m.shopify_gid, *m.candidates) if gid and gid.startswith("gid:")}
+        web_rows = self._web_customers(customers, claimed)
+        self.report.tables["customers"] = rows
+        self.report.tables["web_customers_without_account"] = web_rows
+        self.report.read.update({"max_accounts": len(accounts), "shopify_customers": len(customers)})
+        if not self.dry_run:
+            for stage, found in self.problems.items():
+                self.store.sync_errors(entity=ENTITY, stage=stage, found=found)
+            self.store.record_customer_decisions(decisions, run_id=self.run_id)
+        summary = {**{key: self.counts.get(key, 0) for key in (
+            "accounts", "shopify_customers", "matched", "pushed", "unchanged", "web_accounts", "ambiguous",
+            "conflict", "unmatched", "created_in_shopify", "push_refused", "web_without_account", "created_in_max",
+            "unmapped_exemptions", "id_map_repointed")},
+            "matched_by_rule": dict(self.by_rule),
+            "error_queue": {stage: sorted(found) for stage, found in self.problems.items() if found}}
+        log.info("customers: %(accounts)d MAX accounts, %(matched)d matched (%(pushed)d pushed, %(unchanged)d "
+                 "unchanged), %(ambiguous)d ambiguous, %(conflict)d conflicts, %(unmatched)d unmatched, "
+                 "%(web_without_account)d web customers without an account", summary)
+        return summary
 
-    matched_gids = {m.shopify_gid for m in matches if m.shopify_gid}
-    web_rows = _web_customers(store, customers, matched_gids, gid_to_custid, settings, shopify, max_gateway,
-                              new_max_account, dry_run, counts, report, problem, run_id)
-    report.tables["customers"] = rows
-    report.tables["web_customers_without_account"] = web_rows
-    report.read.update({"max_accounts": len(accounts), "shopify_customers": len(customers)})
-    if not dry_run:
-        for stage, found in problems.items():
-            store.sync_errors(entity=ENTITY, stage=stage, found=found)
-        store.record_customer_decisions(decisions, run_id=run_id)
-        if audit:
-            store.write_audit(audit)
-    summary = {**counts, "matched_by_rule": by_rule,
-               "error_queue": {stage: sorted(found) for stage, found in problems.items() if found}}
-    log.info("customers: %(accounts)d MAX accounts, %(matched)d matched (%(pushed)d pushed, %(unchanged)d "
-             "unchanged), %(ambiguous)d ambiguous, %(conflict)d conflicts, %(unmatched)d unmatched, "
-             "%(web_without_account)d web customers without an account", counts)
-    return summary
+    def problem(self, stage: str, key: str, reason: str, **detail: Any) -> None:
+        self.problems[stage][key] = (reason, detail)
+        self.report.fail(f"MAX account {key}" if stage != "create" else f"Shopify customer {key}",
+                         detail.get("field", "customer"), f"customer_{stage}", reason)
+        log.info("customer %s: %s: %s", key, stage, reason)
 
+    def audit(self, custid: str, outcome: str, request: Any, response: Any, *, contains_pii: bool = True,
+              **extra: Any) -> None:
+        """Written as each write is made: a run that fails later keeps the record of what it wrote."""
+        self.store.write_audit([AuditEntry(entity=ENTITY, direction="max_to_shopify", record_key=custid,
+                                           outcome=outcome, request=request, response=response, run_id=self.run_id,
+                                           contains_pii=contains_pii, extra=extra)])
 
-def _push(account: MaxAccount, match: CustomerMatch, current: ShopifyCustomer | None,
-          settings: CustomerSyncSettings, exemptions: list[str], shopify: ShopifyCustomerWriter | None, dry_run: bool,
-          counts: dict[str, int], report: DryRunReport, audit: list[AuditEntry], row: dict[str, Any],
-          decision: CustomerDecisionRow, problem: Callable[..., None],
-          run_id: str) -> tuple[CustomerDecisionRow, dict[str, Any]]:
-    desired = desired_account(account, current, settings.push, exemptions)
-    changes = account_changes(desired, current)
-    row["changes"] = "; ".join(changes)
-    if not changes:
-        counts["unchanged"] += 1
-        row["outcome"] = "unchanged"
-        return decision, row
-    row["outcome"] = "would_push" if dry_run else "pushed"
-    if dry_run:
-        report.add_write("customers_updated")
-        counts["pushed"] += 1
-        return decision, row
-    values = customer_set_input(desired)
-    outcome = shopify.set_customer_account(values, {"id": match.shopify_gid})
-    audit.append(AuditEntry(entity=ENTITY, direction="max_to_shopify", record_key=account.custid,
-                            outcome="refused" if outcome.user_errors else "pushed", request=values,
-                            response=[list(e) for e in outcome.user_errors], run_id=run_id,
-                            extra={"shopify_customer_gid": match.shopify_gid, "changes": changes}))
-    if outcome.user_errors:
-        counts["push_refused"] += 1
-        row["outcome"] = "refused"
-        problem("push", account.custid, f"Shopify refused the account data of MAX account {account.custid} for "
-                f"customer {match.shopify_gid}: {_errors(outcome.user_errors)}", field=_fields(outcome.user_errors))
-        return decision, row
-    counts["pushed"] += 1
-    return (CustomerDecisionRow(account.custid, match.shopify_gid, "matched", match.rule, match.candidates,
-                                desired.digest(), utcnow()), row)
+    # ------------------------------------------------------------------------------------------------ matched
+    def _matched(self, account: MaxAccount, match: CustomerMatch, current: ShopifyCustomer | None,
+                 exemptions: list[str], row: dict[str, Any], decision: CustomerDecisionRow) -> CustomerDecisionRow:
+        owner = self.gid_to_custid.get(match.shopify_gid)
+        if owner and owner != account.custid and match.rule != "custid_metafield":
+            return self._conflict(account, match, owner, row, decision)
+        if match.rule == ID_MAP_RULE and self.web_custid and account.custid == self.web_custid(match.shopify_gid):
+            self.counts["web_accounts"] += 1
+            row.update(decision="matched", outcome="web account: not pushed")
+            return decision
+        if (conflict := self._route(account, match, owner, row, decision)) is not None:
+            return conflict
+        self.counts["matched"] += 1
+        self.by_rule[match.rule or ""] += 1
+        desired = desired_account(account, current, self.settings.push, exemptions)
+        changes = account_changes(desired, current)
+        row["changes"] = "; ".join(changes)
+        if not changes:
+            self.counts["unchanged"] += 1
+            row["outcome"] = "unchanged"
+            return decision
+        self.counts["pushed"] += 1
+        if self.dry_run:
+            self.report.add_write("customers_updated")
+            row["outcome"] = "would push"
+            return decision
+        values = customer_set_input(desired)
+        outcome = self.shopify.set_customer_account(values, {"id": match.shopify_gid})
+        self.audit(account.custid, "refused" if outcome.user_errors else "pushed", values,
+                   [list(e) for e in outcome.user_errors], shopify_customer_gid=match.shopify_gid, changes=changes)
+        if outcome.user_errors:
+            self.counts["pushed"] -= 1
+            self.counts["push_refused"] += 1
+            row["outcome"] = "refused"
+            self.problem("push", account.custid, f"Shopify refused the account data of MAX account "
+                         f"{account.custid} for customer {match.shopify_gid}: {_errors(outcome.user_errors)}",
+                         field=_fields(outcome.user_errors))
+            return decision
+        row["outcome"] = "pushed"
+        return CustomerDecisionRow(account.custid, match.shopify_gid, "matched", match.rule, match.candidates,
+                                   desired.digest(), utcnow())
 
-
-def _unmatched(account: MaxAccount, settings: CustomerSyncSettings, exemptions: list[str],
-               shopify: ShopifyCustomerWriter | None, dry_run: bool, counts: dict[str, int], report: DryRunReport,
-               audit: list[AuditEntry], row: dict[str, Any], decision: CustomerDecisionRow,
-               problem: Callable[..., None], run_id: str) -> tuple[CustomerDecisionRow, dict[str, Any]]:
-    if settings.unmatched_max_customers != "create" or not account.email:
-        counts["unmatched"] += 1
-        row["outcome"] = "reported" if account.email or settings.unmatched_max_customers != "create" else (
-            "reported: no e-mail to create the customer with")
-        return decision, row
-    desired = desired_account(account, None, settings.push, exemptions)
-    row["decision"] = "would_create" if dry_run else "created"
-    if dry_run:
-        counts["created_in_shopify"] += 1
-        report.add_write("customers_created")
-        row["outcome"] = "would_create"
-        return decision, row
-    values = customer_set_input(desired, email=account.email)
-    outcome = shopify.set_customer_account(values, {"email": account.email})
-    audit.append(AuditEntry(entity=ENTITY, direction="max_to_shopify", record_key=account.custid,
-                            outcome="refused" if outcome.user_errors else "created", request=values,
-                            response=[list(e) for e in outcome.user_errors], run_id=run_id))
-    if outcome.user_errors or outcome.customer is None:
-        counts["push_refused"] += 1
-        row["outcome"] = "refused"
-        problem("push", account.custid, f"Shopify refused to create a customer for MAX account {account.custid} "
-                f"by e-mail: {_errors(outcome.user_errors)}", field=_fields(outcome.user_errors))
-        return decision, row
-    counts["created_in_shopify"] += 1
-    row["outcome"] = "created"
-    row["shopify_customer_id"] = outcome.customer.id
-    return (CustomerDecisionRow(account.custid, outcome.customer.id, "created", "created", (), desired.digest(),
-                                utcnow()), row)
-
-
-def _web_customers(store: Any, customers: Sequence[ShopifyCustomer], matched_gids: set[str],
-                   gid_to_custid: dict[str, str], settings: CustomerSyncSettings,
-                   shopify: ShopifyCustomerWriter | None, max_gateway: MaxCustomerWriter | None,
-                   new_max_account: Callable[[Any], Any] | None, dry_run: bool, counts: dict[str, int],
-                   report: DryRunReport, problem: Callable[..., None], run_id: str) -> list[dict[str, Any]]:
-    rows = []
-    for customer in customers:
-        if customer.number_of_orders <= 0 or customer.gid in matched_gids or customer.gid in gid_to_custid:
-            continue
-        counts["web_without_account"] += 1
-        row = {"shopify_customer_id": customer.gid, "name": customer.display_name or "",
-               "orders": customer.number_of_orders, "custid": "", "outcome": "reported"}
-        rows.append(row)
-        if settings.web_customers_without_account != "create":
-            continue
-        if dry_run:
-            report.add_write("max_customers_created")
-            row["outcome"] = "would_create"
-            continue
+    def _route(self, account: MaxAccount, match: CustomerMatch, owner: str | None, row: dict[str, Any],
+               decision: CustomerDecisionRow) -> CustomerDecisionRow | None:
+        """Keep id_map in step with the match: record it, or re-point it when a metafield says so. When id_map
+        refuses (another worker mapped the customer meanwhile), the account is a conflict this run: its row."""
+        if (not self.settings.route_web_orders_to_matched_account or match.rule == ID_MAP_RULE
+                or owner == account.custid or self.dry_run):
+            return None
         try:
-            full = shopify.get_customer(customer.gid)
-            account = new_max_account(full)
-            result = max_gateway.create_customer(account)
-            custid = result.CUSTID
-        except Exception as exc:  # noqa: BLE001 - a per-record outcome: the error queue names it
-            from shopify_max.exactmax.errors import ExactMaxRejected
-
-            if isinstance(exc, ExactMaxRejected) and exc.has_rule("duplicate_key"):
-                custid = account.CUSTID  # made by an earlier attempt: the CUSTID is derived, so it is the same
+            if owner:  # the metafield names this account, id_map another: the metafield is a person's decision
+                self.store.repoint_id_mapping(ENTITY, match.shopify_gid, account.custid, run_id=self.run_id)
+                self.counts["id_map_repointed"] += 1
+                self.audit(account.custid, "id_map_repointed", {"shopify_customer_gid": match.shopify_gid},
+                           {"from": owner, "to": account.custid}, contains_pii=False)
+                row["changes"] = f"id_map {owner} → {account.custid}"
             else:
-                problem("create", customer.gid, f"the MAX account of Shopify customer {customer.gid} could not be "
-                        f"created: {type(exc).__name__}: {exc}", field="customer")
-                row["outcome"] = "failed"
+                self.store.record_id_mapping(ENTITY, match.shopify_gid, account.custid, run_id=self.run_id)
+        except IdMappingConflict as exc:
+            return self._conflict(account, match, str(exc), row, decision)
+        return None
+
+    def _conflict(self, account: MaxAccount, match: CustomerMatch, owner: str, row: dict[str, Any],
+                  decision: CustomerDecisionRow | None) -> CustomerDecisionRow:
+        self.counts["conflict"] += 1
+        row.update(decision="conflict", outcome="error queue")
+        self.problem("conflict", account.custid,
+                     f"MAX account {account.custid} matches Shopify customer {match.shopify_gid} by {match.rule}, "
+                     f"but id_map already posts that customer's orders to MAX account {owner}: if "
+                     f"{account.custid} is right, set the customer's {self.settings.match.metafield_namespace}.custid "
+                     f"metafield to {account.custid} (the next run re-points id_map); else merge the accounts in "
+                     "MAX", other_custid=owner, field="customer.id_map")
+        return CustomerDecisionRow(account.custid, match.shopify_gid, "conflict", match.rule, (owner,),
+                                   decision.pushed_digest if decision else None,
+                                   decision.pushed_at if decision else None)
+
+    # ------------------------------------------------------------------------------------------------ unmatched
+    def _unmatched(self, account: MaxAccount, match: CustomerMatch, exemptions: list[str], row: dict[str, Any],
+                   decision: CustomerDecisionRow, duplicate_email: bool) -> CustomerDecisionRow:
+        email = normal_email(account.email)
+        if duplicate_email:
+            self.counts["ambiguous"] += 1
+            row.update(decision="ambiguous", outcome="error queue")
+            self.problem("match", account.custid, f"MAX account {account.custid} has no Shopify customer, and "
+                         f"another unmatched MAX account has its e-mail {email}: a duplicate in MAX; merge them "
+                         "before either is created in Shopify", field="customer.email")
+            return decision
+        self.counts["unmatched"] += 1
+        if match.candidates:
+            row["outcome"] = match.reason
+            return decision
+        if self.settings.unmatched_max_customers != "create" or not email:
+            row["outcome"] = "reported" if email or self.settings.unmatched_max_customers != "create" else (
+                "reported: no e-mail to create the customer with")
+            return decision
+        if taken := self.by_email.get(email):
+            row["outcome"] = (f"reported: Shopify customer {taken[0]} already has e-mail {email} (the email rule "
+                              "is not in customer_matching): not overwritten")
+            return decision
+        self.counts["unmatched"] -= 1
+        self.counts["created_in_shopify"] += 1
+        desired = desired_account(account, None, self.settings.push, exemptions)
+        if self.dry_run:
+            self.report.add_write("customers_created")
+            row.update(decision="unmatched", outcome="would create")
+            return decision
+        values = customer_set_input(desired, email=email)
+        outcome = self.shopify.set_customer_account(values, {"email": email})
+        self.audit(account.custid, "refused" if outcome.user_errors else "created", values,
+                   [list(e) for e in outcome.user_errors])
+        if outcome.user_errors or outcome.customer is None:
+            self.counts["created_in_shopify"] -= 1
+            self.counts["push_refused"] += 1
+            row["outcome"] = "refused"
+            self.problem("push", account.custid, f"Shopify refused to create a customer for MAX account "
+                         f"{account.custid} by e-mail: {_errors(outcome.user_errors)}",
+                         field=_fields(outcome.user_errors))
+            return decision
+        self.by_email[email] = [outcome.customer.id]
+        row.update(decision="created", outcome="created", shopify_customer_id=outcome.customer.id)
+        return CustomerDecisionRow(account.custid, outcome.customer.id, "created", "created", (), desired.digest(),
+                                   utcnow())
+
+    # ------------------------------------------------------------------------------------------------ web customers
+    def _web_customers(self, customers: Sequence[ShopifyCustomer], claimed: set[str]) -> list[dict[str, Any]]:
+        rows = []
+        for customer in customers:
+            if customer.number_of_orders <= 0 or customer.gid in claimed or customer.gid in self.gid_to_custid:
                 continue
-        store.record_id_mapping(ENTITY, customer.gid, custid, run_id=run_id)
-        counts["created_in_max"] += 1
+            self.counts["web_without_account"] += 1
+            row = {"shopify_customer_id": customer.gid, "name": customer.display_name or "",
+                   "orders": customer.number_of_orders, "custid": "", "outcome": "reported"}
+            rows.append(row)
+            if self.settings.web_customers_without_account == "create":
+                self._create_web_account(customer, row)
+        return rows
+
+    def _create_web_account(self, customer: ShopifyCustomer, row: dict[str, Any]) -> None:
+        from shopify_max.exactmax.errors import ExactMaxRejected
+        from shopify_max.orders.outcome import MappingRefused
+
+        try:
+            account = self.new_max_account(self.shopify.get_customer(customer.gid))  # reads: a dry run does too
+        except MappingRefused as refused:
+            self.problem("create", customer.gid, f"the MAX account of Shopify customer {customer.gid} cannot be "
+                         f"built: {refused}", field="customer")
+            row["outcome"] = "error queue"
+            return
+        if self.dry_run:
+            self.report.add_write("max_customers_created")
+            row.update(custid=account.CUSTID, outcome="would create")
+            return
+        try:
+            custid = self.max_gateway.create_customer(account).CUSTID
+        except ExactMaxRejected as exc:
+            if not exc.has_rule("duplicate_key"):
+                self.problem("create", customer.gid, f"MAX refused the account of Shopify customer "
+                             f"{customer.gid}: {exc}", field="customer")
+                row["outcome"] = "error queue"
+                return
+            custid = account.CUSTID  # made by an earlier attempt: the CUSTID is derived, so it is the same
+        try:
+            self.store.record_id_mapping(ENTITY, customer.gid, custid, run_id=self.run_id)
+        except IdMappingConflict as exc:  # the orders flow mapped the customer meanwhile
+            row["outcome"] = f"already mapped: {exc}"
+            return
+        self.counts["created_in_max"] += 1
         row.update(custid=custid, outcome="created")
-    return rows
 
 
 def _errors(user_errors: Sequence[Any]) -> str:

@@ -33,6 +33,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from unidecode import unidecode
+
 MATCH_RULES = ("custid_metafield", "email", "phone", "company_postal_code")
 ID_MAP_RULE = "id_map"
 _LEGAL_SUFFIXES = {"inc", "incorporated", "llc", "ltd", "limited", "co", "company", "corp", "corporation", "gmbh",
@@ -92,6 +94,7 @@ class MatchSettings:
     rules: tuple[str, ...] = MATCH_RULES
     metafield_namespace: str = "max"
     default_calling_code: str = "1"
+    default_country: str = "US"  # for a MAX address whose CNTRY is blank
 
 
 # ------------------------------------------------------------------------------------------------ normalising
@@ -120,23 +123,42 @@ def normal_phone(value: str | None, default_calling_code: str = "1") -> str | No
 
 
 def normal_company(value: str | None) -> str | None:
-    text = unicodedata.normalize("NFKD", value or "").encode("ascii", "ignore").decode().casefold()
+    """Case, punctuation and trailing legal suffixes ignored; other scripts transliterated (``ООО Ромашка`` →
+    ``ooo romashka``), never dropped. A name with fewer than two letters left says nothing: None."""
+    text = unidecode(unicodedata.normalize("NFKC", value or "")).casefold()
     words = re.sub(r"[^a-z0-9]+", " ", text).split()
     while words and words[-1] in _LEGAL_SUFFIXES:
         words.pop()
-    return " ".join(words) or None
+    name = " ".join(words)
+    return name if sum(ch.isalpha() for ch in name) >= 2 else None
 
 
 def normal_postal_code(value: str | None, country: str | None = None) -> str | None:
     code = re.sub(r"[\s-]", "", (value or "").upper())
-    if (country or "").upper() in ("US", "USA") and len(code) >= 5 and code[:5].isdigit():
+    if normal_country(country) == "US" and len(code) >= 5 and code[:5].isdigit():
         code = code[:5]  # ZIP+4 matches its ZIP
     return code or None
 
 
-def _company_key(company: str | None, postal: str | None, country: str | None) -> tuple[str, str] | None:
+_COUNTRY_NAMES = {"USA": "US", "UNITED STATES": "US", "UNITED STATES OF AMERICA": "US", "CANADA": "CA",
+                  "CAN": "CA", "NETHERLANDS": "NL", "NLD": "NL", "GERMANY": "DE", "DEU": "DE",
+                  "UNITED KINGDOM": "GB", "GBR": "GB", "MEXICO": "MX", "MEX": "MX"}
+
+
+def normal_country(value: str | None, default: str | None = None) -> str | None:
+    """An ISO 3166 alpha-2 code where the value is one, or a name or alpha-3 code this table knows."""
+    text = " ".join((value or "").upper().replace(".", "").split())
+    if not text:
+        return default
+    return _COUNTRY_NAMES.get(text, text)
+
+
+def _company_key(company: str | None, postal: str | None, country: str | None,
+                 default_country: str | None) -> tuple[str, str, str] | None:
+    """Company + postal code + country: the same name at the same code in another country is someone else."""
+    country = normal_country(country, default_country)
     name, code = normal_company(company), normal_postal_code(postal, country)
-    return (name, code) if name and code else None
+    return (name, code, country or "") if name and code else None
 
 
 # ------------------------------------------------------------------------------------------------ matching
@@ -149,7 +171,8 @@ class _Index:
                 "custid_metafield": (customer.metafields.get(custid_key) or "").strip().upper() or None,
                 "email": normal_email(customer.email),
                 "phone": normal_phone(customer.phone, settings.default_calling_code),
-                "company_postal_code": _company_key(customer.company, customer.zip_code, customer.country_code),
+                "company_postal_code": _company_key(customer.company, customer.zip_code, customer.country_code,
+                                                    settings.default_country),
             }
             for rule, key in keys.items():
                 if key is not None:
@@ -160,57 +183,95 @@ class _Index:
             "custid_metafield": account.custid.strip().upper(),
             "email": normal_email(account.email),
             "phone": normal_phone(account.phone, settings.default_calling_code),
-            "company_postal_code": _company_key(account.name, account.zip_code, account.country),
+            "company_postal_code": _company_key(account.name, account.zip_code, account.country,
+                                                settings.default_country),
         }[rule]
         return sorted(set(self.by_rule[rule].get(key, []))) if key is not None else []
 
 
 def match_customers(accounts: Sequence[MaxAccount], customers: Iterable[ShopifyCustomer], settings: MatchSettings,
                     cross_reference: dict[str, str] | None = None) -> list[CustomerMatch]:
-    """One decision per MAX account (in the order given). ``cross_reference`` is id_map's CUSTID → gid."""
+    """One decision per MAX account (in the order given). ``cross_reference`` is id_map's CUSTID → gid.
+
+    Precedence, strongest first: a ``max.custid`` metafield naming the account (a person's explicit choice, and
+    what every push writes), then id_map, then the other rules in their configured order. When several accounts
+    claim one Shopify customer, the strongest claim wins if it is the only one that strong; otherwise every
+    claimant is ambiguous."""
     unknown = [rule for rule in settings.rules if rule not in MATCH_RULES]
     if unknown:
         raise ValueError(f"unknown customer matching rule(s) {unknown}; expected some of {list(MATCH_RULES)}")
+    customers = list(customers)
     index = _Index(customers, settings)
     cross_reference = cross_reference or {}
+    explicit = "custid_metafield" in settings.rules
     first: list[CustomerMatch] = []
     for account in accounts:
+        pinned = index.candidates("custid_metafield", account, settings) if explicit else []
         known = cross_reference.get(account.custid)
-        if known:
+        if len(pinned) == 1:
+            first.append(CustomerMatch(account.custid, "matched", "custid_metafield", pinned[0]))
+        elif len(pinned) > 1:
+            first.append(CustomerMatch(
+                account.custid, "ambiguous", "custid_metafield", None, tuple(pinned),
+                f"MAX account {account.custid}: {len(pinned)} Shopify customers carry "
+                f"{settings.metafield_namespace}.custid = {account.custid} ({', '.join(pinned)}); remove it from "
+                "all but one"))
+        elif known:
             first.append(CustomerMatch(account.custid, "matched", ID_MAP_RULE, known))
-            continue
-        for rule in settings.rules:
-            found = index.candidates(rule, account, settings)
-            if len(found) == 1:
-                first.append(CustomerMatch(account.custid, "matched", rule, found[0]))
-                break
-            if found:
-                first.append(CustomerMatch(
-                    account.custid, "ambiguous", rule, None, tuple(found),
-                    f"MAX account {account.custid}: rule {rule} finds {len(found)} Shopify customers "
-                    f"({', '.join(found)}); pick one by setting its {settings.metafield_namespace}.custid metafield "
-                    f"to {account.custid}"))
-                break
         else:
-            first.append(CustomerMatch(account.custid, "unmatched", None, reason=(
-                f"MAX account {account.custid}: no Shopify customer by "
-                f"{', '.join(settings.rules) or 'any rule (none configured)'}")))
-    claimed: dict[str, list[str]] = defaultdict(list)
+            first.append(_by_rules(account, index, settings))
+    return _settle_claims(first, settings)
+
+
+def _by_rules(account: MaxAccount, index: _Index, settings: MatchSettings) -> CustomerMatch:
+    for rule in settings.rules:
+        found = index.candidates(rule, account, settings)
+        if len(found) == 1:
+            return CustomerMatch(account.custid, "matched", rule, found[0])
+        if found:
+            return CustomerMatch(
+                account.custid, "ambiguous", rule, None, tuple(found),
+                f"MAX account {account.custid}: rule {rule} finds {len(found)} Shopify customers "
+                f"({', '.join(found)}); pick one by setting its {settings.metafield_namespace}.custid metafield "
+                f"to {account.custid}")
+    return CustomerMatch(account.custid, "unmatched", None, reason=(
+        f"MAX account {account.custid}: no Shopify customer by "
+        f"{', '.join(settings.rules) or 'any rule (none configured)'}"))
+
+
+_STRENGTH = {"custid_metafield": 2, ID_MAP_RULE: 1}  # the other rules: 0
+
+
+def _settle_claims(first: list[CustomerMatch], settings: MatchSettings) -> list[CustomerMatch]:
+    claimed: dict[str, list[CustomerMatch]] = defaultdict(list)
     for match in first:
-        if match.decision == "matched" and match.rule != ID_MAP_RULE:
-            claimed[match.shopify_gid].append(match.custid)
+        if match.decision == "matched":
+            claimed[match.shopify_gid].append(match)
     decided = []
     for match in first:
-        others = claimed.get(match.shopify_gid, []) if match.decision == "matched" else []
-        if len(others) > 1:
-            rivals = tuple(c for c in others if c != match.custid)
-            decided.append(CustomerMatch(
-                match.custid, "ambiguous", match.rule, None, (match.shopify_gid, *rivals),
-                f"MAX accounts {', '.join(others)} all match Shopify customer {match.shopify_gid} (rule "
-                f"{match.rule}): a duplicate in MAX; merge them in MAX, or set the customer's "
-                f"{settings.metafield_namespace}.custid metafield to the right one"))
-        else:
+        rivals = [m for m in claimed.get(match.shopify_gid, []) if m.custid != match.custid] \
+            if match.decision == "matched" else []
+        if not rivals:
             decided.append(match)
+            continue
+        mine = _STRENGTH.get(match.rule or "", 0)
+        strongest = max(_STRENGTH.get(m.rule or "", 0) for m in rivals)
+        if mine > strongest:
+            decided.append(match)  # the only claim this strong: it wins
+        elif mine < strongest:
+            owner = next(m.custid for m in rivals if _STRENGTH.get(m.rule or "", 0) == strongest)
+            how = f"its {settings.metafield_namespace}.custid metafield" if strongest == 2 else "id_map"
+            decided.append(CustomerMatch(
+                match.custid, "unmatched", match.rule, None, (match.shopify_gid, owner),
+                f"MAX account {match.custid} matches Shopify customer {match.shopify_gid} by {match.rule}, but "
+                f"that customer belongs to MAX account {owner} ({how}); a duplicate in MAX? merge the accounts"))
+        else:
+            others = [m.custid for m in rivals]
+            decided.append(CustomerMatch(
+                match.custid, "ambiguous", match.rule, None, (match.shopify_gid, *others),
+                f"MAX accounts {', '.join([match.custid, *others])} all match Shopify customer "
+                f"{match.shopify_gid} (rule {match.rule}): a duplicate in MAX; merge them in MAX, or set the "
+                f"customer's {settings.metafield_namespace}.custid metafield to the right one"))
     return decided
 
 

@@ -8,6 +8,7 @@ resolved when a run no longer finds it. A dry run writes nothing anywhere and co
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterable
 from datetime import datetime
@@ -51,7 +52,7 @@ def coverage_settings(rules: Any) -> CoverageSettings:
 
 def customers_step(store: Any, shopify: Any, max_hook: Any, rules: Any, mappings: Any, exemptions: Any, *,
                    run_id: str, dry_run: bool, report: DryRunReport) -> dict[str, Any]:
-    from shopify_max.orders.customers import new_customer_account
+    from shopify_max.orders.customers import custid_for_shopify_customer, new_customer_account
 
     accounts = [facts.max_account(record) for record in max_hook.iter_customers()]
     read = shopify.bulk_customers() if rules.bulk_reads else shopify.iter_customers()
@@ -63,9 +64,16 @@ def customers_step(store: Any, shopify: Any, max_hook: Any, rules: Any, mappings
     def new_max_account(customer):  # noqa: ANN001, ANN202
         return new_customer_account(customer, customer.default_address, mappings.rules, [])
 
+    def web_custid(gid: str) -> str | None:
+        try:
+            return custid_for_shopify_customer(gid)
+        except ValueError:
+            return None
+
     return sync_customers(store, accounts, customers, settings=customer_settings(rules, mappings.rules),
                           exemptions_for=exemptions_for, shopify=shopify, max_gateway=max_hook,
-                          new_max_account=new_max_account, run_id=run_id, dry_run=dry_run, report=report)
+                          new_max_account=new_max_account, web_custid=web_custid, run_id=run_id, dry_run=dry_run,
+                          report=report)
 
 
 def items_step(store: Any, shopify: Any, max_hook: Any, rules: Any, mappings: Any, *, run_id: str, dry_run: bool,
@@ -73,45 +81,86 @@ def items_step(store: Any, shopify: Any, max_hook: Any, rules: Any, mappings: An
     settings = coverage_settings(rules)
     tables = max_hook.code_tables()
     parts = [facts.part_facts(part) for part in max_hook.iter_parts()]
-    prices = [facts.price_entry(entry) for entry in max_hook.iter_prices(settings.shop_price_list)]
+    prices, price_list_known = _shop_prices(max_hook, settings.shop_price_list, report)
     variants = [facts.variant_facts(variant) for variant in shopify.bulk_variants()]
     coverage = build_coverage_report(parts, variants, prices, {code.code: code.factor for code in tables.uom
                                                                if code.factor is not None},
                                      mappings.parts_by_sku, settings)
-    rows = coverage.as_rows()
-    report.tables["coverage"] = rows
+    if not price_list_known:  # every variant would be "price missing": say it once instead (check_code_tables too)
+        coverage.findings = [f for f in coverage.findings
+                             if f.kind not in (CoverageKind.PRICE_MISSING, CoverageKind.PRICE_MISMATCH)]
+        coverage.price_updates = None
+    updated, refused = _push_prices(shopify, coverage.price_updates or {}, dry_run, report)
+    findings = [f for f in coverage.findings
+                if not (f.kind == CoverageKind.PRICE_MISMATCH and f.variant_id in updated)]
+    report.tables["coverage"] = [row for row in coverage.as_rows() if row["variant_id"] not in updated
+                                 or row["kind"] != CoverageKind.PRICE_MISMATCH.value]
     report.read.update({"max_parts": coverage.parts_read, "shopify_variants": coverage.variants_read})
-    for finding in coverage.findings:
+    for finding in findings:
         report.fail(finding.sku or finding.part_number or finding.variant_id or "?", "sku" if finding.sku else
                     "part_number", finding.kind.value, finding.detail)
-    updated = 0
-    if coverage.price_updates:
-        for product_id, prices_of_product in coverage.price_updates.items():
-            if dry_run:
-                report.add_write("variant_prices", len(prices_of_product))
-                continue
-            errors = shopify.update_variant_prices(product_id, prices_of_product)
-            if errors:
-                log.warning("price push for product %s refused: %s", product_id, errors)
-            else:
-                updated += len(prices_of_product)
     if not dry_run:
         for stage in ITEM_STAGES:
-            found = {_item_key(f): (f.detail, {"sku": f.sku, "part_number": f.part_number, "variant_id": f.variant_id,
-                                               "shopify_value": f.shopify_value, "max_value": f.max_value})
-                     for f in coverage.findings if f.kind.value == stage}
+            found = {_item_key(f): (f.detail + refused.get(f.variant_id or "", ""),
+                                    {"sku": f.sku, "part_number": f.part_number, "variant_id": f.variant_id,
+                                     "shopify_value": f.shopify_value, "max_value": f.max_value})
+                     for f in findings if f.kind.value == stage}
             store.sync_errors(entity=ITEM_ENTITY, stage=stage, found=found)
-    return {"parts": coverage.parts_read, "variants": coverage.variants_read, "findings": coverage.counts_by_kind(),
-            "prices_updated": updated, "price_push": settings.push_prices}
+    counts = coverage.counts_by_kind()
+    counts[CoverageKind.PRICE_MISMATCH.value] -= len(updated)
+    return {"parts": coverage.parts_read, "variants": coverage.variants_read, "findings": counts,
+            "prices_updated": len(updated), "price_push": settings.push_prices, "price_list_known": price_list_known}
+
+
+def _shop_prices(max_hook: Any, price_list: str, report: DryRunReport) -> tuple[list[Any], bool]:
+    """The shop's MAX price list, or (nothing, False) when MAX has no such list: one note, not a failed run."""
+    from shopify_max.exactmax.errors import ExactMaxNotFound
+
+    try:
+        return [facts.price_entry(entry) for entry in max_hook.iter_prices(price_list)], True
+    except ExactMaxNotFound:
+        report.notes.append(f"MAX has no price list {price_list!r} (shop_price_list in master_data_rules.yaml): "
+                            "prices were not compared; check_code_tables reports the code")
+        log.warning("MAX has no price list %r: prices not compared", price_list)
+        return [], False
+
+
+def _push_prices(shopify: Any, updates: dict[str, list[tuple[str, Decimal]]], dry_run: bool,
+                 report: DryRunReport) -> tuple[set[str], dict[str, str]]:
+    """Set MAX's list prices on the variants that differ, per product. Returns the variants now right, and a
+    sentence per variant Shopify refused (added to its error-queue item)."""
+    updated: set[str] = set()
+    refused: dict[str, str] = {}
+    for product_id, prices in updates.items():
+        if dry_run:
+            report.add_write("variant_prices", len(prices))
+            continue
+        errors = shopify.update_variant_prices(product_id, prices)
+        if errors:
+            text = "; ".join(f"{'.'.join(map(str, e[0])) if isinstance(e[0], list | tuple) else e[0]}: {e[1]}"
+                             for e in errors)
+            refused.update({variant_id: f" (the price push was refused: {text})" for variant_id, _ in prices})
+            log.warning("price push for product %s refused: %s", product_id, text)
+        else:
+            updated.update(variant_id for variant_id, _ in prices)
+    return updated, refused
 
 
 def _item_key(finding: Any) -> str:
     # A duplicate SKU is one item per SKU; a variant's findings are per variant; a part's per part.
     if finding.kind == CoverageKind.DUPLICATE_SKU:
-        return f"sku:{finding.sku}"
+        return record_key(f"sku:{finding.sku}")
     if finding.variant_id:
-        return f"{finding.sku or ''} ({finding.variant_id})"
-    return f"part:{finding.part_number}"
+        return record_key(f"{finding.sku or ''} ({finding.variant_id})")
+    return record_key(f"part:{finding.part_number}")
+
+
+def record_key(text: str, limit: int = 200) -> str:
+    """An error-queue record key (the column holds 255): a long SKU or title is cut, and a digest of the whole
+    keeps two long values that share a beginning apart."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit - 14]}…{hashlib.sha256(text.encode()).hexdigest()[:12]}"
 
 
 def codes_step(store: Any, shopify: Any, max_hook: Any, rules: Any, mappings: Any, exemptions: Any, *,
@@ -121,7 +170,7 @@ def codes_step(store: Any, shopify: Any, max_hook: Any, rules: Any, mappings: An
                          tax_codes={c.code for c in tables.tax_codes}, uoms={c.code for c in tables.uom},
                          currencies={c.code for c in tables.currencies},
                          price_lists={c.code for c in getattr(tables, "price_lists", [])})
-    seen = seen_shopify_codes(shopify.bulk_order_codes(since))
+    seen = seen_shopify_codes(shopify.bulk_order_codes(since), skip_test_orders=mappings.rules.test_orders == "skip")
     findings = check_code_tables(mappings, max_codes, seen, rules, exemptions=exemptions)
     rows = [{"file": f.file, "line": f.line, "value": f.value, "problem": f.problem, "seen_in": f.seen_in or "",
              "detail": getattr(f, "detail", "")} for f in findings]
@@ -133,7 +182,7 @@ def codes_step(store: Any, shopify: Any, max_hook: Any, rules: Any, mappings: An
                         f"{f.value!r} in {f.file}: {f.problem}" + (f" (seen in order {f.seen_in})" if f.seen_in else ""))
     if not dry_run:
         for stage in CODE_STAGES:
-            found = {f"{f.file}: {f.value}": (getattr(f, "detail", "") or f"{f.value!r} in {f.file}: {f.problem}",
+            found = {record_key(f"{f.file}: {f.value}"): (getattr(f, "detail", "") or f"{f.value!r} in {f.file}: {f.problem}",
                                              {"file": f.file, "line": f.line, "seen_in": f.seen_in})
                      for f in findings if f.problem == stage}
             store.sync_errors(entity=CODE_ENTITY, stage=stage, found=found)
@@ -143,13 +192,16 @@ def codes_step(store: Any, shopify: Any, max_hook: Any, rules: Any, mappings: An
     return {"findings": counts, "orders_scanned": seen.orders, "since": since.isoformat()}
 
 
-def seen_shopify_codes(orders: Iterable[Any]) -> SeenShopifyCodes:
-    """The tax lines, gateways and shipping titles of ``orders`` (bulk read), each with the first order seen."""
+def seen_shopify_codes(orders: Iterable[Any], *, skip_test_orders: bool = True) -> SeenShopifyCodes:
+    """The tax lines, gateways and shipping titles of ``orders`` (bulk read), each with the first order seen.
+    Test orders (the bogus gateway) are left out when the orders flow skips them (``test_orders: skip``)."""
     tax_lines: dict[tuple[str, Decimal | None], str] = {}
     gateways: dict[str, str] = {}
     shipping: dict[str, str] = {}
     count = 0
     for order in orders:
+        if skip_test_orders and getattr(order, "test", False):
+            continue
         count += 1
         for title, rate in order.tax_lines:
             tax_lines.setdefault((title, rate), order.name)

@@ -240,7 +240,7 @@ def _order_codes(order: dict[str, Any]) -> OrderCodesRecord:
             rates[(tax["title"], _rate(tax.get("rate")))] = None
     shipping = order["shippingLines"]
     return OrderCodesRecord(
-        id=order["id"], name=order["name"], created_at=order["createdAt"],
+        id=order["id"], name=order["name"], created_at=order["createdAt"], test=bool(order.get("test")),
         tax_lines=[TaxRateCode(title, rate) for title, rate in rates],
         gateways=list(order.get("paymentGatewayNames") or []),
         shipping_titles=[line["title"] for line in shipping if line.get("title")],

@@ -93,7 +93,7 @@ query BulkOrderCodes {
   orders(query: "__SEARCH__", sortKey: CREATED_AT) {
     edges {
       node {
-        id name createdAt paymentGatewayNames
+        id name createdAt test paymentGatewayNames
         taxLines { title rate }
         shippingLines { edges { node { __typename id title code taxLines { title rate } } } }
         lineItems { edges { node { __typename id taxLines { title rate } } } }

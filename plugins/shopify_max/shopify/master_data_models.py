@@ -80,6 +80,7 @@ class OrderCodesRecord(ShopifyModel):
     id: str  # gid://shopify/Order/…
     name: str
     created_at: datetime
+    test: bool = False  # Shopify's test orders (bogus gateway) never reach MAX under test_orders: skip
     tax_lines: list[TaxRateCode] = []  # distinct (title, rate) of the order, its lines and its shipping lines
     gateways: list[str] = []  # Order.paymentGatewayNames
     shipping_titles: list[str] = []

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 
 from shopify_max.clock import utcnow
-from shopify_max.sync_store.common import TableAccess
+from shopify_max.sync_store.common import TableAccess, insert_for
 from shopify_max.sync_store.tables import customer_sync
 
 
@@ -39,14 +39,20 @@ class CustomerSync(TableAccess):
                 for r in rows}
 
     def record_customer_decisions(self, rows: Iterable[CustomerDecisionRow], *, run_id: str | None) -> int:
-        """Replace every decision with ``rows`` (one complete matching pass), in one transaction."""
+        """Replace every decision with ``rows`` (one complete matching pass), in one transaction: an upsert per
+        account, then the accounts the pass no longer has go. Two attempts of one run (a retry beside its zombie)
+        may do this at the same time: each upsert waits for the other's row, neither fails on the key."""
         now = utcnow()
         values = [{"custid": r.custid, "shopify_customer_gid": r.shopify_customer_gid, "decision": r.decision,
                    "matched_by": r.matched_by, "candidates": json.dumps(list(r.candidates)),
                    "pushed_digest": r.pushed_digest, "pushed_at": r.pushed_at, "checked_at": now, "run_id": run_id}
                   for r in rows]
         with self.engine.begin() as conn:
-            conn.execute(delete(customer_sync))
-            if values:
-                conn.execute(customer_sync.insert(), values)
+            insert = insert_for(conn)
+            for chunk in (values[start:start + 500] for start in range(0, len(values), 500)):
+                statement = insert(customer_sync).values(chunk)
+                conn.execute(statement.on_conflict_do_update(
+                    index_elements=[customer_sync.c.custid],
+                    set_={column: statement.excluded[column] for column in values[0] if column != "custid"}))
+            conn.execute(delete(customer_sync).where(customer_sync.c.checked_at < now))  # not in this pass
         return len(values)

@@ -81,3 +81,20 @@ class IdMap(TableAccess):
         with self.engine.connect() as conn:
             return {gid: key for gid, key in conn.execute(
                 select(id_map.c.shopify_gid, id_map.c.max_key).where(id_map.c.entity == entity))}
+
+    def repoint_id_mapping(self, entity: str, shopify_gid: str, max_key: str, *, run_id: str | None = None) -> str:
+        """Map ``shopify_gid`` to ``max_key`` instead of what it maps to now (a person's decision, e.g. the
+        ``max.custid`` metafield); returns the old key. Raises :class:`IdMappingConflict` when ``max_key`` is
+        already another gid's, or the gid is not mapped."""
+        shopify_gid, max_key = str(shopify_gid), str(max_key).strip()
+        try:
+            with self.engine.begin() as conn:
+                old = conn.execute(select(id_map.c.max_key).where(
+                    id_map.c.entity == entity, id_map.c.shopify_gid == shopify_gid)).scalar_one_or_none()
+                if old is None:
+                    raise IdMappingConflict(f"{entity} {shopify_gid} is not mapped: nothing to re-point")
+                conn.execute(id_map.update().where(id_map.c.entity == entity, id_map.c.shopify_gid == shopify_gid)
+                             .values(max_key=max_key, run_id=run_id))
+                return old
+        except IntegrityError:
+            raise IdMappingConflict(f"{entity} MAX key {max_key} is already mapped to another Shopify record") from None
