@@ -90,20 +90,26 @@ class DryRunReport:
     def fail(self, record: str, field_name: str, reason: str, message: str) -> None:
         self.would_fail.append(WouldFail(record, field_name, reason, message))
 
-    def failures_by_reason(self, examples: int = EXAMPLES_PER_REASON) -> dict[str, dict[str, Any]]:
+    def failures_by_reason(self, examples: int = EXAMPLES_PER_REASON, *,
+                           with_messages: bool = True) -> dict[str, dict[str, Any]]:
         grouped: dict[str, dict[str, Any]] = {}
         for failure in self.would_fail:
             group = grouped.setdefault(failure.reason, {"count": 0, "examples": []})
             group["count"] += 1
             if len(group["examples"]) < examples:
-                group["examples"].append(asdict(failure))
+                example = asdict(failure)
+                if not with_messages:
+                    del example["message"]
+                group["examples"].append(example)
         return dict(sorted(grouped.items(), key=lambda item: (-item[1]["count"], item[0])))
 
     def as_xcom(self) -> dict[str, Any]:
-        """Small and JSON-safe: counts, and a few examples per failure reason (never the tables)."""
+        """Small and JSON-safe: counts, and a few examples per failure reason (record, field, reason), never the
+        tables nor the messages: a message may quote a name or an address, and XCom keeps no personal data. The
+        task log and the go-live report (kept for the PII retention period) have the sentences."""
         return {"dry_run": True, "flow": self.flow, "read": dict(self.read), "would_write": dict(self.would_write),
-                "would_fail": len(self.would_fail), "would_fail_by_reason": self.failures_by_reason(),
-                "notes": list(self.notes)}
+                "would_fail": len(self.would_fail),
+                "would_fail_by_reason": self.failures_by_reason(with_messages=False), "notes": list(self.notes)}
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), default=str, sort_keys=True)

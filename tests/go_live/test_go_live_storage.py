@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -62,3 +64,18 @@ def test_pruning_leaves_folders_that_are_not_reports_alone(tmp_path):
     assert prune_reports(tmp_path, keep=0) == []
     assert work.is_dir() and (tmp_path / "notes").is_dir() and (tmp_path / "manual__2").is_dir()
     assert list_reports(Path(tmp_path / "absent")) == []
+
+
+def test_reports_older_than_the_retention_period_and_orphaned_work_files_go(tmp_path):
+    """A report lists customers: it follows the PII retention period, not only the count."""
+    for name in ("manual__old", "manual__new"):
+        publish_go_live_report(all_reports()[:1], run_id=name, generated_at=GENERATED_AT, window=WINDOW, base=tmp_path)
+    old_time = time.time() - 40 * 86400
+    os.utime(tmp_path / "manual__old", (old_time, old_time))
+    orphan, fresh = tmp_path / ".dry_runs" / "manual__crashed", tmp_path / ".dry_runs" / "manual__running"
+    orphan.mkdir(parents=True)
+    fresh.mkdir()
+    os.utime(orphan, (time.time() - 2 * 86400,) * 2)
+    deleted = prune_reports(tmp_path, max_age=timedelta(days=30))
+    assert sorted(deleted) == [".dry_runs/manual__crashed", "manual__old"]
+    assert [report.name for report in list_reports(tmp_path)] == ["manual__new"] and fresh.is_dir()

@@ -161,3 +161,13 @@ def test_exempt_account_pushes_its_exemptions():
     desired = desired_account(globex, None, PushSettings(), ["US_TX_RESELLER_EXEMPTION"])
     assert desired.tax_exempt is True and desired.tax_exemptions == ("US_TX_RESELLER_EXEMPTION",)
     assert account_changes(desired, None) == ["new customer"]
+
+
+def test_only_tags_a_template_could_have_made_are_replaced():
+    settings = PushSettings(tag_templates=("b2b", "pl-{price_list}", "{terms}"), credit_hold_tag="credit-hold")
+    bolt = next(a for a in _max_accounts() if a.custid == "BOLT-002")
+    current = ShopifyCustomer("g", tags=("pl-RETAIL", "plumbing", "max:OLD", "credit-hold", "30", "b2b"))
+    desired = desired_account(bolt, current, settings, [])
+    # pl-RETAIL (an old price list) and credit-hold go or stay by MAX; the shop's own tags stay, including
+    # "max:OLD" (no template makes it now) and "30" (a bare {terms} template claims nothing).
+    assert desired.tags == ("10", "30", "b2b", "credit-hold", "max:OLD", "pl-DEALER", "plumbing")

@@ -74,7 +74,7 @@ def fulfilment_dry_run(since_shipment: int | None = None) -> DryRunReport:
     with open_sync_store() as store, dry_run_guard():
         report = dry_run_fulfilment(store, ExactMaxHook(), shopify_api(), rules, since=since,
                                     line_map_source=line_map_source())
-    log_dry_run(report.as_xcom())
+    log_dry_run({**report.as_xcom(), "would_fail_by_reason": report.failures_by_reason()})  # with messages
     return report
 
 
@@ -84,7 +84,8 @@ def log_dry_run(report: dict[str, Any]) -> None:
              {reason: group["count"] for reason, group in report["would_fail_by_reason"].items()})
     for reason, group in report["would_fail_by_reason"].items():
         for example in group["examples"]:
-            log.info("would fail (%s): %s, %s: %s", reason, example["record"], example["field"], example["message"])
+            log.info("would fail (%s): %s, %s: %s", reason, example["record"], example["field"],
+                     example.get("message", ""))
 
 
 def nothing_written(task: str) -> dict[str, Any]:

@@ -20,7 +20,6 @@ log = logging.getLogger(__name__)
 
 FLOWS = ("master_data", "orders", "refunds", "inventory", "fulfilment")
 DEFAULT_WINDOW_DAYS = 60
-_WORK_FOLDER = ".dry_runs"  # hidden: the report page lists only report folders
 
 
 def window(params: dict[str, Any], logical_date: datetime | None) -> tuple[datetime, datetime]:
@@ -37,9 +36,9 @@ def window(params: dict[str, Any], logical_date: datetime | None) -> tuple[datet
 
 
 def _work_file(run_id: str, flow: str) -> Path:
-    from shopify_max.go_live.storage import go_live_reports_dir, report_folder_name
+    from shopify_max.go_live.storage import WORK_FOLDER, go_live_reports_dir, report_folder_name
 
-    return go_live_reports_dir() / _WORK_FOLDER / report_folder_name(run_id) / f"{flow}.json"
+    return go_live_reports_dir() / WORK_FOLDER / report_folder_name(run_id) / f"{flow}.json"
 
 
 def flow_dry_run(flow: str, start: datetime, end: datetime) -> DryRunReport:
@@ -96,7 +95,12 @@ def render(run_id: str, params: dict[str, Any], logical_date: datetime | None) -
                                                     f"dry_run_{flow} in this DAG run, fix it, and clear that task"])
             failed.fail(f"the {flow} flow", "dry run", "dry_run_failed", failed.notes[0])
             reports.append(failed)
-    files = publish_go_live_report(reports, run_id=run_id, generated_at=utcnow(), window=(start, end))
+    from shopify_max.airflow_glue.store_tasks import DEFAULT_PII_RETENTION_DAYS, PII_RETENTION_VARIABLE
+    from shopify_max.airflow_glue.variables import whole_number_variable
+
+    retention = timedelta(days=whole_number_variable(PII_RETENTION_VARIABLE, DEFAULT_PII_RETENTION_DAYS, 1))
+    files = publish_go_live_report(reports, run_id=run_id, generated_at=utcnow(), window=(start, end),
+                                   max_age=retention)
     shutil.rmtree(_work_file(run_id, FLOWS[0]).parent, ignore_errors=True)
     log.info("go-live report: %s (%s)", files.html, files.summary.get("verdict"))
     return files.summary

@@ -123,7 +123,7 @@ def _orders_dry_run(window: tuple[datetime, datetime]) -> DryRunReport:
         report = dry_run_orders(store, BulkOrderSource(hook) if bulk else hook, ExactMaxHook(), mappings,
                                 reference_codes_from_max, window=window, overlap=POLL_OVERLAP)
     report.notes.append("read with a bulk operation" if bulk else "read page by page")
-    log_dry_run(report.as_xcom())
+    log_dry_run({**report.as_xcom(), "would_fail_by_reason": report.failures_by_reason()})  # with messages
     return report
 
 

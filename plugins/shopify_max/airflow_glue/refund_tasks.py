@@ -44,7 +44,7 @@ def _refunds_dry_run(window: tuple[datetime, datetime]) -> DryRunReport:
     with dry_run_guard(), open_sync_store() as store:
         report = dry_run_refunds(store, ShopifyHook(), ExactMaxHook(), rules, reference_codes_from_max,
                                  window=window, overlap=POLL_OVERLAP)
-    log_dry_run(report.as_xcom())
+    log_dry_run({**report.as_xcom(), "would_fail_by_reason": report.failures_by_reason()})  # with messages
     return report
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -187,10 +187,10 @@ def render_go_live_report(reports: list[DryRunReport], out_dir: Path, *, run_id:
 
 def publish_go_live_report(reports: list[DryRunReport], *, run_id: str, generated_at: datetime,
                            window: tuple[datetime, datetime], base: Path | None = None,
-                           keep: int = KEEP_REPORTS) -> GoLiveReportFiles:
+                           keep: int = KEEP_REPORTS, max_age: timedelta | None = None) -> GoLiveReportFiles:
     """Render into this run's folder under :func:`go_live_reports_dir` (or ``base``), then keep only the newest
     ``keep`` reports: they hold customer names and e-mail addresses."""
     files = render_go_live_report(reports, run_report_dir(run_id, base), run_id=run_id, generated_at=generated_at,
                                   window=window)
-    prune_reports(base, keep)
+    prune_reports(base, keep, max_age)
     return files

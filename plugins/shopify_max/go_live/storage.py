@@ -12,7 +12,9 @@ import json
 import os
 import re
 import shutil
+import time
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ REPORTS_DIR_ENV = "SHOPIFY_MAX_GO_LIVE_REPORTS_DIR"
 KEEP_REPORTS = 20
 SUMMARY_FILE = "summary.json"
 REPORT_FILE = "index.html"
+WORK_FOLDER = ".dry_runs"  # go_live_check's dry-run reports between its tasks: hidden from the listing
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.+-]+")
 
 
@@ -93,10 +96,21 @@ def list_reports(base: Path | None = None) -> list[StoredReport]:
     return sorted(found, key=lambda report: (report.generated_at, report.path.stat().st_mtime), reverse=True)
 
 
-def prune_reports(base: Path | None = None, keep: int = KEEP_REPORTS) -> list[str]:
-    """Delete all but the newest ``keep`` reports; returns the names deleted."""
+def prune_reports(base: Path | None = None, keep: int = KEEP_REPORTS, max_age: timedelta | None = None) -> list[str]:
+    """Delete all but the newest ``keep`` reports, and any older than ``max_age`` (the PII retention period: a
+    report lists customers); also the work files of dry runs whose report was never rendered. Returns the names
+    deleted."""
+    root = base or go_live_reports_dir()
+    cutoff = time.time() - max_age.total_seconds() if max_age else None
     deleted = []
-    for report in list_reports(base)[keep:]:
-        shutil.rmtree(report.path)
-        deleted.append(report.name)
+    for index, report in enumerate(list_reports(base)):
+        if index >= keep or (cutoff is not None and report.path.stat().st_mtime < cutoff):
+            shutil.rmtree(report.path)
+            deleted.append(report.name)
+    work = root / WORK_FOLDER
+    if work.is_dir():  # a render takes minutes after its dry runs: work files a day old belong to no render
+        for entry in work.iterdir():
+            if entry.is_dir() and not entry.is_symlink() and entry.stat().st_mtime < time.time() - 86400:
+                shutil.rmtree(entry)
+                deleted.append(f"{WORK_FOLDER}/{entry.name}")
     return deleted

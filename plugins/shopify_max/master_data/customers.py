@@ -284,11 +284,20 @@ class PushSettings:
 
 
 def _managed_tag(tag: str, settings: PushSettings) -> bool:
-    """Tags this sync wrote (and may take away): ``max:…``, the credit-hold tag, and constant configured tags."""
-    constant = {t for t in settings.tag_templates if "{" not in t}
-    prefixes = {t.split("{", 1)[0] for t in settings.tag_templates if "{" in t and t.split("{", 1)[0]}
-    return (tag.startswith("max:") or tag == settings.credit_hold_tag or tag in constant
-            or any(tag.startswith(prefix) for prefix in prefixes))
+    """A tag this sync may have written (and may take away): the credit-hold tag, or what a tag template gives for
+    some value (``max:{price_list}`` manages every ``max:…``). A template that is all placeholder (``{terms}``)
+    would claim every tag, so it claims none: its old values are left for a person."""
+    if tag == settings.credit_hold_tag:
+        return True
+    for template in settings.tag_templates:
+        literal = re.sub(r"\{[a-z_]+\}", "", template)
+        if not literal:
+            continue
+        pattern = "".join(".+" if re.fullmatch(r"\{[a-z_]+\}", part) else re.escape(part)
+                          for part in re.split(r"(\{[a-z_]+\})", template) if part)
+        if re.fullmatch(pattern, tag):
+            return True
+    return False
 
 
 def account_tags(account: MaxAccount, settings: PushSettings) -> list[str]:
