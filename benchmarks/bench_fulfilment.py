@@ -22,17 +22,16 @@ holds, with the shipment's tracking numbers and quantities; no other fulfilment 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 import time
 from collections import Counter
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 import requests
 from figures import Figure
+from harness import environment, wait_for_full_bucket
 
 ROOT = Path(__file__).resolve().parents[1]
 PRODUCTS = 200
@@ -85,34 +84,6 @@ class CostTally:
     @property
     def waited(self) -> float:
         return sum(c.stats.waited_seconds for c in self.clients)
-
-
-@contextmanager
-def _environment(values: dict[str, str]):
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-def _bucket(admin: requests.Session, base: str) -> dict:
-    return admin.get(f"{base}/_sandbox/state", timeout=30).json()["bucket"]
-
-
-def _wait_for_full_bucket(admin: requests.Session, base: str) -> dict:
-    """Start each measurement with a full bucket, as a run that follows a quiet quarter-hour does."""
-    while True:
-        bucket = _bucket(admin, base)
-        missing = bucket["maximumAvailable"] - bucket["currentlyAvailable"]
-        if missing <= 1:
-            return bucket
-        time.sleep(missing / bucket["restoreRate"] + 0.05)
 
 
 def _order_lines(number: int) -> list[dict]:
@@ -231,7 +202,7 @@ def _fulfilment(count: int) -> list[Figure]:
     with run_shop(SandboxConfig(products=PRODUCTS, orders=0, plan="standard")) as shop, \
             run_gateway(GatewayConfig(database_url=f"sqlite:///{tmp / 'max.sqlite'}", products=PRODUCTS,
                                       auth=GatewayAuth(username=MAX_USER, password=MAX_PASSWORD))) as gateway, \
-            _environment({
+            environment({
                 "AIRFLOW_CONN_SHOPIFY_DEFAULT": json.dumps({
                     "conn_type": "http", "host": shop.host, "port": shop.port, "schema": "http",
                     "password": shop.sandbox.config.token}),
@@ -251,7 +222,7 @@ def _fulfilment(count: int) -> list[Figure]:
 
         # Back to the Standard preset, full; then the two steps, timed together and each.
         admin.post(f"{shop.base_url}/_sandbox/bucket", json={"preset": "standard"}, timeout=30).raise_for_status()
-        bucket = _wait_for_full_bucket(admin, shop.base_url)
+        bucket = wait_for_full_bucket(admin, shop.base_url)
         available, rate = bucket["currentlyAvailable"], bucket["restoreRate"]
         tally = CostTally()
         started = time.perf_counter()
@@ -266,7 +237,7 @@ def _fulfilment(count: int) -> list[Figure]:
         assert again["orders"] == 0 and not again.get("created"), again
         bound = max(0.0, tally.spent - available) / rate
 
-        bucket = _wait_for_full_bucket(admin, shop.base_url)
+        bucket = wait_for_full_bucket(admin, shop.base_url)
         status_tally = CostTally()
         status_started = time.perf_counter()
         status = sync_order_status(store, ExactMaxHook(), status_tally.factory, rules, run_id=RUN_ID,

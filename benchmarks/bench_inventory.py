@@ -18,53 +18,19 @@ import json
 import os
 import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 import requests
-from figures import Figure, free_port
+from figures import Figure
+from harness import serve_process, wait_for_full_bucket
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "bench-shopify-token"
 MAX_TOKEN = "bench-max-token-0123456789"
-
-
-@contextmanager
-def _process(args: list[str], ready_path: str, env: dict[str, str], log: Path):
-    port = free_port()
-    with open(log, "w") as out:
-        process = subprocess.Popen([sys.executable, "-m", *args, "--port", str(port)], env=env, stdout=out,
-                                   stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 900
-        while True:
-            try:
-                if requests.get(f"http://127.0.0.1:{port}{ready_path}", timeout=2).status_code < 500:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError(f"{args[0]} did not start; see {log}")
-            time.sleep(0.2)
-        yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
-def _wait_for_full_bucket(admin: requests.Session, base: str) -> None:
-    """Start each measurement with a full bucket, as a run that follows a quiet quarter-hour does."""
-    while True:
-        bucket = admin.get(f"{base}/_sandbox/state", timeout=30).json()["bucket"]
-        missing = bucket["maximumAvailable"] - bucket["currentlyAvailable"]
-        if missing <= 1:
-            return
-        time.sleep(missing / bucket["restoreRate"] + 0.05)
 
 
 def _run_flow(mode: str, run_id: str) -> tuple[dict, dict[str, float]]:
@@ -166,14 +132,14 @@ def run(quick: bool) -> list[Figure]:
     shutil.copytree(ROOT / "include" / "mappings", mappings)
     with open(mappings / "sku_to_part.csv", "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["sku", "part_number", "sales_uom", "uom_factor"])
+        writer.writerow(["sku", "part_number", "sales_uom", "uom_factor", "price_uom"])
         writer.writerows(catalog.sku_mapping_rows(products))
     env = {**os.environ, "EXACTMAX_GATEWAY_TOKEN": MAX_TOKEN}
     figures: list[Figure] = []
     seeding = time.perf_counter()
-    with _process(["sandboxes.shopify", "--products", str(products), "--orders", "2", "--plan",
+    with serve_process([sys.executable, "-m", "sandboxes.shopify", "--products", str(products), "--orders", "2", "--plan",
                    "standard", "--token", TOKEN], "/_sandbox/health", env, tmp / "shopify.log") as shop_port, \
-            _process(["sandboxes.exactmax", "--products", str(products), "--database-url",
+            serve_process([sys.executable, "-m", "sandboxes.exactmax", "--products", str(products), "--database-url",
                       f"sqlite:///{tmp / 'max.sqlite'}"], "/openapi.yaml", env, tmp / "max.log") as max_port:
         seeding = time.perf_counter() - seeding
         shop, gateway = f"http://127.0.0.1:{shop_port}", f"http://127.0.0.1:{max_port}"
@@ -193,7 +159,7 @@ def run(quick: bool) -> list[Figure]:
         admin.headers["X-Shopify-Access-Token"] = TOKEN
         levels_in_shop = admin.get(f"{shop}/_sandbox/state", timeout=60).json()["inventory_levels"]
 
-        _wait_for_full_bucket(admin, shop)
+        wait_for_full_bucket(admin, shop)
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         full, phases = _run_flow("full", "bench-full")
         rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -225,7 +191,7 @@ def run(quick: bool) -> list[Figure]:
                  if not catalog.is_unmapped(index) and not catalog.has_case_variant(index)
                  and not has_duplicate_sku(index)][:wanted_changes]
         _change_max_stock(gateway, parts)
-        _wait_for_full_bucket(admin, shop)
+        wait_for_full_bucket(admin, shop)
         delta, delta_phases = _run_flow("delta", "bench-delta")
         delta_pushed = delta["pushed"]
         figures.append(Figure(
@@ -235,7 +201,7 @@ def run(quick: bool) -> list[Figure]:
                  f"{delta_pushed['mutations']} mutations, push {delta_phases['push']:.1f} s; MAX read "
                  f"{delta_phases['max read + targets']:.1f} s)"))
 
-        _wait_for_full_bucket(admin, shop)
+        wait_for_full_bucket(admin, shop)
         sample = 60 if quick else 500
         baseline = _baseline(sample)
         bucket = admin.get(f"{shop}/_sandbox/state", timeout=60).json()["bucket"]

@@ -21,18 +21,17 @@ end to end against both sandboxes.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
 import tempfile
 import time
 from collections import Counter
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 import requests
 from figures import Figure
+from harness import environment, wait_for_full_bucket
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "refunds"))  # refund_fuzz: shared with the tests
@@ -139,29 +138,6 @@ def _map_and_validate(count: int) -> list[Figure]:
     ]
 
 
-@contextmanager
-def _environment(values: dict[str, str]):
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-def _wait_for_full_bucket(admin: requests.Session, base: str) -> dict:
-    while True:
-        bucket = admin.get(f"{base}/_sandbox/state", timeout=30).json()["bucket"]
-        missing = bucket["maximumAvailable"] - bucket["currentlyAvailable"]
-        if missing <= 1:
-            return bucket
-        time.sleep(missing / bucket["restoreRate"] + 0.05)
-
-
 def _order_lines(number: int) -> list[dict]:
     from sandboxes import catalog
 
@@ -235,7 +211,7 @@ def _end_to_end(count: int) -> list[Figure]:
     with run_shop(SandboxConfig(products=PRODUCTS, orders=0, plan="standard")) as shop, \
             run_gateway(GatewayConfig(database_url=f"sqlite:///{tmp / 'max.sqlite'}", products=PRODUCTS,
                                       auth=GatewayAuth(username=MAX_USER, password=MAX_PASSWORD))) as gateway, \
-            _environment({
+            environment({
                 "AIRFLOW_CONN_SHOPIFY_DEFAULT": json.dumps({
                     "conn_type": "http", "host": shop.host, "port": shop.port, "schema": "http",
                     "password": shop.sandbox.config.token}),
@@ -254,7 +230,7 @@ def _end_to_end(count: int) -> list[Figure]:
         rules = load_refund_rules()
 
         admin.post(f"{shop.base_url}/_sandbox/bucket", json={"preset": "standard"}, timeout=30).raise_for_status()
-        _wait_for_full_bucket(admin, shop.base_url)
+        wait_for_full_bucket(admin, shop.base_url)
         time.sleep(1.1)  # the search reads update times to the second: the window ends after the last refund's
         started = time.perf_counter()
         now = utcnow()

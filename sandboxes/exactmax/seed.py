@@ -21,10 +21,13 @@
 
 Seeding runs once per step: a database that holds parts keeps them, and one seeded before price lists existed
 (a demo's SQLite file) gains the accounts, the MAX-only parts and the price lists on its next start.
+
+Not part of the default seed: :func:`add_accounts` adds many B2B accounts at once (a benchmark's thousands).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import Connection, Engine, func, select, update
@@ -32,7 +35,13 @@ from sqlalchemy import Connection, Engine, func, select, update
 from max_gateway.reference import schema as t
 from max_gateway.reference.database import prepare_database
 from sandboxes import catalog
-from sandboxes.master_data_cases import EXISTING_ACCOUNT_DATA, EXISTING_ACCOUNT_PHONES, NEW_ACCOUNTS, PRICE_LISTS
+from sandboxes.master_data_cases import (
+    EXISTING_ACCOUNT_DATA,
+    EXISTING_ACCOUNT_PHONES,
+    NEW_ACCOUNTS,
+    PRICE_LISTS,
+    MaxAccount,
+)
 
 TERMS = {"30": "Net 30", "10": "Net 10", "CC": "Credit card", "PP": "Prepaid"}
 SHIP_VIA = {"UP": "UPS Ground", "U2": "UPS 2nd Day Air", "FX": "FedEx Ground", "US": "USPS Priority", "WC": "Will call",
@@ -211,6 +220,37 @@ def _seed_accounts_and_price_lists(conn: Connection, products: int) -> None:
         {"PRCLST_X": code, "PRTNUM_X": part, "SLSUOM_X": uom, "PRICE_X": price}
         for (code, part, uom), price in price_list_prices(products, known_parts).items()
     ])
+
+
+def add_accounts(engine: Engine, accounts: Iterable[MaxAccount], batch: int = 5_000) -> int:
+    """Add ``accounts`` to a seeded database: a ``Customer_Master`` row and its account data (``X_Customer_Account``:
+    price list, credit hold, e-mail, VAT id) each, in batches of ``batch`` rows. For a benchmark that needs thousands
+    of B2B accounts; the default seed never calls it. The caller keeps CUSTIDs new (a CUSTID already in the database
+    fails the insert). Returns how many accounts were added."""
+    added = 0
+    rows: list[MaxAccount] = []
+
+    def flush(conn: Connection) -> None:
+        conn.execute(t.customer_master.insert(), [
+            {"CUSTID_23": a.custid, "NAME_23": a.name, "ADDR1_23": "1 Commerce Street", "CITY_23": a.city,
+             "STATE_23": a.state, "ZIPCD_23": a.zip_code, "CNTRY_23": a.country, "PHONE_23": a.phone,
+             "CNTCT_23": "Purchasing", "TERMS_23": a.terms, "SHPVIA_23": a.ship_via, "TXCDE1_23": a.tax_codes[0],
+             "TXCDE2_23": a.tax_codes[1], "TXCDE3_23": a.tax_codes[2], "TAXABL_23": a.taxable, "CURR_23": a.currency}
+            for a in rows])
+        conn.execute(t.x_customer_account.insert(), [
+            {"CUSTID_X": a.custid, "PRCLST_X": a.price_list, "CRHOLD_X": "Y" if a.credit_hold else "N",
+             "EMAIL_X": a.email or "", "VATID_X": a.vat_id or ""} for a in rows])
+        rows.clear()
+
+    with engine.begin() as conn:
+        for account in accounts:
+            rows.append(account)
+            added += 1
+            if len(rows) >= batch:
+                flush(conn)
+        if rows:
+            flush(conn)
+    return added
 
 
 def retail_prices(products: int) -> dict[tuple[str, str], Decimal]:
