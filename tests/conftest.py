@@ -146,4 +146,20 @@ def dag_bag():
     """One DagBag for every DAG test (parsing is the expensive part)."""
     from airflow.dag_processing.dagbag import DagBag
 
-    return DagBag(dag_folder=str(PROJECT_ROOT / "dags"))
+    bag = DagBag(dag_folder=str(PROJECT_ROOT / "dags"))
+    # dag.test(run_conf=…) writes the conf into the DAG's and each task's Param objects, so a value one run gave
+    # (dry_run, a backfill window) would be the next run's default in this process: restore_declared_params.
+    declared = {dag_id: [(params, {key: params.get_param(key).value for key in params})
+                         for params in (dag.params, *(task.params for task in dag.tasks))]
+                for dag_id, dag in bag.dags.items()}
+
+    def restore_declared_params(dag_ids=None) -> None:
+        """Every Param of these DAGs (default: all) back to the value its DAG file declares."""
+        for dag_id, holders in declared.items():
+            if dag_ids is None or dag_id in dag_ids:
+                for params, values in holders:
+                    for key, value in values.items():
+                        params.get_param(key).value = value
+
+    bag.restore_declared_params = restore_declared_params
+    return bag

@@ -82,18 +82,21 @@ def xcom_return(dag_run, task_id: str):
     return task_return_values(dag_run.dag_id, dag_run.run_id)[task_id]
 
 
+@pytest.fixture(autouse=True)
+def params_as_declared(request):
+    """After each test, every DAG's params are back to what its file declares (tests/conftest.py)."""
+    yield
+    if "dag_bag" in request.fixturenames:
+        request.getfixturevalue("dag_bag").restore_declared_params()
+
+
 @contextmanager
-def declared_params_restored(dag):
-    """``dag.test(run_conf=…)`` writes the conf into the DAG's Param objects: put the declared values back after,
-    so one test's ``dry_run=True`` or backfill window never becomes the next run's default."""
-    holders = [dag.params, *(task.params for task in dag.tasks)]  # each task holds its own copy of the params
-    declared = [(params, {key: params.get_param(key).value for key in params}) for params in holders]
+def declared_params_restored(dag_bag, dag):
+    """The block's ``dag.test()`` runs leave ``dag``'s params as declared."""
     try:
         yield
     finally:
-        for params, values in declared:
-            for key, value in values.items():
-                params.get_param(key).value = value
+        dag_bag.restore_declared_params({dag.dag_id})
 
 
 def run_dag(dag_bag, dag_id: str, **params):
@@ -101,7 +104,7 @@ def run_dag(dag_bag, dag_id: str, **params):
     dag = dag_bag.dags[dag_id]
     for task in dag.tasks:
         task.retries = 0  # a failure must surface at once here, not after Airflow's retry back-off
-    with declared_params_restored(dag):
+    with declared_params_restored(dag_bag, dag):
         dag_run = dag.test(run_conf=params or None)
     assert dag_run.state == "success", f"{dag_id} run {dag_run.run_id} ended {dag_run.state}"
     return xcom_return(dag_run, "summarise_run")

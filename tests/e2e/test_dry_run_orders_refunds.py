@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import run_dag, xcom_return
+from conftest import declared_params_restored, run_dag, xcom_return
 
 from tests.orders.dry_run_stack import Sandboxes, delta, sync_store_rows
 
@@ -17,19 +17,8 @@ ORDER_WRITE_TASKS = ("map_orders_to_sales_orders", "validate_sales_orders", "exp
                      "cancel_orders_cancelled_after_export")
 
 
-# Every param the runs below set, each time: dag.test() resolves a run's conf into the DAG's own Param objects
-# (Airflow's process_params), so a value one run gave stays the default of the next run in this process.
+# Every param the runs below set, each time (and conftest puts every DAG's params back after each run and test).
 POLL_PARAMS = {"window_start": None, "window_end": None}
-
-
-@pytest.fixture(autouse=True)
-def params_as_declared(dag_bag):
-    """Each DAG's params back to their declared defaults after the test, so no later run here is a dry run."""
-    params = [param for dag_id in ("orders_to_max", "refunds_to_max") for param in dag_bag.dags[dag_id].params.values()]
-    declared = [param.value for param in params]
-    yield
-    for param, value in zip(params, declared, strict=True):
-        param.value = value
 
 
 def dry_run_dag(dag_bag, dag_id: str):
@@ -37,7 +26,8 @@ def dry_run_dag(dag_bag, dag_id: str):
     dag = dag_bag.dags[dag_id]
     for task in dag.tasks:
         task.retries = 0
-    dag_run = dag.test(run_conf={"dry_run": True, **POLL_PARAMS})
+    with declared_params_restored(dag_bag, dag):
+        dag_run = dag.test(run_conf={"dry_run": True, **POLL_PARAMS})
     assert dag_run.state == "success", f"{dag_id} dry run {dag_run.run_id} ended {dag_run.state}"
     return dag_run, xcom_return(dag_run, "summarise_run")
 

@@ -138,7 +138,7 @@ def test_go_live_check_writes_nothing_and_its_report_opens_in_chromium(dag_bag, 
     dag = dag_bag.dags["go_live_check"]
     for task in dag.tasks:
         task.retries = 0
-    with declared_params_restored(dag):
+    with declared_params_restored(dag_bag, dag):
         dag_run = dag.test(run_conf={"window_days": 60})
     assert dag_run.state == "success"
     assert writes(stack) == before, "the go-live check wrote to a sandbox"
