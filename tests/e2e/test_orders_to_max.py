@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -156,8 +157,14 @@ def test_an_order_whose_webhook_was_lost_is_found_by_the_poll(airflow_metadata_d
     assert attempts and {d["outcome"] for d in attempts} == {"dropped"} and pending == 0  # none sent, none to come
     assert stack.store.inbox_counts() == {}  # so no delivery reached the receiver
 
-    dag_run, summary = run_orders_dag(dag_bag)
+    # The next scheduled run's poll: a window that holds the order's update. (dag.test() infers the last whole
+    # 5-minute interval, which ends before an order made a second ago; this test once passed on a window the
+    # previous test's backfill left in the DAG's params.)
+    now = datetime.now(UTC)
+    dag_run, summary = run_orders_dag(dag_bag, window_start=(now - timedelta(minutes=10)).isoformat(),
+                                      window_end=(now + timedelta(minutes=1)).isoformat())
 
+    assert xcom_return(dag_run, "capture_orders")["read_by"] == "pages"  # the 5-minute runs' poll, not a bulk read
     assert stack.store.max_key_for("order", created["id"]) is not None
     row = stack.store.staged_orders([created["id"]])[created["id"]]
     assert (row.source, row.run_outcome) == ("poll", "exported")
