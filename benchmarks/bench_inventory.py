@@ -13,7 +13,6 @@ its two read steps in parallel as in the DAG; the sync store is SQLite (the embe
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import resource
@@ -130,10 +129,7 @@ def run(quick: bool) -> list[Figure]:
     tmp = Path(tempfile.mkdtemp(prefix="bench-inventory-"))
     mappings = tmp / "mappings"
     shutil.copytree(ROOT / "include" / "mappings", mappings)
-    with open(mappings / "sku_to_part.csv", "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["sku", "part_number", "sales_uom", "uom_factor", "price_uom"])
-        writer.writerows(catalog.sku_mapping_rows(products))
+    catalog.write_sku_mapping(mappings / "sku_to_part.csv", products)
     env = {**os.environ, "EXACTMAX_GATEWAY_TOKEN": MAX_TOKEN}
     figures: list[Figure] = []
     seeding = time.perf_counter()

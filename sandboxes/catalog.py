@@ -17,8 +17,10 @@ Inconsistencies the master-data coverage report must find (``sandboxes.master_da
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -125,23 +127,31 @@ def sku_mapping_rows(product_count: int) -> list[tuple[str, str, str, int, str]]
     return rows
 
 
+SKU_MAPPING_HEADER = ("sku", "part_number", "sales_uom", "uom_factor", "price_uom")
+
+
+def write_sku_mapping(path: Path, product_count: int) -> Path:
+    """``sku_to_part.csv`` for a catalogue of ``product_count`` products (the sandboxes', the tests', a bench's)."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        handle.write("# Shopify SKU -> MAX part, the MAX sales UOM sent on the order line, and how many of those\n"
+                     "# units one Shopify unit is (a case of 12 = 12 EA); price_uom, when set, is the UOM under which\n"
+                     "# MAX's price list prices the variant (empty: sales_uom x uom_factor). Generated for the\n"
+                     f"# sandbox catalogue by `python -m sandboxes.catalog --products {product_count}`; edit freely.\n")
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(SKU_MAPPING_HEADER)
+        writer.writerows(sku_mapping_rows(product_count))
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
-    import csv
     import sys
 
     parser = argparse.ArgumentParser(description="Write include/mappings/sku_to_part.csv for the sandbox catalogue")
     parser.add_argument("--products", type=int, default=500)
     parser.add_argument("--output", default="include/mappings/sku_to_part.csv")
     args = parser.parse_args(argv)
-    with open(args.output, "w", newline="", encoding="utf-8") as handle:
-        handle.write("# Shopify SKU -> MAX part, the MAX sales UOM sent on the order line, and how many of those\n"
-                     "# units one Shopify unit is (a case of 12 = 12 EA); price_uom, when set, is the UOM under which\n"
-                     "# MAX's price list prices the variant (empty: sales_uom x uom_factor). Generated for the\n"
-                     f"# sandbox catalogue by `python -m sandboxes.catalog --products {args.products}`; edit freely.\n")
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["sku", "part_number", "sales_uom", "uom_factor", "price_uom"])
-        writer.writerows(sku_mapping_rows(args.products))
+    write_sku_mapping(Path(args.output), args.products)
     print(f"wrote {args.output}", file=sys.stderr)
     return 0
 

@@ -5,7 +5,6 @@ dry run's summary gave."""
 
 from __future__ import annotations
 
-import csv
 import shutil
 
 import pytest
@@ -24,10 +23,7 @@ def mappings(tmp_path, monkeypatch):
     """The shipped mapping files, with sku_to_part.csv for the 40-product shop the sandboxes hold."""
     directory = tmp_path / "mappings"
     shutil.copytree(MAPPINGS_DIR, directory)
-    with open(directory / "sku_to_part.csv", "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["sku", "part_number", "sales_uom", "uom_factor"])
-        writer.writerows(catalog.sku_mapping_rows(PRODUCTS))
+    catalog.write_sku_mapping(directory / "sku_to_part.csv", PRODUCTS)
     monkeypatch.setenv("SHOPIFY_MAX_MAPPINGS_DIR", str(directory))
     return directory
 

@@ -44,10 +44,7 @@ def mappings_for_the_sandbox_shop(tmp_path, monkeypatch):
     (the shipped one maps 500 products: most of them would rightly be reported missing here)."""
     directory = tmp_path / "mappings"
     shutil.copytree(MAPPINGS_DIR, directory)
-    with open(directory / "sku_to_part.csv", "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["sku", "part_number", "sales_uom", "uom_factor"])
-        writer.writerows(catalog.sku_mapping_rows(PRODUCTS))
+    catalog.write_sku_mapping(directory / "sku_to_part.csv", PRODUCTS)
     monkeypatch.setenv("SHOPIFY_MAX_MAPPINGS_DIR", str(directory))
     return directory
 

@@ -4,7 +4,6 @@ right after sets exactly the levels it reported, to its targets, and queues exac
 
 from __future__ import annotations
 
-import csv
 import json
 import shutil
 from collections import Counter
@@ -47,10 +46,7 @@ def sides(shop, database_url, tmp_path, monkeypatch) -> Iterator[SimpleNamespace
     Airflow connections the task bodies open."""
     mappings = tmp_path / "mappings"
     shutil.copytree(MAPPINGS_DIR, mappings)
-    with open(mappings / "sku_to_part.csv", "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["sku", "part_number", "sales_uom", "uom_factor"])
-        writer.writerows(catalog.sku_mapping_rows(PRODUCTS))
+    catalog.write_sku_mapping(mappings / "sku_to_part.csv", PRODUCTS)
     monkeypatch.setenv("SHOPIFY_MAX_MAPPINGS_DIR", str(mappings))
     token = shop.sandbox.config.token
     shop_admin = httpx.Client(base_url=shop.base_url, headers={"X-Shopify-Access-Token": token}, timeout=30)

@@ -31,7 +31,7 @@ keys the mapper uses (``orders/mapper.py``). A value only a default rule covers 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -223,34 +223,13 @@ def _check_seen(mappings: Mappings, seen: SeenShopifyCodes, days: int) -> list[C
                 "tax_codes.csv", None, f"{title} @ {rate if rate is not None else '-'}",
                 CodeProblem.UNMAPPED_SHOPIFY_VALUE, order,
                 f"Shopify tax line {title!r} {at_rate} ({order}, {recent}) has no MAX tax code in tax_codes.csv"))
-    default_terms = mappings.rules.default_terms
-    for gateway, order in seen.gateways.items():
-        if mappings.terms_by_gateway.get(gateway.casefold()):
-            continue
-        if default_terms:
-            findings.append(CodeCheckFinding(
-                "payment_gateways.csv", None, gateway, CodeProblem.COVERED_BY_DEFAULT, order,
-                f"payment gateway {gateway!r} ({order}, {recent}) is not in payment_gateways.csv; orders get "
-                f"order_rules.yaml default_terms {default_terms!r}"))
-        else:
-            findings.append(CodeCheckFinding(
-                "payment_gateways.csv", None, gateway, CodeProblem.UNMAPPED_SHOPIFY_VALUE, order,
-                f"payment gateway {gateway!r} ({order}, {recent}) has no MAX terms in payment_gateways.csv and "
-                "default_terms is not set: its orders go to the error queue"))
-    default_ship_via = mappings.rules.unmapped_shipping_ship_via
-    for title, order in seen.shipping_titles.items():
-        if mappings.shipping_by_title.get(title.strip().casefold()) is not None:
-            continue
-        if default_ship_via:
-            findings.append(CodeCheckFinding(
-                "shipping_methods.csv", None, title, CodeProblem.COVERED_BY_DEFAULT, order,
-                f"shipping title {title!r} ({order}, {recent}) is not in shipping_methods.csv; orders get "
-                f"order_rules.yaml unmapped_shipping_ship_via {default_ship_via!r}"))
-        else:
-            findings.append(CodeCheckFinding(
-                "shipping_methods.csv", None, title, CodeProblem.UNMAPPED_SHOPIFY_VALUE, order,
-                f"shipping title {title!r} ({order}, {recent}) has no MAX ship-via in shipping_methods.csv and "
-                "unmapped_shipping_ship_via is not set: its orders go to the error queue"))
+    findings += _unmapped_seen(
+        seen.gateways, lambda gateway: mappings.terms_by_gateway.get(gateway.casefold()), "payment_gateways.csv",
+        "payment gateway", "MAX terms", "default_terms", mappings.rules.default_terms, recent)
+    findings += _unmapped_seen(
+        seen.shipping_titles, lambda title: mappings.shipping_by_title.get(title.strip().casefold()),
+        "shipping_methods.csv", "shipping title", "MAX ship-via", "unmapped_shipping_ship_via",
+        mappings.rules.unmapped_shipping_ship_via, recent)
     return findings
 
 
@@ -268,3 +247,24 @@ def check_code_tables(mappings: CodeTableMappings | Mappings, max_codes: MaxCode
                                     "shop_price_list", CodeTable.PRICE_LISTS, settings.shop_price_list))
     return [*_check_references(references, max_codes),
             *_check_seen(mappings.order_mappings, seen, settings.codes_seen_days)]
+
+
+def _unmapped_seen(seen: dict[str, str], mapped: Callable[[str], object], file: str, what: str, max_what: str,
+                   default_setting: str, default: str | None, recent: str) -> list[CodeCheckFinding]:
+    """A Shopify value seen lately (value -> first order) that ``file`` does not map: covered by the order rules'
+    default when one is set, else an unmapped value whose orders would go to the error queue."""
+    findings = []
+    for value, order in seen.items():
+        if mapped(value):  # a code (never blank: the loaders refuse empty codes)
+            continue
+        if default:
+            findings.append(CodeCheckFinding(
+                file, None, value, CodeProblem.COVERED_BY_DEFAULT, order,
+                f"{what} {value!r} ({order}, {recent}) is not in {file}; orders get order_rules.yaml "
+                f"{default_setting} {default!r}"))
+        else:
+            findings.append(CodeCheckFinding(
+                file, None, value, CodeProblem.UNMAPPED_SHOPIFY_VALUE, order,
+                f"{what} {value!r} ({order}, {recent}) has no {max_what} in {file} and {default_setting} is not "
+                "set: its orders go to the error queue"))
+    return findings
