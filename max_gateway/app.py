@@ -1,4 +1,5 @@
-"""The MAX gateway's HTTP layer: the contract's routes, authentication and limits, over the reference backend.
+"""The MAX gateway's HTTP layer: the contract's routes, authentication, limits and parameter validation, over a
+backend (``max_gateway.backend``: the reference database or a real MAX).
 
 ``openapi.yaml`` beside this module is the contract; the gateway serves it at ``/openapi.yaml`` and a test
 checks that these routes (with the sandbox's ``/_sandbox`` operations) match it exactly.
@@ -16,13 +17,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from max_gateway.reference import credit_memos, fulfilment_reads, reads, writes
-from max_gateway.reference.xml_rules import FieldError, TransactionRejected
+from max_gateway.backend import GatewayBackend
+from max_gateway.sql import fulfilment_reads, reads
+from max_gateway.sql.write_checks import DuplicateOrder
+from max_gateway.xml_rules import FieldError, TransactionRejected
 
 OPENAPI_PATH = Path(__file__).with_name("openapi.yaml")
 Limit = Annotated[int, Query(ge=1, le=reads.MAX_LIMIT)]
@@ -79,15 +81,15 @@ class AuthenticateFirst:
         await response(scope, receive, send)
 
 
-def create_app(engine: Engine, auth: GatewayAuth | None = None, *,
+def create_app(backend: GatewayBackend, auth: GatewayAuth | None = None, *,
                inner_middleware: Sequence[tuple[type, dict[str, Any]]] = (),
                routers: Sequence[APIRouter] = ()) -> FastAPI:
-    """The gateway over ``engine``. ``inner_middleware`` runs after authentication and ``routers`` add routes:
+    """The gateway over ``backend``. ``inner_middleware`` runs after authentication and ``routers`` add routes:
     the sandbox build (``sandboxes.exactmax``) adds its fault knobs and ``/_sandbox`` operations that way."""
     auth = auth or GatewayAuth()
 
-    app = FastAPI(title="Exact MAX gateway (reference)", openapi_url=None, docs_url=None, redoc_url=None)
-    app.state.engine = engine
+    app = FastAPI(title=f"Exact MAX gateway ({backend.name})", openapi_url=None, docs_url=None, redoc_url=None)
+    app.state.backend = backend
     for middleware, options in inner_middleware:
         app.add_middleware(middleware, **options)
     app.add_middleware(AuthenticateFirst, auth=auth)  # added last: the outermost, so it runs first
@@ -96,7 +98,7 @@ def create_app(engine: Engine, auth: GatewayAuth | None = None, *,
 
     @app.exception_handler(TransactionRejected)
     async def _rejected(_request: Request, exc: TransactionRejected) -> JSONResponse:
-        if isinstance(exc, writes.DuplicateOrder):
+        if isinstance(exc, DuplicateOrder):
             return JSONResponse({"errors": [e.as_dict() for e in exc.errors], "ORDNUM": exc.ordnum}, status_code=409)
         return JSONResponse({"errors": [e.as_dict() for e in exc.errors]}, status_code=422)
 
@@ -122,11 +124,8 @@ def create_app(engine: Engine, auth: GatewayAuth | None = None, *,
             chunks.append(chunk)
         return b"".join(chunks)
 
-    async def run_read(function, *args):  # noqa: ANN001, ANN202
-        def read():  # noqa: ANN202
-            with engine.connect() as conn:
-                return function(conn, *args)
-        return await run_in_threadpool(read)
+    async def call(method, *args, **kwargs):  # noqa: ANN001, ANN202 - a backend method, run off the event loop
+        return await run_in_threadpool(method, *args, **kwargs)
 
     # ---------------------------------------------------------------- contract and health
     @app.get("/openapi.yaml")
@@ -135,65 +134,64 @@ def create_app(engine: Engine, auth: GatewayAuth | None = None, *,
 
     @app.get("/health")
     async def health() -> dict:
-        await run_read(lambda conn: conn.exec_driver_sql("SELECT 1").scalar_one())
-        return {"status": "ok"}
+        return await call(backend.check_health)
 
     # ---------------------------------------------------------------- writes (eMAXExact XML in, JSON out)
     @app.post("/sales-orders", status_code=201)
     async def post_sales_order(request: Request) -> dict:
-        return await run_in_threadpool(writes.create_sales_order, engine, await xml_body(request), "CU")
+        return await call(backend.create_sales_order, await xml_body(request), "CU")
 
     @app.post("/credit-memos", status_code=201)
     async def post_credit_memo(request: Request) -> dict:
-        return await run_in_threadpool(writes.create_sales_order, engine, await xml_body(request), "CR")
+        return await call(backend.create_sales_order, await xml_body(request), "CR")
 
     @app.get("/credit-memos")
     async def find_credit_memos(custpo: Annotated[str | None, Query(min_length=1, max_length=25)] = None,
                                 appinv: Annotated[str | None, Query(min_length=1, max_length=8)] = None) -> dict:
         if custpo is None and appinv is None:
             raise TransactionRejected([FieldError("custpo", "bad_parameter", "give custpo, appinv or both")])
-        return {"items": await run_read(lambda conn: credit_memos.credit_memos(conn, custpo=custpo, appinv=appinv))}
+        return {"items": await call(backend.credit_memos, custpo=custpo, appinv=appinv)}
 
     @app.get("/credit-memos/{ordnum}")
     async def get_credit_memo(ordnum: str) -> Response:
-        memos = await run_read(lambda conn: credit_memos.credit_memos(conn, ordnum=ordnum))
+        memos = await call(backend.credit_memos, ordnum=ordnum)
         if not memos:
             return JSONResponse({"detail": f"credit memo {ordnum} not found"}, status_code=404)
         return JSONResponse(memos[0])
 
     @app.post("/customers", status_code=201)
     async def post_customer(request: Request) -> dict:
-        return await run_in_threadpool(writes.create_customer, engine, await xml_body(request))
+        return await call(backend.create_customer, await xml_body(request))
 
     @app.post("/cancellations")
     async def post_cancellation(request: Request) -> dict:
-        return await run_in_threadpool(writes.cancel_sales_order, engine, await xml_body(request))
+        return await call(backend.cancel_sales_order, await xml_body(request))
 
     # ---------------------------------------------------------------- reads
     @app.get("/parts")
     async def get_parts(cursor: str | None = None, limit: Limit = reads.DEFAULT_LIMIT) -> dict:
-        return await run_read(reads.list_parts, cursor, limit)
+        return await call(backend.list_parts, cursor, limit)
 
     @app.get("/stock")
     async def get_stock(cursor: str | None = None, limit: Limit = reads.DEFAULT_LIMIT,
                         part: Annotated[list[str] | None, Query()] = None,
                         stockroom: Annotated[list[str] | None, Query()] = None) -> dict:
-        return await run_read(reads.list_stock, cursor, limit, part, stockroom)
+        return await call(backend.list_stock, cursor, limit, part, stockroom)
 
     @app.get("/customers")
     async def get_customers(cursor: str | None = None, limit: Limit = reads.DEFAULT_LIMIT) -> dict:
-        return await run_read(reads.list_customers, cursor, limit)
+        return await call(backend.list_customers, cursor, limit)
 
     @app.get("/customers/{custid}")
     async def get_customer(custid: str) -> Response:
-        customer = await run_read(reads.get_customer, custid)
+        customer = await call(backend.get_customer, custid)
         if customer is None:
             return JSONResponse({"detail": f"customer {custid} not found"}, status_code=404)
         return JSONResponse(customer)
 
     @app.get("/sales-orders")
     async def find_sales_orders(custpo: Annotated[str, Query(min_length=1, max_length=25)]) -> dict:
-        return {"items": await run_read(lambda conn: reads.get_orders(conn, custpo=custpo))}
+        return {"items": await call(backend.find_sales_orders, custpo)}
 
     # Declared before /sales-orders/{ordnum}, which would otherwise take "status" for an ORDNUM.
     @app.get("/sales-orders/status")
@@ -201,50 +199,50 @@ def create_app(engine: Engine, auth: GatewayAuth | None = None, *,
         if len(ordnum) > fulfilment_reads.MAX_ORDNUMS_PER_STATUS_READ:
             raise TransactionRejected([FieldError("ordnum", "bad_parameter", f"{len(ordnum)} ORDNUMs; at most "
                                                   f"{fulfilment_reads.MAX_ORDNUMS_PER_STATUS_READ} per request")])
-        return await run_read(fulfilment_reads.order_statuses, ordnum)
+        return await call(backend.order_statuses, ordnum)
 
     @app.get("/sales-orders/{ordnum}")
     async def get_sales_order(ordnum: str) -> Response:
-        orders = await run_read(lambda conn: reads.get_orders(conn, ordnum=ordnum))
-        if not orders:
+        order = await call(backend.get_sales_order, ordnum)
+        if order is None:
             return JSONResponse({"detail": f"order {ordnum} not found"}, status_code=404)
-        return JSONResponse(orders[0])
+        return JSONResponse(order)
 
     @app.get("/shipments")
     async def get_shipments(since: Annotated[int, Query(ge=0)] = 0, limit: Limit = reads.DEFAULT_LIMIT) -> dict:
-        return await run_read(reads.list_shipments, since, limit)
+        return await call(backend.list_shipments, since, limit)
 
     @app.get("/shipments/tracking-changes")
     async def get_tracking_changes(since: Annotated[int, Query(ge=0)] = 0,
                                    limit: Limit = reads.DEFAULT_LIMIT) -> dict:
-        return await run_read(fulfilment_reads.list_tracking_changes, since, limit)
+        return await call(backend.list_tracking_changes, since, limit)
 
     @app.get("/invoices")
     async def get_invoices(since: str = "", limit: Limit = reads.DEFAULT_LIMIT) -> dict:
-        return await run_read(reads.list_invoices, since, limit)
+        return await call(backend.list_invoices, since, limit)
 
     @app.get("/invoices/{invce}")
     async def get_invoice(invce: str) -> Response:
-        invoice = await run_read(reads.get_invoice, invce)
+        invoice = await call(backend.get_invoice, invce)
         if invoice is None:
             return JSONResponse({"detail": f"invoice {invce} not found"}, status_code=404)
         return JSONResponse(invoice)
 
     @app.get("/payments")
     async def get_payments(since: Annotated[int, Query(ge=0)] = 0, limit: Limit = reads.DEFAULT_LIMIT) -> dict:
-        return await run_read(fulfilment_reads.list_payments, since, limit)
+        return await call(backend.list_payments, since, limit)
 
     @app.get("/price-lists/{code}/prices")
     async def get_price_list_prices(code: str, cursor: str | None = None,
                                     limit: Limit = reads.DEFAULT_LIMIT) -> Response:
-        page = await run_read(reads.list_prices, code, cursor, limit)
+        page = await call(backend.list_prices, code, cursor, limit)
         if page is None:
             return JSONResponse({"detail": f"price list {code.strip()} not found"}, status_code=404)
         return JSONResponse(page)
 
     @app.get("/code-tables")
     async def get_code_tables() -> dict:
-        return await run_read(reads.code_tables)
+        return await call(backend.code_tables)
 
     return app
 

@@ -15,25 +15,13 @@ receipts) and totals computed as invoicing the memo would (``ORGQTY x PRICE`` an
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Connection, and_, select, update
+from sqlalchemy import Connection, select, update
 
-from max_gateway.reference import schema as t
-from max_gateway.reference.reads import jsonable, line_factor, uom_factors
-from max_gateway.reference.xml_rules import FieldError
-
-CREDIT_MEMO_ONLY = "credit_memo_only"
-RESTOCK_ELEMENT = "RESTCK_28"
-
-
-def check_restock_element(values: dict, stype: str, errors: list[FieldError], line: str | None) -> None:
-    """``RESTCK_28`` belongs on credit-memo lines only."""
-    if stype != "CR" and RESTOCK_ELEMENT in values:
-        errors.append(FieldError(RESTOCK_ELEMENT, CREDIT_MEMO_ONLY, "RESTCK_28 (goods back to stock) is valid only "
-                                 "on credit memo lines (STYPE CR)", line))
+from max_gateway.sql import tables as t
+from max_gateway.sql.reads import line_factor, uom_factors
 
 
 def move_part_stock(conn: Connection, part: str, stk: str, delta: Decimal) -> None:
@@ -71,47 +59,3 @@ def record_stock_effect(conn: Connection, ordnum: str, receipt_date: date,
             move_part_stock(conn, row["PRTNUM_28"], row["STK_28"], quantity)
         conn.execute(t.x_credit_restock.insert().values(ORDNUM_X=ordnum, LINNUM_X=row["LINNUM_28"],
                                                         DELNUM_X=row["DELNUM_28"], RESTCK_X=restck, TNXSEQ_X=receipt))
-
-
-# ---------------------------------------------------------------- reads
-
-_LINE_COLUMNS = ("LINNUM", "DELNUM", "PRTNUM", "SLSUOM", "ORGQTY", "PRICE", "STK", "STATUS", "INVQTY",
-                 "TAXCDE1", "TAX1", "TAXCDE2", "TAX2", "TAXCDE3", "TAX3")
-
-
-def credit_memos(conn: Connection, *, ordnum: str | None = None, custpo: str | None = None,
-                 appinv: str | None = None) -> list[dict]:
-    """Credit memos (STYPE CR) matching every filter given, in ORDNUM order, each with lines, stock moves, totals."""
-    sm, sd, xr, th = t.so_master, t.so_detail, t.x_credit_restock, t.transaction_history
-    query = select(sm.c.ORDNUM_27, sm.c.CUSTID_27, sm.c.CUSTPO_27, sm.c.APPINV_27, sm.c.ORDDTE_27, sm.c.STATUS_27,
-                   sm.c.REASON_27, sm.c.INVCE_27, sm.c.CURR_27).where(sm.c.STYPE_27 == "CR").order_by(sm.c.ORDNUM_27)
-    for column, value in ((sm.c.ORDNUM_27, ordnum), (sm.c.CUSTPO_27, custpo), (sm.c.APPINV_27, appinv)):
-        if value is not None:
-            query = query.where(column == value.strip())
-    memos = {r.ORDNUM_27: {"ORDNUM": r.ORDNUM_27, "STYPE": "CR", "CUSTID": r.CUSTID_27, "CUSTPO": r.CUSTPO_27,
-                           "APPINV": r.APPINV_27, "ORDDTE": jsonable(r.ORDDTE_27), "STATUS": r.STATUS_27,
-                           "REASON": r.REASON_27, "INVCE": r.INVCE_27, "CURR": r.CURR_27, "lines": [],
-                           "stock_moves": []}
-             for r in conn.execute(query)}
-    if not memos:
-        return []
-    totals: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
-    restock_join = and_(xr.c.ORDNUM_X == sd.c.ORDNUM_28, xr.c.LINNUM_X == sd.c.LINNUM_28,
-                        xr.c.DELNUM_X == sd.c.DELNUM_28)
-    for r in conn.execute(select(sd, xr.c.RESTCK_X).outerjoin(xr, restock_join)
-                          .where(sd.c.ORDNUM_28.in_(list(memos)))
-                          .order_by(sd.c.ORDNUM_28, sd.c.LINNUM_28, sd.c.DELNUM_28)):
-        line = {name: jsonable(getattr(r, f"{name}_28")) for name in _LINE_COLUMNS}
-        memos[r.ORDNUM_28]["lines"].append(line | {"RESTCK": r.RESTCK_X})
-        totals[r.ORDNUM_28][0] += Decimal(r.ORGQTY_28) * Decimal(r.PRICE_28)
-        totals[r.ORDNUM_28][1] += sum((Decimal(getattr(r, f"TAX{n}_28")) for n in (1, 2, 3)), Decimal(0))
-    for r in conn.execute(select(th).join(xr, xr.c.TNXSEQ_X == th.c.TNXSEQ_15)
-                          .where(xr.c.ORDNUM_X.in_(list(memos))).order_by(th.c.TNXSEQ_15)):
-        memos[r.ORDNUM_15]["stock_moves"].append({
-            "LINNUM": r.LINNUM_15, "DELNUM": r.DELNUM_15, "PRTNUM": r.PRTNUM_15, "STK": r.STK_15,
-            "quantity": jsonable(Decimal(r.TNXQTY_15)), "TNXCDE": r.TNXCDE_15, "TNXDTE": jsonable(r.TNXDTE_15)})
-    for number, memo in memos.items():
-        lines_total, tax_total = totals[number]
-        memo |= {"lines_total": jsonable(lines_total), "tax_total": jsonable(tax_total),
-                 "total": jsonable(lines_total + tax_total)}
-    return list(memos.values())

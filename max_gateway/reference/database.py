@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, exc, inspect, s
 from sqlalchemy.engine import make_url
 from sqlalchemy.schema import CreateColumn
 
-from max_gateway.reference.schema import metadata, x_gateway_counter
+from max_gateway.sql.tables import metadata, x_gateway_counter
 
 # SQLite keeps Numeric as REAL; values are quantised to the column scale on read, which is enough here.
 warnings.filterwarnings("ignore", category=exc.SAWarning, message=".*Decimal objects natively.*")

@@ -33,7 +33,7 @@ FIELD_LENGTHS: dict[str, int] = {
     "INVCE": 8,
     "APPINV": 8,  # the invoice a credit memo credits: an invoice number
     "SO_NOTE": 50,
-    # Not in EXACTMAX.md's table: the lengths the reference gateway declares (max_gateway/reference/schema.py).
+    # Not in EXACTMAX.md's table: the lengths the reference gateway declares (max_gateway/sql/tables.py).
     "REASON": 2,
     "SLSREP": 3,
     "TXEXEM": 20,

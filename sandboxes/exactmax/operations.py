@@ -11,13 +11,13 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, Engine, delete, func, select, update
 
-from max_gateway.reference import schema as t
 from max_gateway.reference.credit_memos import move_part_stock
 from max_gateway.reference.database import serialise_appends, take_next_number
-from max_gateway.reference.fulfilment_reads import invoice_total
-from max_gateway.reference.reads import line_factor, uom_factors
-from max_gateway.reference.writes import NOT_OPEN, NOT_POSITIVE, UNKNOWN_INVOICE, UNKNOWN_ORDER, UNKNOWN_PART
-from max_gateway.reference.xml_rules import FieldError, TransactionRejected
+from max_gateway.sql import tables as t
+from max_gateway.sql.fulfilment_reads import invoice_total
+from max_gateway.sql.reads import line_factor, uom_factors
+from max_gateway.sql.write_checks import NOT_OPEN, NOT_POSITIVE, UNKNOWN_INVOICE, UNKNOWN_ORDER, UNKNOWN_PART
+from max_gateway.xml_rules import FieldError, TransactionRejected
 from shopify_max.clock import utcnow
 
 OVER_SHIPPED = "over_shipped"

@@ -23,7 +23,7 @@ from decimal import Decimal
 
 from sqlalchemy import Engine, select
 
-from max_gateway.reference import schema as t
+from max_gateway.sql import tables as t
 from sandboxes.exactmax.operations import close_order, invoice_order, ship_order
 
 CARRIERS = {"UP": "UPS", "U2": "UPS", "FX": "FedEx", "US": "USPS"}

@@ -32,8 +32,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import Connection, Engine, func, select, update
 
-from max_gateway.reference import schema as t
 from max_gateway.reference.database import prepare_database
+from max_gateway.sql import tables as t
 from sandboxes import catalog
 from sandboxes.master_data_cases import (
     EXISTING_ACCOUNT_DATA,

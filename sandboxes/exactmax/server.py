@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from max_gateway.app import GatewayAuth, create_app
+from max_gateway.reference.backend import ReferenceBackend
 from max_gateway.reference.database import create_gateway_engine
 from sandboxes.exactmax.faults import FaultMiddleware, FaultSettings
 from sandboxes.exactmax.routes import sandbox_router
@@ -40,7 +41,7 @@ def build_gateway(config: GatewayConfig) -> tuple[FastAPI, Engine]:
     faults.configure(latency_ms=config.latency_ms)
     writes = WriteLog()
     # Later middleware wraps earlier: the write log sees every write request, faulted or not.
-    app = create_app(engine, auth=config.auth,
+    app = create_app(ReferenceBackend(engine), auth=config.auth,
                      inner_middleware=[(FaultMiddleware, {"settings": faults}), (WriteLogMiddleware, {"log": writes})],
                      routers=[sandbox_router(engine, faults, writes)])
     app.state.faults = faults

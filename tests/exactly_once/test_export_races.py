@@ -185,7 +185,7 @@ def test_an_order_whose_custpo_already_matches_two_max_orders_fails_alone_and_th
     that order goes to the error queue naming both ORDNUMs, and the rest of the batch is exported."""
     import sqlalchemy as sa
 
-    from max_gateway.reference.schema import so_detail, so_master
+    from max_gateway.sql.tables import so_detail, so_master
 
     duplicated, fine = example_order(), example_order()
     for order in (duplicated, fine):

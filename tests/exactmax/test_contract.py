@@ -10,6 +10,7 @@ from fastapi.routing import APIRoute
 from max_gateway_helpers import make_order
 
 from max_gateway.app import OPENAPI_PATH, create_app
+from max_gateway.reference.backend import ReferenceBackend
 from max_gateway.reference.database import create_gateway_engine
 from sandboxes.exactmax.server import GatewayConfig, build_gateway
 from shopify_max.exactmax.models import CreditMemo, SalesOrderLine
@@ -33,7 +34,7 @@ def _sandbox_app(tmp_path: Path):  # noqa: ANN202
 
 
 def test_the_gateway_serves_exactly_the_contract_without_its_sandbox_operations(tmp_path: Path) -> None:
-    app = create_app(create_gateway_engine(f"sqlite:///{tmp_path / 'contract.sqlite'}"))
+    app = create_app(ReferenceBackend(create_gateway_engine(f"sqlite:///{tmp_path / 'contract.sqlite'}")))
     assert _routes(app) == {(method, path) for method, path in _document_operations() if not path.startswith("/_sandbox")}
 
 

@@ -44,7 +44,7 @@ def test_gateway_starts_with_one_command_and_seeds_its_database(tmp_path: Path) 
                 assert process.poll() is None and time.monotonic() < deadline, "gateway did not start"
                 time.sleep(0.1)
         headers = {"Authorization": f"Bearer {TOKEN}"}
-        assert requests.get(f"{base}/health", headers=headers, timeout=5).json() == {"status": "ok"}
+        assert requests.get(f"{base}/health", headers=headers, timeout=5).json() == {"status": "ok", "backend": "reference"}
         parts = requests.get(f"{base}/parts", headers=headers, timeout=5).json()["items"]
         assert [p["PRTNUM_01"] for p in parts] == ["FREIGHT", "MISC"] + [
             f"PRT-{i:05d}" for i in range(1, 13) if i != 7] + ["PRT-90001", "PRT-90002"]  # the MAX-only parts last

@@ -14,6 +14,7 @@ import yaml
 from max_gateway_helpers import make_order, unique_custpo
 
 from max_gateway.app import OPENAPI_PATH, GatewayAuth, create_app
+from max_gateway.reference.backend import ReferenceBackend
 from max_gateway.reference.database import create_gateway_engine
 from sandboxes.exactmax.faults import FaultSettings
 from sandboxes.exactmax.routes import sandbox_router
@@ -51,7 +52,7 @@ def recording_gateway(tmp_path, monkeypatch):
     seed_database(engine, products=12)
     seen: set[tuple[str, str]] = set()
     faults = FaultSettings()
-    app = create_app(engine, auth=GatewayAuth(token="contract-token"), inner_middleware=[(RouteRecorder, {"seen": seen})],
+    app = create_app(ReferenceBackend(engine), auth=GatewayAuth(token="contract-token"), inner_middleware=[(RouteRecorder, {"seen": seen})],
                      routers=[sandbox_router(engine, faults)])
     with serve_in_thread(app) as base_url:
         host, port = base_url.removeprefix("http://").split(":")

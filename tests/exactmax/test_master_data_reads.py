@@ -11,7 +11,7 @@ import yaml
 from max_gateway_helpers import PRODUCTS, unique_custpo
 
 from max_gateway.app import OPENAPI_PATH
-from max_gateway.reference import schema as t
+from max_gateway.sql import tables as t
 from sandboxes import catalog
 from sandboxes.exactmax.seed import NON_STOCK_PARTS, price_list_prices
 from sandboxes.master_data_cases import EXISTING_ACCOUNT_DATA, EXISTING_ACCOUNT_PHONES, NEW_ACCOUNTS, PRICE_LISTS

@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 from max_gateway_helpers import PRODUCTS
 
-from max_gateway.reference import schema as t
 from max_gateway.reference.database import SchemaUpgradeError, create_gateway_engine, prepare_database
+from max_gateway.sql import tables as t
 from sandboxes import catalog
 from sandboxes.exactmax.seed import NON_STOCK_PARTS, seed_database, stockrooms
 from sandboxes.master_data_cases import EXISTING_ACCOUNT_PHONES, NEW_ACCOUNTS, PRICE_LISTS

@@ -7,7 +7,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from max_gateway_helpers import make_order
 
-from max_gateway.reference import schema as t
+from max_gateway.sql import tables as t
 from shopify_max.exactmax.models import SalesOrderLine
 
 

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from max_gateway_helpers import make_order
 
-from max_gateway.reference.xml_rules import SO_MASTER_FIELDS, parse_document, parse_record
+from max_gateway.xml_rules import SO_MASTER_FIELDS, parse_document, parse_record
 from shopify_max.exactmax.xml_builder import build_sales_order_xml
 
 # XML 1.0 cannot carry control characters (other than tab and newline) and normalises CR to LF.

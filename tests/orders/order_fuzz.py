@@ -23,7 +23,7 @@ from typing import Any
 from hypothesis import strategies as st
 from order_payloads import EXAMPLE_ORDER
 
-from max_gateway.reference.xml_rules import (
+from max_gateway.xml_rules import (
     CUSTOMER_FIELDS,
     SHIP_TO_FIELDS,
     SO_DETAIL_FIELDS,

@@ -9,7 +9,7 @@ import json
 import pytest
 from order_payloads import EXAMPLE_ORDER, money
 
-from max_gateway.reference.xml_rules import SO_MASTER_FIELDS, parse_document, parse_record
+from max_gateway.xml_rules import SO_MASTER_FIELDS, parse_document, parse_record
 from shopify_max.exactmax.xml_builder import build_sales_order_xml
 from shopify_max.orders.mapper import map_order_to_sales_order
 from shopify_max.orders.webhook_payload import order_from_webhook_payload

@@ -36,7 +36,9 @@ Differences from a live MAX database, on purpose:
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Date, DateTime, Index, Integer, MetaData, Numeric, String, Table
+from sqlalchemy import Column, Date, DateTime, Index, Integer, MetaData, Numeric, Table
+
+from max_gateway.sql.types import MaxText
 
 metadata = MetaData()
 
@@ -46,112 +48,112 @@ AMOUNT = Numeric(14, 4)
 
 def _address_columns(suffix: str) -> list[Column]:
     """NAME, ADDR1..6, CITY, STATE, ZIPCD, CNTRY (30 each), PHONE, CNTCT (20 each)."""
-    columns = [Column(f"NAME_{suffix}", String(30), nullable=False, default="")]
-    columns += [Column(f"ADDR{n}_{suffix}", String(30), nullable=False, default="") for n in range(1, 7)]
-    columns += [Column(f"{name}_{suffix}", String(30), nullable=False, default="") for name in ("CITY", "STATE", "ZIPCD", "CNTRY")]
-    columns += [Column(f"{name}_{suffix}", String(20), nullable=False, default="") for name in ("PHONE", "CNTCT")]
+    columns = [Column(f"NAME_{suffix}", MaxText(30), nullable=False, default="")]
+    columns += [Column(f"ADDR{n}_{suffix}", MaxText(30), nullable=False, default="") for n in range(1, 7)]
+    columns += [Column(f"{name}_{suffix}", MaxText(30), nullable=False, default="") for name in ("CITY", "STATE", "ZIPCD", "CNTRY")]
+    columns += [Column(f"{name}_{suffix}", MaxText(20), nullable=False, default="") for name in ("PHONE", "CNTCT")]
     return columns
 
 
 part_master = Table(
     "Part_Master", metadata,
-    Column("PRTNUM_01", String(30), primary_key=True),
-    Column("PMDES1_01", String(30), nullable=False, default=""),
-    Column("PMDES2_01", String(30), nullable=False, default=""),
-    Column("TYPE_01", String(1), nullable=False, default="S"),
-    Column("BOMUOM_01", String(2), nullable=False, default="EA"),
+    Column("PRTNUM_01", MaxText(30), primary_key=True),
+    Column("PMDES1_01", MaxText(30), nullable=False, default=""),
+    Column("PMDES2_01", MaxText(30), nullable=False, default=""),
+    Column("TYPE_01", MaxText(1), nullable=False, default="S"),
+    Column("BOMUOM_01", MaxText(2), nullable=False, default="EA"),
     Column("COST_01", AMOUNT, nullable=False, default=0),
     Column("ONHAND_01", QTY, nullable=False, default=0),
-    Column("DELSTK_01", String(8), nullable=False, default=""),
+    Column("DELSTK_01", MaxText(8), nullable=False, default=""),
 )
 
 part_sales = Table(
     "Part_Sales", metadata,
-    Column("PRTNUM_29", String(30), primary_key=True),
-    Column("STK_29", String(8), nullable=False, default=""),
-    Column("SLSUOM_29", String(2), nullable=False, default="EA"),
+    Column("PRTNUM_29", MaxText(30), primary_key=True),
+    Column("STK_29", MaxText(8), nullable=False, default=""),
+    Column("SLSUOM_29", MaxText(2), nullable=False, default="EA"),
     Column("SLSCNV_29", QTY, nullable=False, default=1),
-    Column("PRDLIN_29", String(4), nullable=False, default=""),
+    Column("PRDLIN_29", MaxText(4), nullable=False, default=""),
     Column("PRICE_29", AMOUNT, nullable=False, default=0),  # assumed column (module docstring)
     # Assumed column (module docstring). A server default, so an existing database gains it (database.py).
-    Column("TAXABL_29", String(1), nullable=False, default="Y", server_default="Y"),
+    Column("TAXABL_29", MaxText(1), nullable=False, default="Y", server_default="Y"),
 )
 
 part_stock = Table(
     "Part_Stock", metadata,
-    Column("PRTNUM_06", String(30), primary_key=True),
-    Column("STK_06", String(8), primary_key=True),
+    Column("PRTNUM_06", MaxText(30), primary_key=True),
+    Column("STK_06", MaxText(8), primary_key=True),
     Column("QTYOH_06", QTY, nullable=False, default=0),
 )
 
 customer_master = Table(
     "Customer_Master", metadata,
-    Column("CUSTID_23", String(20), primary_key=True),
+    Column("CUSTID_23", MaxText(20), primary_key=True),
     *_address_columns("23"),
-    Column("TERMS_23", String(2), nullable=False, default=""),
-    Column("SHPVIA_23", String(2), nullable=False, default=""),
-    Column("TXCDE1_23", String(7), nullable=False, default=""),
-    Column("TXCDE2_23", String(7), nullable=False, default=""),
-    Column("TXCDE3_23", String(7), nullable=False, default=""),
-    Column("TAXABL_23", String(1), nullable=False, default="Y"),
-    Column("CURR_23", String(3), nullable=False, default="USD"),
-    Column("SLSREP_23", String(3), nullable=False, default=""),
+    Column("TERMS_23", MaxText(2), nullable=False, default=""),
+    Column("SHPVIA_23", MaxText(2), nullable=False, default=""),
+    Column("TXCDE1_23", MaxText(7), nullable=False, default=""),
+    Column("TXCDE2_23", MaxText(7), nullable=False, default=""),
+    Column("TXCDE3_23", MaxText(7), nullable=False, default=""),
+    Column("TAXABL_23", MaxText(1), nullable=False, default="Y"),
+    Column("CURR_23", MaxText(3), nullable=False, default="USD"),
+    Column("SLSREP_23", MaxText(3), nullable=False, default=""),
 )
 
 shipping_master = Table(
     "Shipping_Master", metadata,
-    Column("CUSTID_24", String(20), primary_key=True),
-    Column("SHPCDE_24", String(10), primary_key=True),
+    Column("CUSTID_24", MaxText(20), primary_key=True),
+    Column("SHPCDE_24", MaxText(10), primary_key=True),
     *_address_columns("24"),
-    Column("SHPVIA_24", String(2), nullable=False, default=""),
-    Column("TXCDE1_24", String(7), nullable=False, default=""),
-    Column("TXCDE2_24", String(7), nullable=False, default=""),
-    Column("TXCDE3_24", String(7), nullable=False, default=""),
-    Column("TAXABL_24", String(1), nullable=False, default="Y"),
-    Column("TXEXEM_24", String(20), nullable=False, default=""),
+    Column("SHPVIA_24", MaxText(2), nullable=False, default=""),
+    Column("TXCDE1_24", MaxText(7), nullable=False, default=""),
+    Column("TXCDE2_24", MaxText(7), nullable=False, default=""),
+    Column("TXCDE3_24", MaxText(7), nullable=False, default=""),
+    Column("TAXABL_24", MaxText(1), nullable=False, default="Y"),
+    Column("TXEXEM_24", MaxText(20), nullable=False, default=""),
 )
 
 so_master = Table(
     "SO_Master", metadata,
-    Column("ORDNUM_27", String(8), primary_key=True),
-    Column("CUSTID_27", String(20), nullable=False),
-    Column("STYPE_27", String(2), nullable=False, default="CU"),
-    Column("STATUS_27", String(1), nullable=False, default="3"),
-    Column("CUSTPO_27", String(25), nullable=False, default=""),
+    Column("ORDNUM_27", MaxText(8), primary_key=True),
+    Column("CUSTID_27", MaxText(20), nullable=False),
+    Column("STYPE_27", MaxText(2), nullable=False, default="CU"),
+    Column("STATUS_27", MaxText(1), nullable=False, default="3"),
+    Column("CUSTPO_27", MaxText(25), nullable=False, default=""),
     Column("ORDDTE_27", Date, nullable=False),
-    Column("SHPCDE_27", String(10), nullable=False, default=""),
-    Column("TERMS_27", String(2), nullable=False, default=""),
-    Column("SHPVIA_27", String(2), nullable=False, default=""),
-    Column("FOB_27", String(15), nullable=False, default=""),
-    Column("TAXCD1_27", String(7), nullable=False, default=""),
-    Column("TAXCD2_27", String(7), nullable=False, default=""),
-    Column("TAXCD3_27", String(7), nullable=False, default=""),
+    Column("SHPCDE_27", MaxText(10), nullable=False, default=""),
+    Column("TERMS_27", MaxText(2), nullable=False, default=""),
+    Column("SHPVIA_27", MaxText(2), nullable=False, default=""),
+    Column("FOB_27", MaxText(15), nullable=False, default=""),
+    Column("TAXCD1_27", MaxText(7), nullable=False, default=""),
+    Column("TAXCD2_27", MaxText(7), nullable=False, default=""),
+    Column("TAXCD3_27", MaxText(7), nullable=False, default=""),
     Column("TTAX_27", AMOUNT, nullable=False, default=0),
     Column("LNETAX_27", AMOUNT, nullable=False, default=0),
     *_address_columns("27"),
-    Column("TAXABL_27", String(1), nullable=False, default="Y"),
-    Column("CURR_27", String(3), nullable=False, default="USD"),
+    Column("TAXABL_27", MaxText(1), nullable=False, default="Y"),
+    Column("CURR_27", MaxText(3), nullable=False, default="USD"),
     Column("EXCRTE_27", Numeric(14, 6), nullable=False, default=1),
-    Column("COMNT1_27", String(30), nullable=False, default=""),
-    Column("COMNT2_27", String(30), nullable=False, default=""),
-    Column("COMNT3_27", String(30), nullable=False, default=""),
-    Column("INVCE_27", String(8), nullable=False, default=""),
-    Column("APPINV_27", String(8), nullable=False, default=""),
-    Column("REASON_27", String(2), nullable=False, default=""),
-    Column("UDFKEY_27", String(15), nullable=False, default=""),
-    Column("UDFREF_27", String(25), nullable=False, default=""),
+    Column("COMNT1_27", MaxText(30), nullable=False, default=""),
+    Column("COMNT2_27", MaxText(30), nullable=False, default=""),
+    Column("COMNT3_27", MaxText(30), nullable=False, default=""),
+    Column("INVCE_27", MaxText(8), nullable=False, default=""),
+    Column("APPINV_27", MaxText(8), nullable=False, default=""),
+    Column("REASON_27", MaxText(2), nullable=False, default=""),
+    Column("UDFKEY_27", MaxText(15), nullable=False, default=""),
+    Column("UDFREF_27", MaxText(25), nullable=False, default=""),
     Index("ix_SO_Master_CUSTPO_27", "CUSTPO_27"),
 )
 
 so_detail = Table(
     "SO_Detail", metadata,
-    Column("ORDNUM_28", String(8), primary_key=True),
-    Column("LINNUM_28", String(2), primary_key=True),
-    Column("DELNUM_28", String(2), primary_key=True),
-    Column("STATUS_28", String(1), nullable=False, default="3"),
-    Column("CUSTID_28", String(20), nullable=False),
-    Column("PRTNUM_28", String(30), nullable=False),
-    Column("SLSUOM_28", String(2), nullable=False, default="EA"),
+    Column("ORDNUM_28", MaxText(8), primary_key=True),
+    Column("LINNUM_28", MaxText(2), primary_key=True),
+    Column("DELNUM_28", MaxText(2), primary_key=True),
+    Column("STATUS_28", MaxText(1), nullable=False, default="3"),
+    Column("CUSTID_28", MaxText(20), nullable=False),
+    Column("PRTNUM_28", MaxText(30), nullable=False),
+    Column("SLSUOM_28", MaxText(2), nullable=False, default="EA"),
     Column("PRICE_28", AMOUNT, nullable=False, default=0),
     Column("ORGPRC_28", AMOUNT, nullable=False, default=0),
     Column("DISC_28", AMOUNT, nullable=False, default=0),
@@ -163,62 +165,62 @@ so_detail = Table(
     Column("INVQTY_28", QTY, nullable=False, default=0),
     Column("CURDUE_28", Date, nullable=True),
     Column("SHPDTE_28", Date, nullable=True),
-    Column("STK_28", String(8), nullable=False, default=""),
-    Column("TAXABL_28", String(1), nullable=False, default="Y"),
-    *[Column(f"TAXCDE{n}_28", String(7), nullable=False, default="") for n in (1, 2, 3)],
+    Column("STK_28", MaxText(8), nullable=False, default=""),
+    Column("TAXABL_28", MaxText(1), nullable=False, default="Y"),
+    *[Column(f"TAXCDE{n}_28", MaxText(7), nullable=False, default="") for n in (1, 2, 3)],
     *[Column(f"TAX{n}_28", AMOUNT, nullable=False, default=0) for n in (1, 2, 3)],
-    Column("STYPE_28", String(2), nullable=False, default="CU"),
+    Column("STYPE_28", MaxText(2), nullable=False, default="CU"),
     Column("FORCUR_28", AMOUNT, nullable=False, default=0),
     Column("COST_28", AMOUNT, nullable=False, default=0),
 )
 
 so_note = Table(
     "SO_Note", metadata,
-    Column("ORDNUM_30", String(8), primary_key=True),
-    Column("LINNUM_30", String(2), primary_key=True),
-    Column("DELNUM_30", String(2), primary_key=True),
+    Column("ORDNUM_30", MaxText(8), primary_key=True),
+    Column("LINNUM_30", MaxText(2), primary_key=True),
+    Column("DELNUM_30", MaxText(2), primary_key=True),
     Column("SEQNUM_30", Integer, primary_key=True, autoincrement=False),
-    Column("NOTE_30", String(50), nullable=False, default=""),
+    Column("NOTE_30", MaxText(50), nullable=False, default=""),
 )
 
 invoice_master = Table(
     "Invoice_Master", metadata,
-    Column("INVCE_31", String(8), primary_key=True),
-    Column("ORDNUM_31", String(8), nullable=False),
-    Column("CUSTID_31", String(20), nullable=False),
-    Column("STYPE_31", String(2), nullable=False, default="CU"),
+    Column("INVCE_31", MaxText(8), primary_key=True),
+    Column("ORDNUM_31", MaxText(8), nullable=False),
+    Column("CUSTID_31", MaxText(20), nullable=False),
+    Column("STYPE_31", MaxText(2), nullable=False, default="CU"),
     Column("INVDTE_31", Date, nullable=False),
     Column("TAX1_31", AMOUNT, nullable=False, default=0),
     Column("LNETOT_31", AMOUNT, nullable=False, default=0),
     Column("ORDDSC_31", AMOUNT, nullable=False, default=0),
-    Column("REASON_31", String(2), nullable=False, default=""),
+    Column("REASON_31", MaxText(2), nullable=False, default=""),
 )
 
 invoice_detail = Table(
     "Invoice_Detail", metadata,
-    Column("INVCE_32", String(8), primary_key=True),
-    Column("ORDNUM_32", String(8), nullable=False),
-    Column("LINNUM_32", String(2), primary_key=True),
-    Column("DELNUM_32", String(2), primary_key=True),
-    Column("PRTNUM_32", String(30), nullable=False),
+    Column("INVCE_32", MaxText(8), primary_key=True),
+    Column("ORDNUM_32", MaxText(8), nullable=False),
+    Column("LINNUM_32", MaxText(2), primary_key=True),
+    Column("DELNUM_32", MaxText(2), primary_key=True),
+    Column("PRTNUM_32", MaxText(30), nullable=False),
     Column("INVQTY_32", QTY, nullable=False, default=0),
     Column("PRICE_32", AMOUNT, nullable=False, default=0),
     Column("TAX1_32", AMOUNT, nullable=False, default=0),
-    Column("TAXCDE1_32", String(7), nullable=False, default=""),
+    Column("TAXCDE1_32", MaxText(7), nullable=False, default=""),
 )
 
 tax_master = Table(
     "Tax_Master", metadata,
-    Column("TAXCDE_25", String(7), primary_key=True),
-    Column("TAXDES_25", String(30), nullable=False, default=""),
+    Column("TAXCDE_25", MaxText(7), primary_key=True),
+    Column("TAXDES_25", MaxText(30), nullable=False, default=""),
     Column("TAXRTE_25", Numeric(9, 6), nullable=False, default=0),
 )
 
 code_master = Table(
     "Code_Master", metadata,
-    Column("CDEKEY_36", String(10), primary_key=True),  # TERMS, SHPVIA, UOM, CURR
-    Column("CODE_36", String(10), primary_key=True),
-    Column("DESC_36", String(30), nullable=False, default=""),
+    Column("CDEKEY_36", MaxText(10), primary_key=True),  # TERMS, SHPVIA, UOM, CURR
+    Column("CODE_36", MaxText(10), primary_key=True),
+    Column("DESC_36", MaxText(30), nullable=False, default=""),
     Column("EXCRTE_36", Numeric(14, 6), nullable=True),  # currency rows
     Column("CNVFCT_36", QTY, nullable=True),  # UOM rows: sales-to-stocking factor
 )
@@ -226,14 +228,14 @@ code_master = Table(
 transaction_history = Table(
     "Transaction_History", metadata,
     Column("TNXSEQ_15", Integer, primary_key=True, autoincrement=True),
-    Column("TNXCDE_15", String(1), nullable=False),  # S shipment, R receipt, I issue
+    Column("TNXCDE_15", MaxText(1), nullable=False),  # S shipment, R receipt, I issue
     Column("TNXDTE_15", Date, nullable=False),
-    Column("PRTNUM_15", String(30), nullable=False),
-    Column("STK_15", String(8), nullable=False),
+    Column("PRTNUM_15", MaxText(30), nullable=False),
+    Column("STK_15", MaxText(8), nullable=False),
     Column("TNXQTY_15", QTY, nullable=False),  # stocking units
-    Column("ORDNUM_15", String(8), nullable=False, default=""),
-    Column("LINNUM_15", String(2), nullable=False, default=""),
-    Column("DELNUM_15", String(2), nullable=False, default=""),
+    Column("ORDNUM_15", MaxText(8), nullable=False, default=""),
+    Column("LINNUM_15", MaxText(2), nullable=False, default=""),
+    Column("DELNUM_15", MaxText(2), nullable=False, default=""),
 )
 
 # ---- Extensions: NOT MAX tables (see the module docstring and docs/exactmax-gateway.md) ----
@@ -242,9 +244,9 @@ x_shipment_tracking = Table(
     "X_Shipment_Tracking", metadata,
     Column("TNXSEQ_X", Integer, primary_key=True, autoincrement=False),  # -> Transaction_History.TNXSEQ_15
     Column("SHIPID_X", Integer, nullable=False, index=True),  # one shipment = one ship operation
-    Column("SHPVIA_X", String(2), nullable=False, default=""),
-    Column("CARRIER_X", String(30), nullable=False, default=""),
-    Column("TRACKNO_X", String(60), nullable=False, default=""),
+    Column("SHPVIA_X", MaxText(2), nullable=False, default=""),
+    Column("CARRIER_X", MaxText(30), nullable=False, default=""),
+    Column("TRACKNO_X", MaxText(60), nullable=False, default=""),
 )
 
 # Every tracking number of a shipment (several packages, several numbers). ``X_Shipment_Tracking`` keeps the first
@@ -253,8 +255,8 @@ x_shipment_package = Table(
     "X_Shipment_Package", metadata,
     Column("SHIPID_X", Integer, primary_key=True, autoincrement=False),  # -> X_Shipment_Tracking.SHIPID_X
     Column("SEQNUM_X", Integer, primary_key=True, autoincrement=False),  # 1, 2, ... in the order given
-    Column("CARRIER_X", String(30), nullable=False, default=""),
-    Column("TRACKNO_X", String(60), nullable=False),
+    Column("CARRIER_X", MaxText(30), nullable=False, default=""),
+    Column("TRACKNO_X", MaxText(60), nullable=False),
 )
 
 # One row per change of a shipment's tracking numbers after it shipped (the shipment itself is read by SHIPID).
@@ -269,7 +271,7 @@ x_tracking_change = Table(
 x_invoice_payment = Table(
     "X_Invoice_Payment", metadata,
     Column("PAYSEQ_X", Integer, primary_key=True, autoincrement=True),  # the ``since`` watermark of the read
-    Column("INVCE_X", String(8), nullable=False, index=True),  # -> Invoice_Master.INVCE_31
+    Column("INVCE_X", MaxText(8), nullable=False, index=True),  # -> Invoice_Master.INVCE_31
     Column("PAYDTE_X", Date, nullable=False),
     Column("PAYAMT_X", AMOUNT, nullable=False),
 )
@@ -277,16 +279,16 @@ x_invoice_payment = Table(
 # The stock effect of a credit-memo line (contract element RESTCK_28): one row per CR line that states it.
 x_credit_restock = Table(
     "X_Credit_Restock", metadata,
-    Column("ORDNUM_X", String(8), primary_key=True),  # -> SO_Detail (STYPE CR)
-    Column("LINNUM_X", String(2), primary_key=True),
-    Column("DELNUM_X", String(2), primary_key=True),
-    Column("RESTCK_X", String(1), nullable=False),  # Y: the goods came back to stock; N: no stock effect
+    Column("ORDNUM_X", MaxText(8), primary_key=True),  # -> SO_Detail (STYPE CR)
+    Column("LINNUM_X", MaxText(2), primary_key=True),
+    Column("DELNUM_X", MaxText(2), primary_key=True),
+    Column("RESTCK_X", MaxText(1), nullable=False),  # Y: the goods came back to stock; N: no stock effect
     Column("TNXSEQ_X", Integer, nullable=True),  # -> Transaction_History receipt (R); null when nothing moved
 )
 
 x_gateway_counter = Table(
     "X_Gateway_Counter", metadata,
-    Column("COUNTER_X", String(10), primary_key=True),  # ORDNUM, INVCE, SHIPID
+    Column("COUNTER_X", MaxText(10), primary_key=True),  # ORDNUM, INVCE, SHIPID
     Column("NEXTVAL_X", Integer, nullable=False),
     Column("LASTVAL_X", Integer, nullable=False),  # inclusive upper bound of the range
 )
@@ -294,18 +296,18 @@ x_gateway_counter = Table(
 # Account data MAX's Customer_Master has no documented column for: one row per customer that has any.
 x_customer_account = Table(
     "X_Customer_Account", metadata,
-    Column("CUSTID_X", String(20), primary_key=True),  # -> Customer_Master.CUSTID_23
-    Column("PRCLST_X", String(10), nullable=False, default=""),  # -> X_Price_List.PRCLST_X; blank: none
-    Column("CRHOLD_X", String(1), nullable=False, default="N"),  # Y: on credit hold
-    Column("EMAIL_X", String(80), nullable=False, default=""),  # the contact e-mail the site keeps; blank: none
-    Column("VATID_X", String(20), nullable=False, default=""),  # VAT / GST id; blank: none
+    Column("CUSTID_X", MaxText(20), primary_key=True),  # -> Customer_Master.CUSTID_23
+    Column("PRCLST_X", MaxText(10), nullable=False, default=""),  # -> X_Price_List.PRCLST_X; blank: none
+    Column("CRHOLD_X", MaxText(1), nullable=False, default="N"),  # Y: on credit hold
+    Column("EMAIL_X", MaxText(80), nullable=False, default=""),  # the contact e-mail the site keeps; blank: none
+    Column("VATID_X", MaxText(20), nullable=False, default=""),  # VAT / GST id; blank: none
 )
 
 # Price lists: a price per list, part and sales UOM (a case is priced as a case, under CS).
 x_price_list = Table(
     "X_Price_List", metadata,
-    Column("PRCLST_X", String(10), primary_key=True),  # RETAIL, WHOLESALE, ...
-    Column("PRTNUM_X", String(30), primary_key=True),  # -> Part_Master.PRTNUM_01
-    Column("SLSUOM_X", String(2), primary_key=True),  # the UOM the price is per
+    Column("PRCLST_X", MaxText(10), primary_key=True),  # RETAIL, WHOLESALE, ...
+    Column("PRTNUM_X", MaxText(30), primary_key=True),  # -> Part_Master.PRTNUM_01
+    Column("SLSUOM_X", MaxText(2), primary_key=True),  # the UOM the price is per
     Column("PRICE_X", AMOUNT, nullable=False),
 )

@@ -1,5 +1,5 @@
 """What the fulfilment flow reads besides new shipments and invoices: later tracking changes, order statuses by
-ORDNUM, and payments. Same page shape and conventions as :mod:`max_gateway.reference.reads`.
+ORDNUM, and payments. Same page shape and conventions as :mod:`max_gateway.sql.reads`.
 
 How MAX records the end of an order (``SO_Master.STATUS_27``/``SO_Detail.STATUS_28``: 3 open, 4 closed,
 EXACTMAX.md) and how a caller tells the cases apart in the status read:
@@ -21,8 +21,8 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, func, select
 
-from max_gateway.reference import schema as t
-from max_gateway.reference.reads import jsonable, shipments_by_id
+from max_gateway.sql import tables as t
+from max_gateway.sql.reads import jsonable, shipments_by_id
 
 MAX_ORDNUMS_PER_STATUS_READ = 200
 

@@ -11,9 +11,9 @@ from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Connection, and_, or_, select, tuple_
+from sqlalchemy import Connection, and_, or_, select
 
-from max_gateway.reference import schema as t
+from max_gateway.sql import tables as t
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -214,8 +214,8 @@ def shipments_by_id(conn: Connection, shipment_ids: list[int]) -> dict[int, dict
                th.c.LINNUM_15, th.c.DELNUM_15, th.c.PRTNUM_15, th.c.STK_15, th.c.TNXQTY_15, sd.c.SLSUOM_28,
                ps.c.SLSUOM_29, ps.c.SLSCNV_29, sm.c.CUSTPO_27, sm.c.CUSTID_27, sm.c.STATUS_27)
         .join(th, th.c.TNXSEQ_15 == x.c.TNXSEQ_X)
-        .join(sd, tuple_(sd.c.ORDNUM_28, sd.c.LINNUM_28, sd.c.DELNUM_28) == tuple_(th.c.ORDNUM_15, th.c.LINNUM_15,
-                                                                                  th.c.DELNUM_15))
+        .join(sd, and_(sd.c.ORDNUM_28 == th.c.ORDNUM_15, sd.c.LINNUM_28 == th.c.LINNUM_15,  # no row values on SQL Server
+                      sd.c.DELNUM_28 == th.c.DELNUM_15))
         .join(sm, sm.c.ORDNUM_27 == th.c.ORDNUM_15)
         .join(ps, ps.c.PRTNUM_29 == th.c.PRTNUM_15)
         .where(x.c.SHIPID_X.in_(page_ids)).order_by(x.c.SHIPID_X, th.c.TNXSEQ_15)
