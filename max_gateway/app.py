@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from max_gateway.backend import GatewayBackend
+from max_gateway.backend import BackendUnavailable, GatewayBackend
 from max_gateway.sql import fulfilment_reads, reads
 from max_gateway.sql.write_checks import DuplicateOrder
 from max_gateway.xml_rules import FieldError, TransactionRejected
@@ -101,6 +101,10 @@ def create_app(backend: GatewayBackend, auth: GatewayAuth | None = None, *,
         if isinstance(exc, DuplicateOrder):
             return JSONResponse({"errors": [e.as_dict() for e in exc.errors], "ORDNUM": exc.ordnum}, status_code=409)
         return JSONResponse({"errors": [e.as_dict() for e in exc.errors]}, status_code=422)
+
+    @app.exception_handler(BackendUnavailable)
+    async def _unavailable(_request: Request, exc: BackendUnavailable) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "30"})
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:

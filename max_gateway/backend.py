@@ -27,6 +27,11 @@ from max_gateway.sql import credit_memo_reads, fulfilment_reads, reads
 T = TypeVar("T")
 
 
+class BackendUnavailable(Exception):
+    """The backend cannot answer now (MAXUpdate down, an outcome it could not settle): 503, the client may retry.
+    When raised by a write, nothing was written."""
+
+
 class GatewayBackend(ABC):
     """Reads over ``read_engine`` (shared); writes, number assignment and health per backend."""
 

@@ -29,6 +29,7 @@ BAD_NUMBER = "bad_number"
 BAD_DATE = "bad_date"
 BAD_CODE = "bad_code"
 UNKNOWN_ELEMENT = "unknown_element"
+DUPLICATE_ELEMENT = "duplicate_element"
 MALFORMED_XML = "malformed_xml"
 
 
@@ -143,6 +144,7 @@ def parse_record(element: Element, specs: dict[str, FieldSpec], errors: list[Fie
                  line: str | None = None, child_tags: tuple[str, ...] = ()) -> ParsedRecord:
     """Typed values of one record: str (stripped of nothing), Decimal or date; absent/empty -> not in values."""
     parsed = ParsedRecord()
+    seen: set[str] = set()
     for child in element:
         tag = child.tag
         if tag in child_tags:
@@ -152,6 +154,10 @@ def parse_record(element: Element, specs: dict[str, FieldSpec], errors: list[Fie
         if spec is None:
             errors.append(FieldError(tag, UNKNOWN_ELEMENT, f"{tag} is not a field of {element.tag}", line))
             continue
+        if tag in seen:  # which one would MAX take? Refused rather than guessed
+            errors.append(FieldError(tag, DUPLICATE_ELEMENT, f"{tag} appears more than once", line))
+            continue
+        seen.add(tag)
         if len(child):
             errors.append(FieldError(tag, MALFORMED_XML, f"{tag} must hold text, not elements", line))
             continue

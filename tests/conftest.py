@@ -66,7 +66,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     DB (a real DAG run, the airflow CLI) is ``slow``."""
     for item in items:
         callspec = getattr(item, "callspec", None)
-        if callspec is not None and any(value == "postgresql" for value in callspec.params.values()):
+        if callspec is not None and any(value in ("postgresql", "max") for value in callspec.params.values()):
             item.add_marker(pytest.mark.postgresql)
         if "airflow_metadata_db" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, select, update
 
 from max_gateway.sql import tables as t
 from max_gateway.sql.reads import line_factor, uom_factors
+from max_gateway.sql.write_checks import restock_reference
 
 
 def move_part_stock(conn: Connection, part: str, stk: str, delta: Decimal) -> None:
@@ -55,6 +56,7 @@ def record_stock_effect(conn: Connection, ordnum: str, receipt_date: date,
             receipt = conn.execute(t.transaction_history.insert().values(
                 TNXCDE_15="R", TNXDTE_15=receipt_date, PRTNUM_15=row["PRTNUM_28"], STK_15=row["STK_28"],
                 TNXQTY_15=quantity, ORDNUM_15=ordnum, LINNUM_15=row["LINNUM_28"], DELNUM_15=row["DELNUM_28"],
+                REFDES_15=restock_reference(ordnum, row["LINNUM_28"], row["DELNUM_28"]),
             )).inserted_primary_key[0]
             move_part_stock(conn, row["PRTNUM_28"], row["STK_28"], quantity)
         conn.execute(t.x_credit_restock.insert().values(ORDNUM_X=ordnum, LINNUM_X=row["LINNUM_28"],

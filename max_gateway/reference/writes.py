@@ -58,7 +58,7 @@ def insert_sales_order(conn: Connection, order: CheckedOrder) -> dict:
         ordnum = take_next_number(conn, "ORDNUM")
     except NumberRangeExhausted as exc:
         raise TransactionRejected([FieldError("ORDNUM_27", RANGE_EXHAUSTED, str(exc))]) from exc
-    conn.execute(t.so_master.insert().values(**_header_row(h, ordnum, stype, order.customer, order.ship_to)))
+    conn.execute(t.so_master.insert().values(**header_row(h, ordnum, stype, order.customer, order.ship_to)))
     detail_rows, note_rows = [], []
     for line, notes, _restock in lines:
         line["ORDNUM_28"] = ordnum
@@ -74,7 +74,7 @@ def insert_sales_order(conn: Connection, order: CheckedOrder) -> dict:
                        "SLSUOM": r["SLSUOM_28"], "STK": r["STK_28"]} for r in detail_rows]}
 
 
-def _header_row(h: dict, ordnum: str, stype: str, customer, ship_to) -> dict:  # noqa: ANN001 - Row objects
+def header_row(h: dict, ordnum: str, stype: str, customer, ship_to) -> dict:  # noqa: ANN001 - Row objects
     """SO_Master values: what the transaction gives, else the customer's (or ship-to's) defaults, as MAX does."""
     row = {tag: value for tag, value in h.items() if tag in t.so_master.c}
     row.update(ORDNUM_27=ordnum, STYPE_27=stype, STATUS_27="3")

@@ -1,8 +1,10 @@
-"""The MAX-shaped database of the reference gateway (SQLAlchemy Core).
+"""The MAX tables both backends read (SQLAlchemy Core): the reference backend's own database, and the views over a
+real MAX database that the ``max`` backend reads (``max_gateway.max.views``, docs/max-gateway-deployment.md).
 
-Table and column names, lengths and codes follow EXACTMAX.md: every column ends in ``_<table number>``.
-Differences from a live MAX database, on purpose:
-- values are stored trimmed in VARCHAR columns (MAX uses space-padded CHAR: a production adapter trims keys);
+Table and column names, lengths and codes follow EXACTMAX.md: every column ends in ``_<table number>``. Text
+columns are :class:`~max_gateway.sql.types.MaxText`: MAX pads them (``CHAR(n)``), so values are trimmed on read and
+compared trimmed; the reference database stores them in ``VARCHAR(n)``. Differences from a live MAX database, on
+purpose:
 - tables whose name starts with ``X_`` are **extensions, not MAX tables**: ``X_Shipment_Tracking`` (carrier
   and tracking number per shipped transaction; MAX keeps only the 2-character ship-via code),
   ``X_Shipment_Package`` (every tracking number of a shipment, one row each),
@@ -236,6 +238,9 @@ transaction_history = Table(
     Column("ORDNUM_15", MaxText(8), nullable=False, default=""),
     Column("LINNUM_15", MaxText(2), nullable=False, default=""),
     Column("DELNUM_15", MaxText(2), nullable=False, default=""),
+    # The transaction's reference text (MAXUpdate REFDSC_39); a credit-memo restock receipt carries
+    # ``CR{ORDNUM}-{LINNUM}{DELNUM}`` there. A server default, so an existing database gains it (database.py).
+    Column("REFDES_15", MaxText(20), nullable=False, default="", server_default=""),
 )
 
 # ---- Extensions: NOT MAX tables (see the module docstring and docs/exactmax-gateway.md) ----

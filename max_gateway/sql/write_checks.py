@@ -180,12 +180,12 @@ def check_sales_order(conn: Connection, xml: bytes, stype: str,
         errors.append(FieldError("SO_Detail", TOO_MANY_LINES, f"{len(line_numbers)} lines in {len(details)} rows; "
                                  f"MAX allows at most {MAX_LINES} lines of {MAX_DELIVERIES} deliveries"))
         details = details[: MAX_LINES * MAX_DELIVERIES]
-    lines = _parse_lines(conn, details, codes, errors, h, stype)
+    lines = check_order_lines(conn, details, codes, errors, h, stype)
     _reject_if(errors)
     return CheckedOrder(stype, h, customer, ship_to, lines)
 
 
-def _parse_lines(conn: Connection, details: list, codes: CodeTables, errors: list[FieldError], h: dict,
+def check_order_lines(conn: Connection, details: list, codes: CodeTables, errors: list[FieldError], h: dict,
                  stype: str) -> list[tuple[dict, list[str], str | None]]:
     """Each line as (SO_Detail row, notes, RESTCK_28 or None)."""
     parsed_lines = []
@@ -265,6 +265,12 @@ def _parse_lines(conn: Connection, details: list, codes: CodeTables, errors: lis
             row[f"TAX{n}_28"] = values.get(f"TAX{n}_28", Decimal(0))
         result.append((row, notes, values.get("RESTCK_28")))
     return result
+
+
+def restock_reference(ordnum: str, linnum: str, delnum: str) -> str:
+    """``CR00100005-0101``: the reference (``Transaction_History.REFDES_15``, MAXUpdate ``REFDSC_39``, at most 20
+    characters) of the receipt that brings a credit-memo line's goods back to stock; one per line."""
+    return f"CR{ordnum.strip()}-{linnum.strip()}{delnum.strip()}"
 
 
 def check_restock_element(values: dict, stype: str, errors: list[FieldError], line: str | None) -> None:

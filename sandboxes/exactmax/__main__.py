@@ -6,7 +6,7 @@ import argparse
 
 import uvicorn
 
-from max_gateway.__main__ import add_gateway_arguments, auth_from
+from max_gateway.__main__ import add_gateway_arguments, settings_from
 from sandboxes.exactmax.server import GatewayConfig, build_gateway
 
 
@@ -16,10 +16,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--products", type=int, default=200, help="catalogue size to seed (same as the Shopify sandbox)")
     parser.add_argument("--latency-ms", type=int, default=0, help="added to every contract request")
     args = parser.parse_args(argv)
-    config = GatewayConfig(database_url=args.database_url, products=args.products, ordnum_first=args.ordnum_first,
-                           ordnum_last=args.ordnum_last, latency_ms=args.latency_ms, auth=auth_from(args))
+    settings = settings_from(args)
+    config = GatewayConfig(database_url=settings.reference.database_url, products=args.products,
+                           ordnum_first=settings.reference.ordnum_first, ordnum_last=settings.reference.ordnum_last,
+                           latency_ms=args.latency_ms, auth=settings.auth.gateway_auth())
     app, _engine = build_gateway(config)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
 
 
 if __name__ == "__main__":

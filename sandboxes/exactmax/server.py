@@ -18,6 +18,7 @@ from max_gateway.app import GatewayAuth, create_app
 from max_gateway.reference.backend import ReferenceBackend
 from max_gateway.reference.database import create_gateway_engine
 from sandboxes.exactmax.faults import FaultMiddleware, FaultSettings
+from sandboxes.exactmax.max_sandbox import MaxStandIn, max_backend_on
 from sandboxes.exactmax.routes import sandbox_router
 from sandboxes.exactmax.seed import seed_database
 from sandboxes.exactmax.write_log import WriteLog, WriteLogMiddleware
@@ -31,20 +32,29 @@ class GatewayConfig:
     ordnum_last: int = 99999999
     auth: GatewayAuth = field(default_factory=GatewayAuth)
     latency_ms: int = 0
+    max_stand_in: MaxStandIn | None = None  # set: the max backend over this stand-in MAX (max_sandbox.py)
 
 
 def build_gateway(config: GatewayConfig) -> tuple[FastAPI, Engine]:
     """Create the schema, seed it (once) and return the app and its engine."""
-    engine = create_gateway_engine(config.database_url)
-    seed_database(engine, products=config.products, ordnum_first=config.ordnum_first, ordnum_last=config.ordnum_last)
+    if config.max_stand_in is not None:
+        backend, simulator = max_backend_on(config.max_stand_in)
+        engine = config.max_stand_in.admin_engine  # what MAX's own screens write: the sandbox operations
+    else:
+        engine = create_gateway_engine(config.database_url)
+        seed_database(engine, products=config.products, ordnum_first=config.ordnum_first,
+                      ordnum_last=config.ordnum_last)
+        backend, simulator = ReferenceBackend(engine), None
     faults = FaultSettings()
     faults.configure(latency_ms=config.latency_ms)
     writes = WriteLog()
     # Later middleware wraps earlier: the write log sees every write request, faulted or not.
-    app = create_app(ReferenceBackend(engine), auth=config.auth,
+    app = create_app(backend, auth=config.auth,
                      inner_middleware=[(FaultMiddleware, {"settings": faults}), (WriteLogMiddleware, {"log": writes})],
                      routers=[sandbox_router(engine, faults, writes)])
     app.state.faults = faults
+    app.state.maxupdate = simulator
+    app.state.max_stand_in = config.max_stand_in
     app.state.writes = writes
     return app, engine
 
@@ -83,4 +93,5 @@ def run_in_thread(config: GatewayConfig, host: str = "127.0.0.1", port: int = 0)
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        app.state.backend.close()
         engine.dispose()

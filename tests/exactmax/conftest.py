@@ -11,12 +11,23 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
 from max_gateway_helpers import AUTH, PASSWORD, PG_URL, PRODUCTS, USERNAME, GatewayClient
 
+from sandboxes.exactmax.max_sandbox import create_max_stand_in, drop_max_stand_in
 from sandboxes.exactmax.server import GatewayConfig, run_in_thread
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """``reference_backend_only(reason)`` skips the test's ``max`` parametrisation, with the reason."""
+    for item in items:
+        marker = item.get_closest_marker("reference_backend_only")
+        callspec = getattr(item, "callspec", None)
+        if marker is not None and callspec is not None and callspec.params.get("shared_gateway") == "max":
+            item.add_marker(pytest.mark.skip(reason=f"reference backend only: {marker.args[0]}"))
 
 
 @pytest.fixture
@@ -44,10 +55,31 @@ def gateway(database_url: str) -> Iterator[GatewayClient]:
         client.set_faults([])
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@contextmanager
+def max_backend_gateway(postgres_available: bool) -> Iterator[GatewayClient]:
+    """The ``max`` backend on a stand-in MAX (padded PostgreSQL tables behind read-only views, MAXUpdate
+    simulated: ``sandboxes.exactmax.max_sandbox``), with the sandbox operations on MAX's side."""
+    if not postgres_available:
+        pytest.skip(f"PostgreSQL at {PG_URL} is not reachable (set CI=true to make this a failure)")
+    suffix = uuid.uuid4().hex[:12]
+    stand_in = create_max_stand_in(PG_URL, f"maxdb_{suffix}", f"maxgw_{suffix}", PRODUCTS)
+    try:
+        with run_in_thread(GatewayConfig(products=PRODUCTS, auth=AUTH, max_stand_in=stand_in)) as running:
+            yield GatewayClient(running)
+    finally:
+        drop_max_stand_in(PG_URL, stand_in, f"maxdb_{suffix}")
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql", "max"])
 def shared_gateway(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
                    postgres_available: bool) -> Iterator[GatewayClient]:
-    """One gateway per test module and backend; tests add only their own uniquely keyed orders."""
+    """One gateway per test module and backend (reference on SQLite and PostgreSQL; ``max`` on a stand-in MAX);
+    tests add only their own uniquely keyed orders. A test that cannot hold on the ``max`` backend says why with
+    ``@pytest.mark.reference_backend_only(reason)``."""
+    if request.param == "max":
+        with max_backend_gateway(postgres_available) as client:
+            yield client
+        return
     schema = None
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('maxgw') / 'max.sqlite'}"

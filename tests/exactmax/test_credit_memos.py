@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from max_gateway_helpers import make_order
 
+from shopify_max.clock import utcnow
 from shopify_max.exactmax.credit_memos import StockMove
 from shopify_max.exactmax.errors import ExactMaxRejected
 from shopify_max.exactmax.models import CreditMemo, SalesOrder, SalesOrderLine
@@ -25,15 +26,38 @@ def on_hand(gateway, part: str) -> dict[str, Decimal]:
     with gateway.engine.connect() as conn:
         rows = conn.execute(sa.text('SELECT "STK_06", "QTYOH_06" FROM "Part_Stock" WHERE "PRTNUM_06" = :p'),
                             {"p": part}).all()
-    return {stk: Decimal(str(qty)) for stk, qty in rows}
+    return {stk.strip(): Decimal(str(qty)) for stk, qty in rows}  # MAX pads STK (CHAR 8)
 
 
 def receipts(gateway, ordnum: str) -> list[tuple[str, str, str, Decimal]]:
-    """The ``Transaction_History`` rows written for ``ordnum``: (code, part, STK, stocking quantity)."""
+    """The ``Transaction_History`` rows written for credit memo ``ordnum``: (code, part, STK, stocking quantity).
+    Each carries the line's reference ``CR{ORDNUM}-{LINNUM}{DELNUM}`` (on the ``max`` backend an unplanned receipt,
+    which names no order)."""
     with gateway.engine.connect() as conn:
         rows = conn.execute(sa.text('SELECT "TNXCDE_15", "PRTNUM_15", "STK_15", "TNXQTY_15" FROM "Transaction_History" '
-                                    'WHERE "ORDNUM_15" = :o ORDER BY "TNXSEQ_15"'), {"o": ordnum}).all()
-    return [(code, part, stk, Decimal(str(qty))) for code, part, stk, qty in rows]
+                                    'WHERE "REFDES_15" LIKE :ref ORDER BY "TNXSEQ_15"'), {"ref": f"CR{ordnum}-%"}).all()
+    return [(code.strip(), part.strip(), stk.strip(), Decimal(str(qty))) for code, part, stk, qty in rows]
+
+
+def on_max_backend(gateway) -> bool:
+    return gateway.running.app.state.backend.name == "max"
+
+
+def freight_restck(gateway) -> str:
+    """RESTCK read back for a Y line on a non-stock part: the reference backend keeps the element as sent; the
+    ``max`` backend reads it from the receipts, and a non-stock part gets none (docs/max-gateway-deployment.md)."""
+    return "N" if on_max_backend(gateway) else "Y"
+
+
+def unstated_restck(gateway) -> str | None:
+    """RESTCK read back for a line sent without it: null on the reference backend, N (no receipt) on ``max``."""
+    return "N" if on_max_backend(gateway) else None
+
+
+def receipt_date(gateway) -> date:
+    """The date of a restock receipt: the memo's date on the reference backend; on ``max`` the day MAX posts it
+    (the backend sends no TNXDTE_39, docs/max-gateway-deployment.md)."""
+    return utcnow().date() if on_max_backend(gateway) else MEMO_DATE
 
 
 def invoiced_order(gateway, hook) -> tuple[SalesOrder, str]:
@@ -128,11 +152,11 @@ def test_a_memo_reads_back_by_custpo_and_ordnum_with_its_lines_and_stock_moves(s
             for line in found.lines] == [
         ("01", "01", CASE_PART, "CS", 1, Decimal("99.00"), "OVERFLOW", "Y"),
         ("02", "01", EACH_PART, "EA", 2, Decimal("12.50"), "MAIN", "N"),
-        ("03", "01", "FREIGHT", "EA", 1, Decimal("9.95"), "MAIN", "Y"),
-        ("04", "01", OTHER_PART, "EA", 1, Decimal("5.00"), "MAIN", None)]
+        ("03", "01", "FREIGHT", "EA", 1, Decimal("9.95"), "MAIN", freight_restck(shared_gateway)),
+        ("04", "01", OTHER_PART, "EA", 1, Decimal("5.00"), "MAIN", unstated_restck(shared_gateway))]
     assert (found.lines[0].TAXCDE1, found.lines[0].TAX1) == ("CA", Decimal("7.18"))
     assert found.stock_moves == [StockMove(PRTNUM=CASE_PART, STK="OVERFLOW", quantity=Decimal(12), LINNUM="01",
-                                           DELNUM="01", TNXDTE=MEMO_DATE)]
+                                           DELNUM="01", TNXDTE=receipt_date(shared_gateway))]
     assert (found.lines_total, found.tax_total, found.total) == (Decimal("138.95"), Decimal("7.18"),
                                                                  Decimal("146.13"))
     assert hook.get_credit_memo(hook.find_sales_order_by_custpo(order.CUSTPO).ORDNUM) is None  # a CU order

@@ -114,12 +114,23 @@ def test_more_than_99_lines_is_rejected(shared_gateway) -> None:
 def test_several_deliveries_of_one_line_are_accepted(shared_gateway) -> None:
     root = _valid_order_xml(unique_custpo("R"))
     second_delivery = fromstring(tostring(root.find(f"{HEADER}/SO_Detail[1]")))
-    SubElement(second_delivery, "DELNUM_28").text = "02"
+    second_delivery.find("DELNUM_28").text = "02"
     root.find(HEADER).append(second_delivery)
     response = shared_gateway.post_xml("/sales-orders", tostring(root, encoding="utf-8"))
     assert response.status_code == 201, response.text
     assert [(line["LINNUM"], line["DELNUM"]) for line in response.json()["lines"]] == [
         ("01", "01"), ("02", "01"), ("03", "01"), ("01", "02")]
+
+
+def test_an_element_given_twice_is_refused_naming_it_and_its_line_not_guessed(shared_gateway) -> None:
+    custpo = unique_custpo("R")
+    root = _valid_order_xml(custpo)
+    SubElement(root.find(f"{HEADER}/SO_Detail[2]"), "ORGQTY_28").text = "50"  # a second quantity for line 02
+    response = shared_gateway.post_xml("/sales-orders", tostring(root, encoding="utf-8"))
+    assert response.status_code == 422
+    assert [(e["element"], e["line"], e["rule"]) for e in response.json()["errors"]] == [
+        ("ORGQTY_28", "02", "duplicate_element")]
+    assert shared_gateway.count_orders(custpo) == 0
 
 
 def test_malformed_xml_is_rejected_naming_the_document(shared_gateway) -> None:
