@@ -46,7 +46,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from sqlalchemy.engine import make_url
 
 from max_gateway.app import GatewayAuth
@@ -143,6 +143,11 @@ def _masked_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+class SettingsError(ValueError):
+    """The settings are invalid. The message names each setting and what is wrong, never a value: a value may be a
+    secret (pydantic's own message quotes the input)."""
+
+
 def load_settings(path: Path | None = None, environ: dict[str, str] | None = None,
                   overrides: dict | None = None) -> GatewaySettings:
     """The file (if any), then the environment, then ``overrides`` (``{"port": 9000, "auth": {...}}``)."""
@@ -158,7 +163,12 @@ def load_settings(path: Path | None = None, environ: dict[str, str] | None = Non
                 _set(data, key, inner, inner_value)
         elif value is not None:
             data[key] = value
-    return GatewaySettings.model_validate(data)
+    try:
+        return GatewaySettings.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(part) for part in error['loc']) or 'settings'}: {error['msg']}"
+                             for error in exc.errors(include_input=False, include_url=False))
+        raise SettingsError(f"invalid gateway settings ({path or 'environment and flags'}): {problems}") from None
 
 
 def _set(data: dict, section: str, key: str, value: object) -> None:

@@ -22,7 +22,7 @@ import urllib.request
 from datetime import date
 from xml.etree.ElementTree import Element, SubElement, tostring
 
-IMPOSSIBLE_PART = "SMOKE-TEST-NO-SUCH-PART-0000000"  # 30 characters: valid length, never a real part
+IMPOSSIBLE_PART = "SMOKE-TEST-NO-SUCH-PART-000000"  # 30 characters (PRTNUM holds 30): valid length, never a real part
 
 
 class SmokeTestFailed(Exception):

@@ -24,6 +24,7 @@ from sqlalchemy import Connection, Date, DateTime, Integer, Numeric, and_, func,
 from sqlalchemy.dialects.mssql.mssqlpython import MSDialect_mssqlpython
 from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
 
+from max_gateway.max import backend as max_backend
 from max_gateway.sql import credit_memo_reads, fulfilment_reads, reads, write_checks
 from max_gateway.sql import tables as t
 from max_gateway.sql.tables import metadata
@@ -179,6 +180,23 @@ CALLS = [
         (CUSTID,)),
     ReadCall("check_cancellation", write_checks.check_cancellation, _checked(lambda c: write_checks.check_cancellation(
         c, build_cancellation_xml(Cancellation(ORDNUM=ORDNUM)).xml)), (ORDNUM,)),
+]
+# The max backend's own lookups (max_gateway/max/backend.py), run by a backend whose reads use the connection given.
+def _max_backend_reading(conn: Connection) -> max_backend.MaxBackend:
+    backend = max_backend.MaxBackend.__new__(max_backend.MaxBackend)
+    backend.read = lambda function, *args: function(conn, *args)
+    return backend
+
+
+RESTOCK_REFERENCE = write_checks.restock_reference(ORDNUM, "01", "01")
+CREDIT_ROWS = [{"PRTNUM_28": PARTS[0], "SLSUOM_28": "EA"}]
+CALLS += [
+    ReadCall("max backend: stocked parts and factors", max_backend._stocked_parts_and_factors,
+             lambda c: max_backend._stocked_parts_and_factors(c, CREDIT_ROWS), (PARTS[0],)),
+    ReadCall("max backend: receipt posted", max_backend.MaxBackend._receipt_posted,
+             lambda c: _max_backend_reading(c)._receipt_posted(RESTOCK_REFERENCE), (RESTOCK_REFERENCE,)),
+    ReadCall("max backend: line keys", max_backend.MaxBackend._line_keys,
+             lambda c: _max_backend_reading(c)._line_keys(ORDNUM), (ORDNUM,)),
 ]
 MODES = {"no_rows": 0, "one_row": 1}
 CASES = [pytest.param(call, mode, id=f"{call.id}-{mode}") for call in CALLS for mode in MODES]
