@@ -8,12 +8,15 @@ checks that these routes (with the sandbox's ``/_sandbox`` operations) match it 
 from __future__ import annotations
 
 import base64
+import functools
 import hmac
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio
+import anyio.to_thread
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -30,6 +33,7 @@ OPENAPI_PATH = Path(__file__).with_name("openapi.yaml")
 Limit = Annotated[int, Query(ge=1, le=reads.MAX_LIMIT)]
 MAX_XML_BYTES = 2_000_000  # 99 lines of eMAXExact XML are far below this
 PUBLIC_PATHS = frozenset({"/openapi.yaml"})  # the contract itself needs no credentials
+WRITE_THREADS = 8  # of the 40 threads Starlette gives blocking work; reads keep the rest
 
 
 @dataclass(frozen=True)
@@ -37,8 +41,8 @@ class GatewayAuth:
     """Basic (username + password) and/or bearer token; with neither set, the gateway is open (loopback only)."""
 
     username: str | None = None
-    password: str | None = None
-    token: str | None = None
+    password: str | None = field(default=None, repr=False)
+    token: str | None = field(default=None, repr=False)
 
     def allows(self, header: str | None) -> bool:
         if not (self.username or self.token):
@@ -131,6 +135,14 @@ def create_app(backend: GatewayBackend, auth: GatewayAuth | None = None, *,
     async def call(method, *args, **kwargs):  # noqa: ANN001, ANN202 - a backend method, run off the event loop
         return await run_in_threadpool(method, *args, **kwargs)
 
+    # Writes get threads of their own: a write may wait (the max backend serialises them behind MAXUpdate), and
+    # writes queued behind a slow one must not take the threads every read needs. Beyond these, a write waits
+    # for a thread without holding one.
+    write_threads = anyio.CapacityLimiter(WRITE_THREADS)
+
+    async def write(method, *args):  # noqa: ANN001, ANN202
+        return await anyio.to_thread.run_sync(functools.partial(method, *args), limiter=write_threads)
+
     # ---------------------------------------------------------------- contract and health
     @app.get("/openapi.yaml")
     async def openapi_document() -> Response:
@@ -143,11 +155,11 @@ def create_app(backend: GatewayBackend, auth: GatewayAuth | None = None, *,
     # ---------------------------------------------------------------- writes (eMAXExact XML in, JSON out)
     @app.post("/sales-orders", status_code=201)
     async def post_sales_order(request: Request) -> dict:
-        return await call(backend.create_sales_order, await xml_body(request), "CU")
+        return await write(backend.create_sales_order, await xml_body(request), "CU")
 
     @app.post("/credit-memos", status_code=201)
     async def post_credit_memo(request: Request) -> dict:
-        return await call(backend.create_sales_order, await xml_body(request), "CR")
+        return await write(backend.create_sales_order, await xml_body(request), "CR")
 
     @app.get("/credit-memos")
     async def find_credit_memos(custpo: Annotated[str | None, Query(min_length=1, max_length=25)] = None,
@@ -165,11 +177,11 @@ def create_app(backend: GatewayBackend, auth: GatewayAuth | None = None, *,
 
     @app.post("/customers", status_code=201)
     async def post_customer(request: Request) -> dict:
-        return await call(backend.create_customer, await xml_body(request))
+        return await write(backend.create_customer, await xml_body(request))
 
     @app.post("/cancellations")
     async def post_cancellation(request: Request) -> dict:
-        return await call(backend.cancel_sales_order, await xml_body(request))
+        return await write(backend.cancel_sales_order, await xml_body(request))
 
     # ---------------------------------------------------------------- reads
     @app.get("/parts")

@@ -79,7 +79,7 @@ class AuthSettings(_Section):
 
 
 class ReferenceSettings(_Section):
-    database_url: str = "sqlite:///exactmax-gateway.sqlite"
+    database_url: SecretStr = SecretStr("sqlite:///exactmax-gateway.sqlite")  # may hold a password
     ordnum_first: int = Field(100001, ge=1)
     ordnum_last: int = Field(99999999, le=99999999)
 
@@ -130,7 +130,7 @@ class GatewaySettings(_Section):
                    "tls": self.tls_certfile is not None, "auth": {"basic": self.auth.username is not None,
                                                                   "token": self.auth.token is not None}}
         if self.backend == "reference":
-            summary["database"] = _masked_url(self.reference.database_url)
+            summary["database"] = _masked_url(self.reference.database_url.get_secret_value())
         elif self.max is not None:
             summary |= {"database": _masked_url(self.max.database_url.get_secret_value()),
                         "read_schema": self.max.read_schema, "read_isolation": self.max.read_isolation,
@@ -139,8 +139,18 @@ class GatewaySettings(_Section):
         return summary
 
 
+_SECRET_QUERY_KEYS = frozenset({"pwd", "password", "pass", "secret", "token", "accesstoken", "access_token"})
+
+
 def _masked_url(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
+    """The URL for a log line: the password and every secret-looking query value masked; an unreadable URL (a
+    password with an unescaped '@' or ':') is not shown at all, since its parse error could quote part of it."""
+    try:
+        parsed = make_url(url)
+        query = {key: "***" if key.lower() in _SECRET_QUERY_KEYS else value for key, value in parsed.query.items()}
+        return parsed.set(query=query).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - any parse error: show nothing of it
+        return "(a URL that cannot be parsed: escape '@', ':' and '/' in its password)"
 
 
 class SettingsError(ValueError):

@@ -22,7 +22,7 @@ def build_app(database_url: str, auth: GatewayAuth, *, ordnum_first: int = 10000
 def open_backend(settings: GatewaySettings) -> GatewayBackend:
     if settings.backend == "max":
         return open_max_backend(settings.max)
-    return ReferenceBackend.open(settings.reference.database_url, ordnum_first=settings.reference.ordnum_first,
+    return ReferenceBackend.open(settings.reference.database_url.get_secret_value(), ordnum_first=settings.reference.ordnum_first,
                                  ordnum_last=settings.reference.ordnum_last)
 
 

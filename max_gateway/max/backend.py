@@ -35,6 +35,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy.exc import DBAPIError
 
 from max_gateway.backend import BackendUnavailable, GatewayBackend
 from max_gateway.max.documents import (
@@ -43,7 +44,7 @@ from max_gateway.max.documents import (
     sales_order_line_document,
     status_change_documents,
 )
-from max_gateway.max.journal import WriteJournal, document_digest
+from max_gateway.max.journal import JournalEntry, WriteJournal, order_digest
 from max_gateway.max.maxupdate import (
     MaxUpdateOutcomeUnknown,
     MaxUpdateRefused,
@@ -72,8 +73,13 @@ NOT_SUPPORTED = "not_supported"
 
 class WriterGuard:
     """A database-wide lock that only one gateway's writer holds: ``sp_getapplock`` (session owner) on SQL Server,
-    ``pg_try_advisory_lock`` on PostgreSQL. Held on a connection of its own for as long as the backend lives;
-    neither needs more than the read-only login (``sp_getapplock`` is granted to ``public``)."""
+    ``pg_try_advisory_lock`` on PostgreSQL, held on a connection of its own. Neither needs more than the read-only
+    login (``sp_getapplock`` is granted to ``public``).
+
+    The lock lives as long as that database session. A session can end without the gateway noticing (a failover,
+    a network cut, a killed session), and then another gateway may take the lock: so :meth:`acquire` asks the
+    database whether this session still holds it before every write, and takes it again (or answers no) when it
+    does not."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -85,33 +91,51 @@ class WriterGuard:
         self._lock = threading.Lock()
 
     def acquire(self) -> bool:
+        """Whether this gateway holds the lock now (taking it if it is free)."""
         with self._lock:
             if self._connection is not None:
-                return True
+                try:
+                    if self._take(self._connection):  # still this session's
+                        return True
+                except DBAPIError:
+                    log.warning("the MAX writer lock's database session has ended; taking the lock again")
+                self._drop()
             connection = self.engine.connect()
-            dialect = connection.dialect.name
-            if dialect == "mssql":
-                held = connection.execute(text(
-                    "DECLARE @result int; EXEC @result = sp_getapplock @Resource = :resource, "
-                    "@LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0; SELECT @result"),
-                    {"resource": self.resource}).scalar() >= 0
-            elif dialect == "postgresql":
-                held = connection.execute(text("SELECT pg_try_advisory_lock(hashtextextended(:resource, 0))"),
-                                          {"resource": self.resource}).scalar()
-            else:
-                held = True  # SQLite: a single file, a single process
-            connection.commit()
+            try:
+                held = self._take(connection)
+            except BaseException:
+                connection.invalidate()
+                raise
             if not held:
                 connection.close()
                 return False
             self._connection = connection
             return True
 
+    def _take(self, connection: Connection) -> bool:
+        """Take the lock on ``connection``'s session, or confirm that session holds it (both are re-entrant)."""
+        dialect = connection.dialect.name
+        if dialect == "mssql":
+            held = connection.execute(text(
+                "DECLARE @result int; EXEC @result = sp_getapplock @Resource = :resource, "
+                "@LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0; SELECT @result"),
+                {"resource": self.resource}).scalar() >= 0
+        elif dialect == "postgresql":
+            held = bool(connection.execute(text("SELECT pg_try_advisory_lock(hashtextextended(:resource, 0))"),
+                                           {"resource": self.resource}).scalar())
+        else:
+            held = True  # SQLite: a single file, a single process
+        connection.commit()
+        return held
+
+    def _drop(self) -> None:
+        if self._connection is not None:
+            self._connection.invalidate()  # the session ends, and its lock with it
+            self._connection = None
+
     def release(self) -> None:
         with self._lock:
-            if self._connection is not None:
-                self._connection.invalidate()  # the session ends, and its lock with it
-                self._connection = None
+            self._drop()
 
 
 class MaxBackend(GatewayBackend):
@@ -119,18 +143,24 @@ class MaxBackend(GatewayBackend):
     restock_from_extension = False  # the login cannot write X_Credit_Restock: RESTCK comes from the receipts
 
     def __init__(self, read_engine: Engine, writer: MaxUpdateWriter, journal: WriteJournal, *, max_user: str = "",
-                 guard: WriterGuard | None = None, settle_seconds: float = 2.0) -> None:
+                 guard: WriterGuard | None = None, settle_seconds: float = 2.0,
+                 write_wait_seconds: float = 60.0) -> None:
         super().__init__(read_engine)
         self.writer = writer
         self.journal = journal
         self.settle_seconds = settle_seconds
+        self.write_wait_seconds = write_wait_seconds
         self.max_user = max_user  # USERNAME_39 on the receipts it posts
         self.guard = guard if guard is not None else WriterGuard(read_engine)
         self._write_lock = threading.Lock()
 
     # ------------------------------------------------------------ health
     def writer_status(self) -> str:
-        if not self.guard.acquire():
+        try:
+            held = self.guard.acquire()
+        except DBAPIError as exc:
+            return f"the writer lock cannot be checked: the MAX database does not answer ({type(exc).__name__})"
+        if not held:
             return "another gateway holds the MAX writer lock: only one gateway may write to a MAX database"
         return self.writer.status()
 
@@ -151,20 +181,54 @@ class MaxBackend(GatewayBackend):
             raise TransactionRejected([FieldError("CUSTPO_27", MISSING_REQUIRED, "the max backend finds the order "
                                                   "MAX numbered by its CUSTPO: send one")])
         header_document, lines = sales_order_documents(xml, stype)
-        digest = document_digest(xml)
+        digest = order_digest(stype, order.header, order.lines)
         with self._writing():
             existing = self.read(find_order_by_custpo, custpo, stype)
             if existing is not None:
-                if self._unfinished_here(existing, order, digest):
-                    self._add_missing_lines(existing, lines, order)
-                    self.journal.finish(custpo, stype)
+                entry = self.journal.get(custpo, stype)
+                if entry is not None and not entry.finished and entry.digest == digest:
+                    self._finish(entry, existing, order, lines)
                 raise DuplicateOrder(custpo, stype, existing)
-            self.journal.start(custpo, stype, digest)  # on disk before MAXUpdate sees the header
-            ordnum = self._add_header(header_document, custpo, stype)
+            self.journal.start(custpo, stype, digest, xml)  # on disk before MAXUpdate sees the header
+            try:
+                ordnum = self._add_header(header_document, custpo, stype)
+            except (TransactionRejected, _HeaderNotWritten):
+                self.journal.forget(custpo, stype)  # refused, never sent, or settled as not written
+                raise
             self.journal.numbered(custpo, stype, ordnum)
             self._add_missing_lines(ordnum, lines, order)
             self.journal.finish(custpo, stype)
         return self._order_answer(ordnum, stype, custpo, [(linnum, delnum) for linnum, delnum, _ in lines])
+
+    def finish_unfinished(self, *, custpo: str | None = None, ordnum: str | None = None) -> None:
+        """Finish every write of this CUSTPO or ORDNUM that the journal holds as unfinished (the gateway died
+        between two calls, or a call's answer was lost), before anyone reads the order: a lookup never finds part
+        of an order. Raises :class:`BackendUnavailable` when an unfinished write cannot be finished now."""
+        for entry in self.journal.unfinished(custpo=custpo, ordnum=ordnum):
+            with self._writing():
+                current = self.journal.get(entry.custpo, entry.stype)  # another thread may have finished it
+                if current is None or current.finished:
+                    continue
+                existing = self.read(find_order_by_custpo, current.custpo, current.stype)
+                if existing is None:  # the header never reached MAX: nothing to finish, the client sends again
+                    self.journal.forget(current.custpo, current.stype)
+                    continue
+                try:
+                    order = self.read(lambda conn, e=current: check_sales_order(conn, e.document, e.stype))
+                except TransactionRejected as exc:
+                    raise BackendUnavailable(f"order {existing} (CUSTPO {current.custpo!r}) is half written and its "
+                                             f"document no longer passes MAX's checks ({exc}): finish or delete it "
+                                             "in MAX") from exc
+                self._finish(current, existing, order, sales_order_documents(current.document, current.stype)[1])
+
+    def _finish(self, entry: JournalEntry, ordnum: str, order: CheckedOrder, lines: list) -> None:
+        if not self._lines_are_the_documents(ordnum, order) or entry.ordnum not in (None, ordnum):
+            raise BackendUnavailable(f"order {ordnum} under CUSTPO {entry.custpo!r} is not the gateway's unfinished "
+                                     "write of this document (its lines or number differ): resolve it in MAX")
+        self.journal.numbered(entry.custpo, entry.stype, ordnum)
+        self._add_missing_lines(ordnum, lines, order)
+        self.journal.finish(entry.custpo, entry.stype)
+        log.warning("order %s (CUSTPO %r) was half written; its missing calls are made now", ordnum, entry.custpo)
 
     def _add_header(self, document: str, custpo: str, stype: str) -> str:
         def find() -> str | None:
@@ -176,12 +240,12 @@ class MaxBackend(GatewayBackend):
         except MaxUpdateRefused as refused:
             raise rejection_from_maxupdate(refused.error_text, method=refused.method) from refused
         except MaxUpdateUnavailable as exc:
-            raise BackendUnavailable(f"MAXUpdate is unavailable; {what} was not sent: {exc}") from exc
+            raise _HeaderNotWritten(f"MAXUpdate is unavailable; {what} was not sent: {exc}") from exc
         except MaxUpdateOutcomeUnknown as exc:
             found = find() if self._shows(lambda: find() is not None) else None
             if found is None:
-                raise BackendUnavailable(f"MAXUpdate's answer for {what} was lost ({exc}) and MAX holds no such "
-                                         "order: nothing was written; send it again") from exc
+                raise _HeaderNotWritten(f"MAXUpdate's answer for {what} was lost ({exc}) and MAX holds no such "
+                                        "order: nothing was written; send it again") from exc
             log.warning("MAXUpdate's answer for %s was lost (%s); MAX holds it as %s", what, exc, found)
             return found
         found = find()
@@ -254,13 +318,9 @@ class MaxBackend(GatewayBackend):
         return {(r.LINNUM_28, r.DELNUM_28) for r in self.read(lambda conn: conn.execute(
             select(sd.c.LINNUM_28, sd.c.DELNUM_28).where(sd.c.ORDNUM_28 == ordnum)).all())}
 
-    def _unfinished_here(self, ordnum: str, order: CheckedOrder, digest: str) -> bool:
-        """Whether MAX's order ``ordnum`` is this gateway's unfinished write of this very document: the journal says
-        so (same CUSTPO, same digest, that ORDNUM or none yet), and MAX agrees (same customer, every line it holds
-        one of the document's, same part and quantity)."""
-        entry = self.journal.get(order.header["CUSTPO_27"], order.stype)
-        if entry is None or entry.finished or entry.digest != digest or entry.ordnum not in (None, ordnum):
-            return False
+    def _lines_are_the_documents(self, ordnum: str, order: CheckedOrder) -> bool:
+        """Whether MAX's order ``ordnum`` is (a beginning of) this document: same customer, and every line it holds
+        is one of the document's, with the same part and quantity."""
         found = self.read(lambda conn: reads.get_orders(conn, ordnum=ordnum))
         if not found or found[0]["CUSTID_27"] != order.header.get("CUSTID_27"):
             return False
@@ -279,6 +339,23 @@ class MaxBackend(GatewayBackend):
                 "lines": [{"LINNUM": line["LINNUM_28"], "DELNUM": line["DELNUM_28"], "PRTNUM": line["PRTNUM_28"],
                            "SLSUOM": line["SLSUOM_28"], "STK": line["STK_28"]} for line in lines]}
 
+    # ------------------------------------------------------------ lookups: never part of an order
+    def find_sales_orders(self, custpo: str) -> list[dict]:
+        self.finish_unfinished(custpo=custpo.strip())
+        return super().find_sales_orders(custpo)
+
+    def get_sales_order(self, ordnum: str) -> dict | None:
+        self.finish_unfinished(ordnum=ordnum.strip())
+        return super().get_sales_order(ordnum)
+
+    def credit_memos(self, *, ordnum: str | None = None, custpo: str | None = None,
+                     appinv: str | None = None) -> list[dict]:
+        if custpo is not None:
+            self.finish_unfinished(custpo=custpo.strip())
+        if ordnum is not None:
+            self.finish_unfinished(ordnum=ordnum.strip())
+        return super().credit_memos(ordnum=ordnum, custpo=custpo, appinv=appinv)
+
     # ------------------------------------------------------------ customers and cancellations
     def create_customer(self, xml: bytes) -> dict:
         self.read(lambda conn: check_customer(conn, xml))  # a bad document still gets its field errors
@@ -287,29 +364,47 @@ class MaxBackend(GatewayBackend):
             "§4.3): create the account in MAX, or let the orders flow post web orders to an existing account")])
 
     def cancel_sales_order(self, xml: bytes) -> dict:
+        """Close each open line, then the header. When MAXUpdate refuses one of them, the lines this request closed
+        are opened again before the refusal is answered (422 means nothing changed); if they cannot be, 503 names
+        them."""
         with self._writing():
             values = self.read(lambda conn: check_cancellation(conn, xml))  # open, nothing shipped
             ordnum = values["ORDNUM_27"]
-            status = self.read(fulfilment_reads.order_statuses, [ordnum])["items"][0]
-            header, line_changes = status_change_documents(
-                ordnum, values.get("REASON_27", ""), [line for line in status["lines"] if line["STATUS"] == "3"])
-
-            def statuses() -> dict:
-                return self.read(fulfilment_reads.order_statuses, [ordnum])["items"][0]
-
+            open_lines = [line for line in self._statuses(ordnum)["lines"] if line["STATUS"] == "3"]
+            header, line_changes = status_change_documents(ordnum, values.get("REASON_27", ""), open_lines)
+            closed: list[tuple[dict, str, str]] = []  # (line, new, old) this request closed
             try:
-                for (new, old), line in zip(line_changes, [ln for ln in status["lines"] if ln["STATUS"] == "3"],
-                                            strict=True):
+                for (new, old), line in zip(line_changes, open_lines, strict=True):
                     self._settled(lambda n=new, o=old: self.writer.change_sales_order_line(n, o),
-                                  lambda key=(line["LINNUM"], line["DELNUM"]): any(
-                                      (ln["LINNUM"], ln["DELNUM"]) == key and ln["STATUS"] == "4"
-                                      for ln in statuses()["lines"]),
+                                  lambda key=(line["LINNUM"], line["DELNUM"]): self._line_status(ordnum, key) == "4",
                                   f"closing line {line['LINNUM']}/{line['DELNUM']} of {ordnum}")
-                self._settled(lambda: self.writer.change_sales_order(header), lambda: statuses()["STATUS"] == "4",
-                              f"cancellation of {ordnum}")
+                    closed.append((line, new, old))
+                self._settled(lambda: self.writer.change_sales_order(header),
+                              lambda: self._statuses(ordnum)["STATUS"] == "4", f"cancellation of {ordnum}")
             except MaxUpdateRefused as refused:
+                self._reopen(ordnum, closed)
                 raise rejection_from_maxupdate(refused.error_text, method=refused.method) from refused
         return {"ORDNUM": ordnum, "STATUS": "4"}
+
+    def _statuses(self, ordnum: str) -> dict:
+        return self.read(fulfilment_reads.order_statuses, [ordnum])["items"][0]
+
+    def _line_status(self, ordnum: str, key: tuple[str, str]) -> str | None:
+        return next((line["STATUS"] for line in self._statuses(ordnum)["lines"]
+                     if (line["LINNUM"], line["DELNUM"]) == key), None)
+
+    def _reopen(self, ordnum: str, closed: list[tuple[dict, str, str]]) -> None:
+        """Undo this request's line closes (the old line back, with the closed one as what MAX holds now)."""
+        try:
+            for line, new, old in reversed(closed):
+                self._settled(lambda n=new, o=old: self.writer.change_sales_order_line(o, n),
+                              lambda key=(line["LINNUM"], line["DELNUM"]): self._line_status(ordnum, key) == "3",
+                              f"reopening line {line['LINNUM']}/{line['DELNUM']} of {ordnum}")
+        except (MaxUpdateRefused, BackendUnavailable) as exc:
+            lines = ", ".join(f"{line['LINNUM']}/{line['DELNUM']}" for line, _new, _old in closed)
+            raise BackendUnavailable(f"order {ordnum} is half cancelled: lines {lines} are closed and could not be "
+                                     f"opened again ({exc}); send the cancellation again, or reopen them in MAX") \
+                from exc
 
     # ------------------------------------------------------------ the rules every call follows
     def _writing(self) -> _WriteSlot:
@@ -339,17 +434,29 @@ class MaxBackend(GatewayBackend):
         return written()
 
 
+class _HeaderNotWritten(BackendUnavailable):
+    """The header never reached MAX (MAXUpdate unavailable, or a lost answer settled as not written)."""
+
+
 class _WriteSlot:
-    """The write lock, held until MAXUpdate's last call has ended; 503 while another gateway holds the
-    database-wide writer lock."""
+    """The write lock, held until MAXUpdate's last call has ended. Waiting for it is bounded (``write_wait_seconds``:
+    503 "busy", nothing sent); 503 too while another gateway holds the database-wide writer lock."""
 
     def __init__(self, backend: MaxBackend) -> None:
         self.backend = backend
 
     def __enter__(self) -> None:
-        self.backend._write_lock.acquire()
-        if not self.backend.guard.acquire():
-            self.backend._write_lock.release()
+        backend = self.backend
+        if not backend._write_lock.acquire(timeout=backend.write_wait_seconds):
+            raise BackendUnavailable(f"the MAX writer is busy (another write has held it for over "
+                                     f"{backend.write_wait_seconds:.0f} s); nothing was sent")
+        try:
+            held = backend.guard.acquire()
+        except BaseException:
+            backend._write_lock.release()
+            raise
+        if not held:
+            backend._write_lock.release()
             raise BackendUnavailable("another gateway holds the MAX writer lock: only one gateway may write to a "
                                      "MAX database")
 

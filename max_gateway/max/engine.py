@@ -6,7 +6,7 @@ Driver: Microsoft's ``mssql-python`` (SQLAlchemy dialect ``mssql+mssqlpython``),
 - it binds parameters on the server (prepared statements), where ``pymssql`` quotes them into the SQL text on the
   client side;
 - it speaks Windows integrated and Entra authentication, which many MAX sites use for SQL logins;
-- it binds text as ``NVARCHAR``; ``max_gateway.sql.types`` casts each bound value to ``VARCHAR(n)`` so MAX's
+- it binds text as ``NVARCHAR``; ``max_gateway.sql.types`` casts each bound value to ``VARCHAR`` so MAX's
   ``CHAR`` indexes are still used.
 
 Isolation: every read runs under ``SNAPSHOT`` isolation (``read_isolation = "snapshot"``, the default). A snapshot

@@ -25,17 +25,35 @@ Every call runs on the thread that created the object, one at a time. The object
 - :class:`OutOfProcessSession`: a 32-bit Python process of its own (``writer_host.py``), spoken to over JSON
   lines, so a stuck call can be ended by killing that process.
 
+The writer host never outlives the gateway: once the host is dead, a call it did not answer has either landed or
+not, for good, and the gateway (or its restart) settles it by a lookup. A host that went on after the gateway died
+could land its call after that lookup. So:
+- on Windows the host is in a Job object with ``JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE`` whose one handle the session
+  holds: when the gateway exits or is killed, Windows closes the handle and kills the host;
+- on Linux the host gets ``PR_SET_PDEATHSIG`` = SIGKILL. The kernel sends it when the *thread* that started the
+  host ends, so hosts are started from one daemon thread that lives as long as the gateway;
+- everywhere, the host exits at once, without answering, when its stdin reaches EOF with a request it has not
+  finished making (the gateway closes stdin only between calls).
+
+The host's environment is the gateway's without any ``EXACTMAX_GATEWAY_*`` variable (its own settings, secrets among
+them); PATH, by which MAXUpdate's DLLs are found, and the rest stay.
+
 Outcomes: :class:`MaxUpdateRefused` (MAXUpdate answered failure: that call wrote nothing),
 :class:`MaxUpdateUnavailable` (never handed over: nothing written) and :class:`MaxUpdateOutcomeUnknown` (handed
-over, no answer: the caller settles it by looking the key up in MAX).
+over, no answer: the caller settles it by looking the key up in MAX). A refusal's text is MAXUpdate's, with the
+connection string and its password redacted (an OLE DB error may echo either).
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 import logging
+import os
 import queue
+import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -55,6 +73,10 @@ CLOSE_WAIT_SECONDS = 10.0
 HOST_MODULE = "max_gateway.max.writer_host"
 ALLOW_FAKE_ENV = "MAX_GATEWAY_ALLOW_FAKE_MAXUPDATE"
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the directory holding max_gateway/: the host's working dir
+GATEWAY_ENV_PREFIX = "EXACTMAX_GATEWAY_"  # the gateway's settings, secrets among them: never passed to the host
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE = 0x2000  # winnt.h
+JOB_OBJECT_EXTENDED_LIMIT_INFORMATION_CLASS = 9  # JobObjectExtendedLimitInformation
 _PASSWORD_KEYS = frozenset({"pwd", "password"})
 
 
@@ -86,7 +108,8 @@ def redact(text: str, settings: MaxUpdateSettings) -> str:
 
 
 class MaxUpdateRefused(Exception):
-    """MAXUpdate answered failure: that call wrote nothing. ``error_text`` is MAXUpdate's own (may be empty)."""
+    """MAXUpdate answered failure: that call wrote nothing. ``error_text`` is MAXUpdate's own (may be empty), redacted
+    by :class:`MaxUpdateWriter`."""
 
     def __init__(self, method: str, error_text: str) -> None:
         super().__init__(f"MAXUpdate refused {method}: {error_text or '(no error text)'}")
@@ -108,6 +131,8 @@ class MaxUpdateOutcomeUnknown(Exception):
 
 
 class MaxUpdateSession(Protocol):
+    settings: MaxUpdateSettings
+
     def call(self, method: str, *args: object) -> object:
         """Call ``method`` on the MAXUpdate object and return its answer as pywin32 gives it."""
 
@@ -230,6 +255,7 @@ class StaComSession:
     def __init__(self, settings: MaxUpdateSettings, *, create_object: Callable[[], object] | None = None,
                  co_initialize: Callable[[], None] | None = None, co_uninitialize: Callable[[], None] | None = None,
                  retry_seconds: float = INIT_RETRY_SECONDS) -> None:
+        self.settings = settings
         self._apartment = MaxUpdateApartment(settings, create_object=create_object, co_initialize=co_initialize,
                                              co_uninitialize=co_uninitialize, retry_seconds=retry_seconds)
         self._requests: queue.SimpleQueue[tuple[Future, str, tuple] | None] = queue.SimpleQueue()
@@ -266,6 +292,102 @@ class StaComSession:
             except Exception as exc:  # noqa: BLE001 - handed to the caller
                 answer.set_exception(exc)
         self._apartment.close()
+
+
+class _JobObjectBasicLimitInformation(ctypes.Structure):
+    _fields_ = [("PerProcessUserTimeLimit", ctypes.c_int64), ("PerJobUserTimeLimit", ctypes.c_int64),
+                ("LimitFlags", ctypes.c_uint32), ("MinimumWorkingSetSize", ctypes.c_size_t),
+                ("MaximumWorkingSetSize", ctypes.c_size_t), ("ActiveProcessLimit", ctypes.c_uint32),
+                ("Affinity", ctypes.c_size_t), ("PriorityClass", ctypes.c_uint32), ("SchedulingClass", ctypes.c_uint32)]
+
+
+class _IoCounters(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_uint64) for name in ("ReadOperationCount", "WriteOperationCount",
+                                                     "OtherOperationCount", "ReadTransferCount", "WriteTransferCount",
+                                                     "OtherTransferCount")]
+
+
+class _JobObjectExtendedLimitInformation(ctypes.Structure):
+    _fields_ = [("BasicLimitInformation", _JobObjectBasicLimitInformation), ("IoInfo", _IoCounters),
+                ("ProcessMemoryLimit", ctypes.c_size_t), ("JobMemoryLimit", ctypes.c_size_t),
+                ("PeakProcessMemoryUsed", ctypes.c_size_t), ("PeakJobMemoryUsed", ctypes.c_size_t)]
+
+
+class _KillOnCloseJob:
+    """Windows: a Job object whose processes Windows kills when its last handle closes. The session holds the only
+    handle, so the hosts die with the gateway however it ends (ctypes only: the gateway has no pywin32)."""
+
+    def __init__(self) -> None:
+        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+        self._create = kernel32.CreateJobObjectW
+        self._create.argtypes, self._create.restype = (ctypes.c_void_p, ctypes.c_wchar_p), ctypes.c_void_p
+        self._set = kernel32.SetInformationJobObject
+        self._set.argtypes = (ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_uint32)
+        self._assign = kernel32.AssignProcessToJobObject
+        self._assign.argtypes = (ctypes.c_void_p, ctypes.c_void_p)
+        self._close = kernel32.CloseHandle
+        self._close.argtypes = (ctypes.c_void_p,)
+        self.handle = self._create(None, None)
+        if not self.handle:
+            raise ctypes.WinError(ctypes.get_last_error())
+        limits = _JobObjectExtendedLimitInformation()
+        limits.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE
+        if not self._set(self.handle, JOB_OBJECT_EXTENDED_LIMIT_INFORMATION_CLASS, ctypes.byref(limits),
+                         ctypes.sizeof(limits)):
+            error = ctypes.WinError(ctypes.get_last_error())
+            self.close()
+            raise error
+
+    def add(self, process: subprocess.Popen) -> None:
+        if not self._assign(self.handle, int(process._handle)):
+            raise ctypes.WinError(ctypes.get_last_error())
+
+    def close(self) -> None:
+        """Kills every process still in the job."""
+        self._close(self.handle)
+
+
+class _Launcher:
+    """Linux: starts host processes on one daemon thread, which lives as long as the gateway, and gives each
+    ``PR_SET_PDEATHSIG`` = SIGKILL. The kernel sends that signal when the thread that started the process ends; a
+    caller's thread (a server's worker) may end any time, so it must not start hosts itself."""
+
+    _lock = threading.Lock()
+    _requests: queue.SimpleQueue | None = None
+
+    @classmethod
+    def popen(cls, command: list[str], **options: object) -> subprocess.Popen:
+        with cls._lock:
+            if cls._requests is None:
+                cls._requests = queue.SimpleQueue()
+                threading.Thread(target=cls._serve, args=(cls._requests,), name="maxupdate-host-launcher",
+                                 daemon=True).start()
+        started: Future = Future()
+        cls._requests.put((started, command, options))
+        return started.result()
+
+    @staticmethod
+    def _serve(requests: queue.SimpleQueue) -> None:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: the child only calls it
+        gateway_pid = os.getpid()
+
+        def die_with_the_gateway() -> None:  # in the child, between fork and exec
+            if prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+                raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+            if os.getppid() != gateway_pid:  # the gateway died before prctl
+                os._exit(1)
+
+        while True:
+            started, command, options = requests.get()
+            try:
+                started.set_result(subprocess.Popen(command, preexec_fn=die_with_the_gateway, **options))
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                started.set_exception(exc)
+
+
+def _host_environment() -> dict[str, str]:
+    """The gateway's environment without its own settings (:data:`GATEWAY_ENV_PREFIX`)."""
+    return {name: value for name, value in os.environ.items() if not name.upper().startswith(GATEWAY_ENV_PREFIX)}
 
 
 class _Host:
@@ -332,7 +454,8 @@ class OutOfProcessSession:
     The settings go to the host as the first line on its stdin (never argv or the environment: the connection
     string is a secret); then JSON lines, one call at a time: ``{"id": n, "method": ..., "args": [...]}``, answered
     ``{"id": n, "result": ...}`` or ``{"id": n, "error": {"kind": "com_error" | "unavailable" | "no_method",
-    "message": ...}}``. The host's stderr is logged under ``max_gateway.max.writer_host``.
+    "message": ...}}``. The host's stderr is logged under ``max_gateway.max.writer_host``. The host dies with the
+    gateway and does not get its ``EXACTMAX_GATEWAY_*`` environment (see the module docstring).
 
     - A call unanswered after ``call_timeout_seconds``: the host is killed and waited for, so the call has ended and
       a lookup settles it for good; :class:`MaxUpdateOutcomeUnknown`. The next call starts a fresh host.
@@ -352,6 +475,7 @@ class OutOfProcessSession:
         self._start_timeout_seconds = start_timeout_seconds
         self._lock = threading.Lock()
         self._host: _Host | None = None
+        self._job: _KillOnCloseJob | None = None  # Windows: every host of the session is in it
         self._last_id = 0
         self._status = "starting: the MAXUpdate host is not running yet"
         self._closed = False
@@ -405,6 +529,9 @@ class OutOfProcessSession:
             if self._host is not None:
                 self._host.stop(CLOSE_WAIT_SECONDS)
                 self._host = None
+            if self._job is not None:
+                self._job.close()
+                self._job = None
             self._status = "closed"
 
     def _answer(self, host: _Host, method: str, line: str) -> object:
@@ -441,13 +568,23 @@ class OutOfProcessSession:
     def _start(self) -> _Host:
         command = [self.settings.host_python, "-m", HOST_MODULE]
         try:
-            process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                       cwd=PACKAGE_ROOT, encoding="utf-8", errors="replace",
-                                       creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0))  # no console
-        except OSError as exc:
+            if sys.platform == "win32" and self._job is None:
+                self._job = _KillOnCloseJob()
+            popen = _Launcher.popen if sys.platform.startswith("linux") else subprocess.Popen
+            process = popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            cwd=PACKAGE_ROOT, env=_host_environment(), encoding="utf-8", errors="replace",
+                            creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0))  # no console
+        except (OSError, subprocess.SubprocessError) as exc:
             self._status = f"the MAXUpdate host could not be started ({command[0]}): {exc}"
             raise MaxUpdateUnavailable(self._status) from None
         host = _Host(process)
+        if self._job is not None:
+            try:
+                self._job.add(process)
+            except OSError as exc:
+                host.kill()
+                self._status = f"the MAXUpdate host could not be tied to the gateway's life (Job object): {exc}"
+                raise MaxUpdateUnavailable(self._status) from None
         log.info("MAXUpdate host started (pid %d)", process.pid)
         settings = asdict(self.settings) | ({"fake": self._fake} if self._fake else {})
         try:
@@ -490,7 +627,7 @@ class MaxUpdateWriter:
         ordnum = _return_value(self.session.call("AddSOXML", header_xml, True))
         ordnum = "" if ordnum is None else str(ordnum).strip()
         if not ordnum:
-            raise MaxUpdateRefused("AddSOXML", self._last_error_text())
+            raise self._refused("AddSOXML", self._last_error_text())
         return ordnum
 
     def add_sales_order_line(self, line_xml: str) -> None:
@@ -515,7 +652,7 @@ class MaxUpdateWriter:
         out-parameter (empty when pywin32 had no type information to return it)."""
         answer = self.session.call("ProcessTransXML", xml, "")
         if _return_value(answer) != 1:
-            raise MaxUpdateRefused("ProcessTransXML", _error_out_parameter(answer))
+            raise self._refused("ProcessTransXML", _error_out_parameter(answer))
 
     def status(self) -> str:
         return self.session.status()
@@ -525,7 +662,11 @@ class MaxUpdateWriter:
 
     def _expect_success(self, method: str, *args: object) -> None:
         if _return_value(self.session.call(method, *args)) != 1:
-            raise MaxUpdateRefused(method, self._last_error_text())
+            raise self._refused(method, self._last_error_text())
+
+    def _refused(self, method: str, error_text: str) -> MaxUpdateRefused:
+        """The refusal, its text redacted: it reaches logs and HTTP answers."""
+        return MaxUpdateRefused(method, redact(error_text, self.session.settings))
 
     def _last_error_text(self) -> str:
         """``GetErrorStringXML()``, or "" when the object lacks it or it fails: the refusal stands either way."""

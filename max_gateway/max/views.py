@@ -15,6 +15,7 @@ are views over the site's own tables where it has them (map their columns the sa
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Iterable
 
 from sqlalchemy import column, literal_column, select, table
@@ -36,6 +37,11 @@ def read_tables() -> list:
     return [table_ for table_ in t.metadata.sorted_tables if table_.name not in NOT_READ_BY_MAX_BACKEND]
 
 
+def _source(source: str, quote) -> str:  # noqa: ANN001
+    """A column name is quoted; anything else (``ISNULL(LSTPRC_29, 0)``) is the site's own SQL expression."""
+    return quote(source) if re.fullmatch(r"\w+", source) else source
+
+
 def view_statements(dialect: Dialect, *, source_schema: str = "dbo", view_schema: str = "max_gateway",
                     column_sources: dict[str, str] | None = None, tables: Iterable[str] | None = None) -> list[str]:
     """``CREATE VIEW`` per table the reads use: ``view_schema.Table`` selecting from ``source_schema.Table``, each
@@ -48,8 +54,8 @@ def view_statements(dialect: Dialect, *, source_schema: str = "dbo", view_schema
         if wanted is not None and table_.name not in wanted:
             continue
         source = table(table_.name, *(column(c.name) for c in table_.columns), schema=source_schema)
-        columns = [literal_column(quote(sources[key])).label(c.name) if (key := f"{table_.name}.{c.name}") in sources
-                   else source.c[c.name] for c in table_.columns]
+        columns = [literal_column(_source(sources[key], quote)).label(c.name)
+                   if (key := f"{table_.name}.{c.name}") in sources else source.c[c.name] for c in table_.columns]
         body = select(*columns).select_from(source).compile(dialect=dialect, compile_kwargs={"literal_binds": True})
         statements.append(f"CREATE VIEW {quote(view_schema)}.{quote(table_.name)} AS {body}")
     return statements

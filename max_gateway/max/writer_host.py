@@ -6,7 +6,10 @@
 - stdout, then: ``{"status": "ready"}``, or why initialisation failed (it is tried again on a later call).
 - stdin, then: one request per line, ``{"id": n, "method": "...", "args": [...]}``, answered one at a time on
   stdout: ``{"id": n, "result": ...}`` or ``{"id": n, "error": {"kind": "com_error" | "unavailable" |
-  "no_method", "message": "..."}}``. EOF on stdin ends the host.
+  "no_method", "message": "..."}}``. EOF on stdin ends the host: normally when every request has been made (the
+  gateway closed the session); at once, without answering, when one has not (the gateway is gone, and its call must
+  not land later: see :mod:`max_gateway.max.maxupdate`). stdin is read on a thread of its own to see EOF during a
+  call.
 - stderr: log lines ``LEVEL message``, which the gateway logs under ``max_gateway.max.writer_host``. Anything
   else that writes to stdout (the DLL, a library) is sent to stderr too, so stdout carries only answers.
 
@@ -23,7 +26,9 @@ import importlib
 import json
 import logging
 import os
+import queue
 import sys
+import threading
 from typing import TextIO
 
 from max_gateway.max.maxupdate import (
@@ -36,6 +41,36 @@ from max_gateway.max.maxupdate import (
 )
 
 log = logging.getLogger(__name__)
+EXIT_GATEWAY_GONE = 3
+
+
+class Requests:
+    """The request lines on ``stream``, read on a daemon thread. At EOF with a request not yet made or still being
+    made, the process exits at once; at EOF with every request made, :meth:`next` gives None."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._lines: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self._pending = 0
+        self._lock = threading.Lock()
+        threading.Thread(target=self._read, args=(stream,), name="requests", daemon=True).start()
+
+    def next(self) -> str | None:
+        return self._lines.get()
+
+    def made(self) -> None:
+        """The request :meth:`next` gave has been made: its outcome is final whatever happens to the host now."""
+        with self._lock:
+            self._pending -= 1
+
+    def _read(self, stream: TextIO) -> None:
+        for line in stream:
+            with self._lock:
+                self._pending += 1
+            self._lines.put(line)
+        with self._lock:
+            if self._pending:
+                os._exit(EXIT_GATEWAY_GONE)  # no log line: a write to the dead gateway's stderr pipe could block
+            self._lines.put(None)
 
 
 def answer(apartment: MaxUpdateApartment, request: dict) -> dict:
@@ -87,8 +122,11 @@ def main() -> int:
     apartment = _fake_apartment(settings, fake) if fake is not None else MaxUpdateApartment(settings)
     apartment.open()
     _send(answers, {"status": apartment.status})
-    for line in sys.stdin:
-        _send(answers, answer(apartment, json.loads(line)))
+    requests = Requests(sys.stdin)
+    while (line := requests.next()) is not None:
+        reply = answer(apartment, json.loads(line))
+        requests.made()
+        _send(answers, reply)
     apartment.close()
     return 0
 

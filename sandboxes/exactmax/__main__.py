@@ -17,7 +17,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency-ms", type=int, default=0, help="added to every contract request")
     args = parser.parse_args(argv)
     settings = settings_from(args)
-    config = GatewayConfig(database_url=settings.reference.database_url, products=args.products,
+    config = GatewayConfig(database_url=settings.reference.database_url.get_secret_value(), products=args.products,
                            ordnum_first=settings.reference.ordnum_first, ordnum_last=settings.reference.ordnum_last,
                            latency_ms=args.latency_ms, auth=settings.auth.gateway_auth())
     app, _engine = build_gateway(config)

@@ -84,4 +84,5 @@ def max_backend_on(stand_in: MaxStandIn) -> tuple[MaxBackend, SimulatedMaxUpdate
                             co_uninitialize=lambda: None)
     engine = create_max_read_engine(stand_in.reader_url, "snapshot", read_schema=stand_in.views_schema)
     journal = WriteJournal(Path(tempfile.mkdtemp(prefix="max-gateway-journal-")) / "journal.sqlite")
-    return MaxBackend(engine, MaxUpdateWriter(session), journal, max_user="SANDBOX"), simulator
+    # settle_seconds: the simulator commits before it answers, so a lost answer is visible at once
+    return MaxBackend(engine, MaxUpdateWriter(session), journal, max_user="SANDBOX", settle_seconds=0.2), simulator

@@ -8,11 +8,15 @@ with the thread it ran on, and notes whether two calls ever overlapped.
 Outcomes come from ``script``, one per write call, in order (success once it runs out). A host process builds the
 fake through a factory without arguments, so there the document says the outcome instead: ``fake:hang:<seconds>``,
 ``fake:refuse:<error text>``, ``fake:raise:<description>``; any other document succeeds.
+
+With :data:`APPLIED_ENV` naming a file, each call that returned (the write "landed") appends its method name there, so
+a test can tell whether a host applied a call after it lost its gateway.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -20,6 +24,7 @@ from dataclasses import dataclass
 log = logging.getLogger("fake_maxupdate")
 
 DISP_E_EXCEPTION = -2147352567
+APPLIED_ENV = "FAKE_MAXUPDATE_APPLIED"
 
 
 class FakeComError(Exception):
@@ -160,7 +165,11 @@ class FakeMaxUpdateCom:
             self.overlapped |= self._running > 1
         started = time.monotonic()
         try:
-            return run()
+            result = run()
+            if applied := os.environ.get(APPLIED_ENV):
+                with open(applied, "a", encoding="utf-8") as file:
+                    file.write(f"{method}\n")
+            return result
         finally:
             with self._running_lock:
                 self._running -= 1

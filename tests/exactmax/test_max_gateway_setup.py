@@ -66,6 +66,25 @@ def test_no_secret_appears_in_the_summary_the_repr_or_a_settings_error(tmp_path:
         assert secret not in shown and secret not in str(raised.value) and secret not in repr(raised.value)
 
 
+def _max_settings_with_database_url(database_url: str):  # noqa: ANN202
+    return load_settings(environ={"EXACTMAX_GATEWAY_BACKEND": "max", "EXACTMAX_GATEWAY_MAX_DATABASE_URL": database_url,
+                                  "EXACTMAX_GATEWAY_MAXUPDATE_CONNECTION_STRING": "Provider=sqloledb;Pwd=x",
+                                  "EXACTMAX_GATEWAY_MAXUPDATE_COMPANY": "C"})
+
+
+def test_the_startup_line_masks_a_password_given_as_a_url_query_parameter() -> None:
+    """mssql-python passes every query key into its connection string, so ``?UID=..&PWD=..`` is a working login."""
+    summary = _max_settings_with_database_url(f"mssql+mssqlpython://maxsql/ExactMAX?UID=reader&PWD={SECRETS[2]}")
+    assert SECRETS[2] not in str(summary.summary())
+    assert summary.summary()["database"] == "mssql+mssqlpython://maxsql/ExactMAX?PWD=%2A%2A%2A&UID=reader"
+
+
+def test_a_password_with_an_unescaped_at_sign_is_not_quoted_by_the_startup_line() -> None:
+    """``make_url`` would read part of such a password as the port, and its error would quote the rest."""
+    settings = _max_settings_with_database_url(f"mssql+mssqlpython://reader:Sup3r@Secret:{SECRETS[2]}@maxsql/ExactMAX")
+    assert SECRETS[2] not in str(settings.summary()) and "cannot be parsed" in settings.summary()["database"]
+
+
 def test_backend_max_without_its_section_is_refused_naming_it() -> None:
     with pytest.raises(SettingsError, match=r"backend 'max' needs a \[max\] section"):
         load_settings(environ={"EXACTMAX_GATEWAY_BACKEND": "max"})

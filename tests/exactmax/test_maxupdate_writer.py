@@ -1,23 +1,29 @@
 """The MAXUpdate writer (max_gateway/max/maxupdate.py) against a fake COM object (fake_maxupdate.py): the vendor's
-call sequence, one STA thread, typed outcomes, and the out-of-process host with its timeout and its secrets."""
+call sequence, one STA thread, typed outcomes, and the out-of-process host with its timeout, its secrets and its
+life tied to the gateway's."""
 
 from __future__ import annotations
 
+import ctypes
+import json
 import logging
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pytest
-from fake_maxupdate import FakeMaxUpdateCom, Hang, RaiseComError, Refuse, Succeed
+from fake_maxupdate import APPLIED_ENV, FakeMaxUpdateCom, Hang, RaiseComError, Refuse, Succeed
 
 from max_gateway.max.maxupdate import (
     ALLOW_FAKE_ENV,
+    HOST_MODULE,
+    PACKAGE_ROOT,
     MaxUpdateMethodMissing,
     MaxUpdateOutcomeUnknown,
     MaxUpdateRefused,
@@ -26,8 +32,10 @@ from max_gateway.max.maxupdate import (
     MaxUpdateWriter,
     OutOfProcessSession,
     StaComSession,
+    _JobObjectExtendedLimitInformation,
     open_writer,
 )
+from max_gateway.max.writer_host import EXIT_GATEWAY_GONE
 
 PASSWORD = "S3cret-Pa55word"
 SETTINGS = MaxUpdateSettings(
@@ -43,6 +51,7 @@ BAD_DATE = "Error: Transaction must have a valid date.."  # IDS_BADDATE, MAXTRAN
 NO_ORDER = "Error: The order '00099999' does not exist."  # IDS_ORDERDOESNTEXIST, MAXTRAN2 32794
 FAKE = "fake_maxupdate:FakeMaxUpdateCom"
 HOST_LOGGER = "max_gateway.max.writer_host"
+ECHOED_LOGIN = f"[Microsoft][ODBC SQL Server Driver] Login failed: {SETTINGS.connection_string}"
 
 
 class InProcess:
@@ -110,6 +119,15 @@ def _gone(pid: int) -> bool:
     except ProcessLookupError:
         return True
     return False
+
+
+def _dead(pid: int) -> bool:
+    """Gone, or a zombie: an orphan is reaped by init, late or (in a container) never."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
 
 
 # ------------------------------------------------------------ settings
@@ -266,6 +284,19 @@ def test_a_refused_transaction_without_type_information_has_no_text(in_process) 
     assert refused.value.error_text == ""
 
 
+@pytest.mark.parametrize(("call", "method"), [
+    (lambda writer: writer.add_sales_order(HEADER), "AddSOXML"),  # the text of GetErrorStringXML
+    (lambda writer: writer.process_transaction(RECEIPT), "ProcessTransXML"),  # the sErrMsg out-parameter
+])
+def test_a_refusal_text_echoing_the_connection_string_is_redacted(in_process, call, method: str) -> None:
+    run = in_process(FakeMaxUpdateCom([Refuse(ECHOED_LOGIN)]))
+    with pytest.raises(MaxUpdateRefused) as refused:
+        call(run.writer)
+    assert refused.value.method == method
+    assert refused.value.error_text == "[Microsoft][ODBC SQL Server Driver] Login failed: ***"
+    assert PASSWORD not in str(refused.value)
+
+
 def test_a_com_exception_during_a_call_is_outcome_unknown_and_the_session_goes_on(in_process) -> None:
     run = in_process(FakeMaxUpdateCom([RaiseComError("Method '~' of object '~' failed"), Succeed()]))
     with pytest.raises(MaxUpdateOutcomeUnknown, match="ProcessTransXML.*failed"):
@@ -305,6 +336,9 @@ def test_the_host_process_round_trips_every_call_and_outcome(host_environment, o
     with pytest.raises(MaxUpdateRefused) as refused:
         writer.add_sales_order(f"fake:refuse:{NO_ORDER}")
     assert refused.value.error_text == NO_ORDER
+    with pytest.raises(MaxUpdateRefused) as refused:
+        writer.delete_sales_order(f"fake:refuse:{ECHOED_LOGIN}")
+    assert refused.value.error_text == "[Microsoft][ODBC SQL Server Driver] Login failed: ***"
     with pytest.raises(MaxUpdateOutcomeUnknown, match="Automation error"):
         writer.process_transaction("fake:raise:Automation error")
     with pytest.raises(MaxUpdateMethodMissing):
@@ -359,14 +393,18 @@ def test_a_host_killed_mid_call_is_outcome_unknown_and_a_fresh_host_takes_the_ne
 
 @pytest.mark.slow  # starts host processes
 def test_the_settings_never_reach_the_hosts_argv_environment_or_the_gateway_log(host_environment, out_of_process,
-                                                                               caplog) -> None:
+                                                                               monkeypatch, caplog) -> None:
     caplog.set_level(logging.DEBUG)
+    monkeypatch.setenv("EXACTMAX_GATEWAY_MAXUPDATE_CONNECTION_STRING", SETTINGS.connection_string)
+    monkeypatch.setenv("EXACTMAX_GATEWAY_PASSWORD", PASSWORD)
     writer, session = out_of_process()
     writer.process_transaction(RECEIPT)
     proc = Path(f"/proc/{session.host_pid}")
     if proc.exists():
         assert PASSWORD.encode() not in (proc / "cmdline").read_bytes()
-        assert PASSWORD.encode() not in (proc / "environ").read_bytes()
+        environ = (proc / "environ").read_bytes().split(b"\0")
+        assert not [entry for entry in environ if entry.startswith(b"EXACTMAX_GATEWAY_")]
+        assert f"PATH={os.environ['PATH']}".encode() in environ  # MAXUpdate's DLLs are found through it
     failing, failing_session = out_of_process(fake="fake_maxupdate:failing_to_initialise")
     with pytest.raises(MaxUpdateUnavailable) as raised:
         failing.process_transaction(RECEIPT)
@@ -399,3 +437,119 @@ def test_open_writer_hosts_out_of_process_when_host_python_is_set() -> None:
     writer = open_writer(replace(SETTINGS, host_python=sys.executable))
     assert isinstance(writer.session, OutOfProcessSession)
     assert writer.session.host_pid is None  # started on the first call or status check
+
+
+# ------------------------------------------------------------ the host dies with the gateway
+GATEWAY = """
+import logging, subprocess, sys, threading
+from max_gateway.max.maxupdate import MaxUpdateSettings, MaxUpdateWriter, OutOfProcessSession
+
+started = threading.Event()
+
+
+class Started(logging.Handler):
+    def emit(self, record):
+        if "ProcessTransXML started" in record.getMessage():
+            started.set()
+
+
+logging.getLogger("max_gateway.max.writer_host").setLevel(logging.INFO)
+logging.getLogger("max_gateway.max.writer_host").addHandler(Started())
+session = OutOfProcessSession(MaxUpdateSettings(connection_string="x", company="C", host_python=sys.executable),
+                              fake="fake_maxupdate:FakeMaxUpdateCom")
+threading.Thread(target=lambda: MaxUpdateWriter(session).process_transaction("fake:hang:5"), daemon=True).start()
+assert started.wait(30)
+# another process holds the host's stdin open, so the host sees no EOF when this gateway dies
+holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], stdout=subprocess.DEVNULL,
+                          pass_fds=[session._host.process.stdin.fileno()])
+print(session.host_pid, holder.pid, flush=True)
+threading.Event().wait()
+"""
+
+
+@pytest.mark.slow  # starts a gateway process and its host
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_host_whose_gateway_dies_mid_call_is_killed_at_once_and_never_applies_the_call(host_environment,
+                                                                                          monkeypatch, tmp_path):
+    applied = tmp_path / "applied"
+    monkeypatch.setenv(APPLIED_ENV, str(applied))
+    gateway = subprocess.Popen([sys.executable, "-c", GATEWAY], stdout=subprocess.PIPE, text=True)
+    host_pid, holder_pid = map(int, gateway.stdout.readline().split())
+    try:
+        gateway.kill()
+        gateway.wait()
+        deadline = time.monotonic() + 2  # the call would land 5 s after it started
+        while not _dead(host_pid):
+            assert time.monotonic() < deadline, "the host outlived its gateway"
+            time.sleep(0.02)
+        assert "ProcessTransXML" not in applied.read_text()
+    finally:
+        for pid in (host_pid, holder_pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+@pytest.mark.slow  # starts host processes
+def test_a_host_outlives_the_thread_that_started_it(host_environment, out_of_process) -> None:
+    """PR_SET_PDEATHSIG fires when the *thread* that started the host ends. A caller's thread (a server's worker,
+    retired when idle) may end any time: the host must live on."""
+    writer, session = out_of_process()
+    caller = threading.Thread(target=writer.process_transaction, args=(RECEIPT,))
+    caller.start()
+    caller.join()
+    pid = session.host_pid
+    time.sleep(0.5)
+    writer.process_transaction(RECEIPT)
+    assert session.host_pid == pid
+
+
+def _raw_host(applied: Path) -> subprocess.Popen:
+    """A writer host spoken to directly, its settings sent and its status read."""
+    host = subprocess.Popen([sys.executable, "-m", HOST_MODULE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=PACKAGE_ROOT, text=True,
+                            env=os.environ | {APPLIED_ENV: str(applied)})
+    host.stdin.write(json.dumps(asdict(SETTINGS) | {"fake": FAKE}) + "\n")
+    host.stdin.flush()
+    assert json.loads(host.stdout.readline()) == {"status": "ready"}
+    return host
+
+
+def _request(host: subprocess.Popen, request_id: int, document: str) -> None:
+    host.stdin.write(json.dumps({"id": request_id, "method": "ProcessTransXML", "args": [document, ""]}) + "\n")
+    host.stdin.flush()
+
+
+@pytest.mark.slow  # starts a host process
+def test_a_host_whose_stdin_ends_mid_call_exits_at_once_without_answering_or_applying_it(host_environment,
+                                                                                         tmp_path) -> None:
+    host = _raw_host(tmp_path / "applied")
+    try:
+        _request(host, 1, RECEIPT)
+        assert json.loads(host.stdout.readline()) == {"id": 1, "result": [1, RECEIPT, ""]}
+        _request(host, 2, "fake:hang:30")
+        assert any("ProcessTransXML started" in line for line in host.stderr)  # stops reading once seen
+        host.stdin.close()  # the gateway is gone
+        assert host.wait(timeout=2) == EXIT_GATEWAY_GONE
+        assert host.stdout.read() == ""
+        assert (tmp_path / "applied").read_text().splitlines().count("ProcessTransXML") == 1
+    finally:
+        host.kill()
+        host.wait()
+
+
+@pytest.mark.slow  # starts a host process
+def test_a_host_whose_stdin_ends_with_every_call_answered_ends_normally(host_environment, tmp_path) -> None:
+    host = _raw_host(tmp_path / "applied")
+    _request(host, 1, RECEIPT)
+    assert json.loads(host.stdout.readline())["id"] == 1
+    host.stdin.close()
+    assert host.wait(timeout=10) == 0
+
+
+@pytest.mark.skipif(ctypes.sizeof(ctypes.c_void_p) != 8, reason="the gateway is 64-bit")
+def test_the_job_limits_structure_has_the_size_of_windows_x64s() -> None:
+    assert ctypes.sizeof(_JobObjectExtendedLimitInformation) == 144  # JOBOBJECT_EXTENDED_LIMIT_INFORMATION
+    assert _JobObjectExtendedLimitInformation.BasicLimitInformation.offset == 0
+    assert _JobObjectExtendedLimitInformation.IoInfo.offset == 64
