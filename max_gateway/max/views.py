@@ -43,7 +43,8 @@ def _source(source: str, quote) -> str:  # noqa: ANN001
 
 
 def view_statements(dialect: Dialect, *, source_schema: str = "dbo", view_schema: str = "max_gateway",
-                    column_sources: dict[str, str] | None = None, tables: Iterable[str] | None = None) -> list[str]:
+                    column_sources: dict[str, str] | None = None, tables: Iterable[str] | None = None,
+                    extension_schema: str | None = None) -> list[str]:
     """``CREATE VIEW`` per table the reads use: ``view_schema.Table`` selecting from ``source_schema.Table``, each
     column from its namesake unless ``column_sources`` (default ``COLUMN_SOURCES``) names another."""
     sources = COLUMN_SOURCES if column_sources is None else column_sources
@@ -53,7 +54,8 @@ def view_statements(dialect: Dialect, *, source_schema: str = "dbo", view_schema
     for table_ in read_tables():
         if wanted is not None and table_.name not in wanted:
             continue
-        source = table(table_.name, *(column(c.name) for c in table_.columns), schema=source_schema)
+        schema = extension_schema if extension_schema and table_.name.startswith("X_") else source_schema
+        source = table(table_.name, *(column(c.name) for c in table_.columns), schema=schema)
         columns = [literal_column(_source(sources[key], quote)).label(c.name)
                    if (key := f"{table_.name}.{c.name}") in sources else source.c[c.name] for c in table_.columns]
         body = select(*columns).select_from(source).compile(dialect=dialect, compile_kwargs={"literal_binds": True})
@@ -75,16 +77,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--map", action="append", default=[], metavar="Table.COLUMN=expression",
                         help="read COLUMN of Table from another column (repeatable)")
     parser.add_argument("--extension-tables", metavar="SCHEMA",
-                        help="also print CREATE TABLE for the X_* extension tables in SCHEMA")
+                        help="also print CREATE TABLE for the X_* extension tables in SCHEMA, and read them there")
     args = parser.parse_args(argv)
     mapping = dict(item.split("=", 1) for item in args.map)
     dialect = mssql.dialect()
     print(f"CREATE SCHEMA {dialect.identifier_preparer.quote(args.view_schema)};\nGO")
     if args.extension_tables:
+        print(f"CREATE SCHEMA {dialect.identifier_preparer.quote(args.extension_tables)};\nGO")
         for statement in extension_table_statements(dialect, args.extension_tables):
             print(f"{statement};\nGO")
     for statement in view_statements(dialect, source_schema=args.source_schema, view_schema=args.view_schema,
-                                     column_sources=COLUMN_SOURCES | mapping):
+                                     column_sources=COLUMN_SOURCES | mapping, extension_schema=args.extension_tables):
         print(f"{statement};\nGO")
 
 

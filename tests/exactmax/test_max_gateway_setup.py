@@ -126,6 +126,15 @@ def test_the_views_script_renames_what_max_names_otherwise_and_reads_only_what_t
     assert script.count("CREATE VIEW") == len(views.read_tables())
 
 
+def test_the_views_script_creates_the_extension_tables_and_reads_them_there_for_a_site_without_its_own(capsys):
+    views.main(["--extension-tables", "max_gateway_ext"])
+    script = capsys.readouterr().out
+    assert "CREATE SCHEMA max_gateway_ext;" in script
+    assert "CREATE TABLE max_gateway_ext.[X_Price_List]" in script and "PRIMARY KEY" in script
+    assert "FROM max_gateway_ext.[X_Price_List]" in script and "FROM dbo.[Part_Master]" in script
+    assert "dbo.[X_" not in script
+
+
 @pytest.fixture(scope="module")
 def stand_in(postgres_available: bool) -> Iterator[MaxStandIn]:
     if not postgres_available:
