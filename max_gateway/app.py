@@ -34,6 +34,7 @@ Limit = Annotated[int, Query(ge=1, le=reads.MAX_LIMIT)]
 MAX_XML_BYTES = 2_000_000  # 99 lines of eMAXExact XML are far below this
 PUBLIC_PATHS = frozenset({"/openapi.yaml"})  # the contract itself needs no credentials
 WRITE_THREADS = 8  # of the 40 threads Starlette gives blocking work; reads keep the rest
+RETRY_AFTER_SECONDS = 5  # on a 503: a lost answer is settled by the client's next lookup, MAXUpdate restarts fast
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ def create_app(backend: GatewayBackend, auth: GatewayAuth | None = None, *,
 
     @app.exception_handler(BackendUnavailable)
     async def _unavailable(_request: Request, exc: BackendUnavailable) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "30"})
+        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:

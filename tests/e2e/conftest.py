@@ -41,14 +41,16 @@ class Stack:
     gateway_admin: httpx.Client
     store: SyncStore
     receiver_url: str
+    gateway_app: object = None  # the running gateway's FastAPI app (the sandbox build keeps its state there)
 
     def max_hook(self) -> ExactMaxHook:
         return ExactMaxHook()
 
 
-@pytest.fixture
-def stack(shop, database_url, tmp_path, monkeypatch) -> Iterator[Stack]:
-    """A freshly seeded shop and MAX, an empty sync store, and the receiver in front of it."""
+@contextmanager
+def running_stack(shop, database_url: str, gateway_config: GatewayConfig, monkeypatch) -> Iterator[Stack]:
+    """A freshly seeded shop, the MAX gateway of ``gateway_config``, an empty sync store on ``database_url``, the
+    receiver in front of it, and the Airflow connections pointing at them."""
     token = shop.sandbox.config.token
     admin = httpx.Client(base_url=shop.base_url, headers={"X-Shopify-Access-Token": token}, timeout=30)
     admin.post("/_sandbox/reset", json={"products": PRODUCTS, "orders": 30}).raise_for_status()
@@ -56,8 +58,6 @@ def stack(shop, database_url, tmp_path, monkeypatch) -> Iterator[Stack]:
                                          "throttle_429_rate": 0, "storm_rate": 0, "drop_after_commit_rate": 0,
                                          "drop_after_commit_count": 0}).raise_for_status()
     store = SyncStore.from_url(database_url)
-    gateway_config = GatewayConfig(database_url=f"sqlite:///{tmp_path / 'max.sqlite'}", products=PRODUCTS,
-                                   auth=GatewayAuth(username="max-e2e", password="max-e2e-password"))
     with run_gateway(gateway_config) as gateway, \
             serve_in_thread(create_receiver_app(lambda: store, [WEBHOOK_SECRET])) as receiver_url:
         monkeypatch.setenv("AIRFLOW_CONN_SHOPIFY_DEFAULT", json.dumps({
@@ -71,11 +71,23 @@ def stack(shop, database_url, tmp_path, monkeypatch) -> Iterator[Stack]:
         admin.post("/_sandbox/webhooks", json={"url": f"{receiver_url}/webhooks/shopify", "secret": WEBHOOK_SECRET,
                                                "duplicate_rate": 0, "drop_rate": 0}).raise_for_status()
         gateway_admin = httpx.Client(base_url=gateway.base_url, auth=("max-e2e", "max-e2e-password"), timeout=30)
-        yield Stack(shop, admin, gateway.base_url, gateway_admin, store, receiver_url)
+        yield Stack(shop, admin, gateway.base_url, gateway_admin, store, receiver_url, gateway.app)
         admin.post("/_sandbox/webhooks", json={"url": None}).raise_for_status()
         gateway_admin.close()
     admin.close()
     store.dispose()
+
+
+GATEWAY_AUTH = GatewayAuth(username="max-e2e", password="max-e2e-password")
+
+
+@pytest.fixture
+def stack(shop, database_url, tmp_path, monkeypatch) -> Iterator[Stack]:
+    """The reference gateway on a fresh MAX-shaped SQLite database (see :func:`running_stack`)."""
+    gateway_config = GatewayConfig(database_url=f"sqlite:///{tmp_path / 'max.sqlite'}", products=PRODUCTS,
+                                   auth=GATEWAY_AUTH)
+    with running_stack(shop, database_url, gateway_config, monkeypatch) as running:
+        yield running
 
 
 def xcom_return(dag_run, task_id: str):
