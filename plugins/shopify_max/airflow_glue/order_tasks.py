@@ -50,6 +50,11 @@ def _parse(value: str | datetime | None) -> datetime | None:
     return as_utc(datetime.fromisoformat(str(value).replace("Z", "+00:00")))
 
 
+def is_backfill_window(params: dict[str, Any]) -> bool:
+    """The run reads a window given by params (a backfill), not its data interval."""
+    return bool(params.get("window_start") or params.get("window_end"))
+
+
 def poll_window(params: dict[str, Any], data_interval_start: datetime | None, data_interval_end: datetime | None,
                 watermark: str | None) -> tuple[datetime, datetime]:
     """The window of ``updated_at`` to poll.
@@ -59,7 +64,7 @@ def poll_window(params: dict[str, Any], data_interval_start: datetime | None, da
     - Otherwise the run's data interval, stretched back to where the last poll ended, so a paused DAG or a
       failed run leaves no gap; the very first poll reaches back one day (older backlogs: backfill params).
     """
-    if params.get("window_start") or params.get("window_end"):
+    if is_backfill_window(params):
         try:
             end = _parse(params.get("window_end")) or utcnow()
             start = _parse(params.get("window_start")) or end - FIRST_RUN_LOOKBACK
@@ -148,7 +153,8 @@ def capture_orders(run_id: str, params: dict[str, Any], data_interval_start: dat
                  "with a bulk operation" if isinstance(source, BulkOrderSource) else "page by page")
         report = capture(store, source, run_id=run_id, window=window, overlap=POLL_OVERLAP, task_id=task_id,
                          inbox_claim_timeout=seconds_variable(INBOX_CLAIM_TIMEOUT_VARIABLE,
-                                                              DEFAULT_INBOX_CLAIM_TIMEOUT)).as_xcom()
+                                                              DEFAULT_INBOX_CLAIM_TIMEOUT),
+                         advance_watermark=not is_backfill_window(params)).as_xcom()
         return {**report, "read_by": "bulk_operation" if isinstance(source, BulkOrderSource) else "pages"}
 
 

@@ -53,7 +53,7 @@ def capture_refunds(run_id: str, params: dict[str, Any], data_interval_start: da
                     data_interval_end: datetime | None) -> dict[str, Any]:
     """Capture the run's refunds; in a dry run, the dry-run report over the same window (nothing staged, the
     watermark left where it is)."""
-    from shopify_max.airflow_glue.order_tasks import POLL_OVERLAP, poll_window
+    from shopify_max.airflow_glue.order_tasks import POLL_OVERLAP, is_backfill_window, poll_window
     from shopify_max.refunds.pipeline import POLL_WATERMARK
     from shopify_max.refunds.pipeline import capture_refunds as capture
     from shopify_max.shopify.hook import ShopifyHook
@@ -64,7 +64,7 @@ def capture_refunds(run_id: str, params: dict[str, Any], data_interval_start: da
         return _refunds_dry_run(poll_window(params, data_interval_start, data_interval_end, watermark)).as_xcom()
     with open_sync_store() as store:
         window = poll_window(params, data_interval_start, data_interval_end, store.get_watermark(POLL_WATERMARK))
-        backfill = bool(params.get("window_start") or params.get("window_end"))
+        backfill = is_backfill_window(params)
         log.info("refunds: the inbox, then orders with refunds updated from %s to %s (with %s overlap)", *window,
                  POLL_OVERLAP)
         report = capture(store, ShopifyHook(), run_id=run_id, window=window, overlap=POLL_OVERLAP,

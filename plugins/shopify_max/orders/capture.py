@@ -92,9 +92,12 @@ def _stage(store: SyncStore, order: Order, source: str, run_id: str, status: Ord
 def capture_orders(store: SyncStore, source: OrderSource | None, *, run_id: str,
                    window: tuple[datetime, datetime] | None, overlap: timedelta = timedelta(minutes=10),
                    inbox_limit: int = 5000, inbox_claim_timeout: timedelta = DEFAULT_INBOX_CLAIM_TIMEOUT,
-                   task_id: str | None = None) -> CaptureReport:
+                   task_id: str | None = None, advance_watermark: bool = True) -> CaptureReport:
     """Read new webhook deliveries and poll Shopify for orders updated in ``window`` (widened by ``overlap``,
     because webhooks get lost); stage each order once, deciding at once what needs no further work.
+
+    ``advance_watermark``: the poll watermark moves forward to the window's end (never back). A backfill window
+    (params) leaves it alone: it says where the regular polls got to, and a backfill of the past is not one.
 
     Each delivery and each order fails on its own (an error-queue item); deliveries claimed by a worker that
     died return to the inbox after ``inbox_claim_timeout``, and one that keeps killing its workers is failed.
@@ -178,8 +181,8 @@ def capture_orders(store: SyncStore, source: OrderSource | None, *, run_id: str,
         store.mark_inbox(candidate.delivery_ids,
                          InboxStatus.IGNORED if decision.startswith("stale") else InboxStatus.PROCESSED)
         log.info("order %s (%s, from %s): %s", order.name, gid, candidate.origin, decision)
-    if window is not None:
-        store.set_watermark(POLL_WATERMARK, window[1].isoformat(), run_id=run_id)
+    if window is not None and advance_watermark:
+        store.advance_time_watermark(POLL_WATERMARK, window[1], run_id=run_id)
     report.orders_read = len(latest)
     report.decided = dict(decided)
     return report

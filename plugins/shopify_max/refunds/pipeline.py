@@ -97,7 +97,8 @@ def capture_refunds(store: SyncStore, shopify: Any, *, run_id: str, window: tupl
             if refund.id in missing:
                 counts["staged"] += store.stage_refund(refund.id, refund.order_id, staged_refund_body(refund),
                                                        source=source, run_id=run_id)
-    store.set_watermark(POLL_WATERMARK, end.isoformat(), run_id=run_id)
+    if source != "backfill":  # forward only, and never by a backfill window (sync_store/watermarks.py)
+        store.advance_time_watermark(POLL_WATERMARK, end, run_id=run_id)
     if returns:
         log.info("%d order(s) with a return not refunded yet (reported, not credited): %s", len(returns),
                  ", ".join(item["name"] for item in returns[:20]))
