@@ -112,6 +112,9 @@ class Sandbox:
         self.reset(config.products, config.orders, config.seed, announce=config.announce_seed)
 
     def reset(self, products: int, orders: int, seed: int, announce: bool = False) -> None:
+        """A fresh store from ``seed``; the fault rolls start again from it too, so a test that injects faults
+        sees the same faults on every run (not whatever the tests before it left of one shared sequence)."""
+        self._rng = random.Random(seed)
         store = SandboxStore()
         if announce:
             store.order_listeners.append(self.webhooks.on_order_event)
