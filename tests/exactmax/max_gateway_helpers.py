@@ -40,6 +40,14 @@ def make_order(custpo: str | None = None, lines: int = 2, **header) -> SalesOrde
     )
 
 
+def max_orders(gateway: GatewayClient, custpo: str) -> list[tuple[str, int]]:
+    """(ORDNUM, number of lines) of every order MAX holds with this CUSTPO, read from MAX's own tables."""
+    with gateway.engine.connect() as conn:
+        rows = conn.execute(sa.text('SELECT m."ORDNUM_27", (SELECT COUNT(*) FROM "SO_Detail" d WHERE d."ORDNUM_28" = '
+                                    'm."ORDNUM_27") FROM "SO_Master" m WHERE m."CUSTPO_27" = :c'), {"c": custpo}).all()
+    return [(ordnum.strip(), count) for ordnum, count in rows]
+
+
 class GatewayClient:
     """Plain HTTP access to a running gateway (for raw-XML rule tests and sandbox operations)."""
 

@@ -14,7 +14,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 from conftest import max_backend_gateway
-from max_gateway_helpers import GatewayClient, make_order, unique_custpo
+from max_gateway_helpers import GatewayClient, make_order, max_orders, unique_custpo
 
 from max_gateway.max.backend import MaxBackend
 from sandboxes.exactmax.max_sandbox import SIMULATED_CONNECTION_STRING, max_backend_on
@@ -33,13 +33,6 @@ def maxupdate(gateway: GatewayClient):
     simulator = gateway.running.app.state.maxupdate
     yield simulator
     simulator._plans.clear()
-
-
-def max_orders(gateway: GatewayClient, custpo: str) -> list[tuple[str, int]]:
-    with gateway.engine.connect() as conn:
-        rows = conn.execute(sa.text('SELECT m."ORDNUM_27", (SELECT COUNT(*) FROM "SO_Detail" d WHERE d."ORDNUM_28" = '
-                                    'm."ORDNUM_27") FROM "SO_Master" m WHERE m."CUSTPO_27" = :c'), {"c": custpo}).all()
-    return [(ordnum.strip(), count) for ordnum, count in rows]
 
 
 # ---------------------------------------------------------------- a lookup never finds part of an order

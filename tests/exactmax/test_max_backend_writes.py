@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from conftest import max_backend_gateway
-from max_gateway_helpers import GatewayClient, make_order, unique_custpo
+from max_gateway_helpers import GatewayClient, make_order, max_orders, unique_custpo
 
 from max_gateway.backend import BackendUnavailable
 from max_gateway.max.backend import MaxBackend
@@ -44,14 +44,6 @@ def maxupdate(gateway: GatewayClient):
 
 def order_xml(custpo: str | None = None, lines: int = 2) -> bytes:
     return build_sales_order_xml(make_order(custpo or unique_custpo("MX"), lines=lines)).xml
-
-
-def max_orders(gateway: GatewayClient, custpo: str) -> list[tuple[str, int]]:
-    """(ORDNUM, number of lines) of every order MAX holds with this CUSTPO, read from MAX's own tables."""
-    with gateway.engine.connect() as conn:
-        rows = conn.execute(sa.text('SELECT m."ORDNUM_27", (SELECT COUNT(*) FROM "SO_Detail" d WHERE d."ORDNUM_28" = '
-                                    'm."ORDNUM_27") FROM "SO_Master" m WHERE m."CUSTPO_27" = :c'), {"c": custpo}).all()
-    return [(ordnum.strip(), count) for ordnum, count in rows]
 
 
 def calls_of(maxupdate, method: str) -> int:
